@@ -1,0 +1,102 @@
+#pragma once
+// The protocol client library: one connection to a chat server. It frames
+// and sends requests, matches replies by request_id, and hands events to
+// callbacks. No terminal I/O: the tests, the `chat` terminal client and
+// `chat-bench` are all built on it.
+// Thread safety: confined to the thread that runs its io_context; every
+// method must be called there and every callback runs there.
+
+#include <asio.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/v1/chat.pb.h"
+#include "common/framing.hpp"
+
+namespace chat::client {
+
+// Called with the reply, or with an Error frame (the server's, or one made
+// up with CODE_UNSPECIFIED if the connection dropped first).
+using ReplyHandler = std::function<void(const v1::ServerFrame&)>;
+
+struct Events {
+  std::function<void(const v1::Welcome&)> on_welcome;
+  std::function<void(const v1::RoomMessage&)> on_message;
+  std::function<void(const v1::DirectMessage&)> on_direct;
+  std::function<void(const v1::Presence&)> on_presence;
+  std::function<void(const v1::TopicChanged&)> on_topic;
+  // Errors that answer no pending request (e.g. SLOW_CONSUMER, IDLE_TIMEOUT).
+  std::function<void(const v1::Error&)> on_error;
+  std::function<void(const v1::Shutdown&)> on_shutdown;
+  std::function<void(std::error_code)> on_disconnect;
+};
+
+class Client : public std::enable_shared_from_this<Client> {
+ public:
+  static std::shared_ptr<Client> create(asio::io_context& io, Events events = {});
+
+  // Resolves, connects and waits for the server's Welcome; `done` gets an
+  // error code (empty on success).
+  void connect(const std::string& host, std::uint16_t port, std::function<void(std::error_code)> done);
+  // Closes the connection; pending requests get an error reply.
+  void close();
+
+  bool connected() const { return connected_; }
+  const v1::Welcome& welcome() const { return welcome_; }
+  Events& events() { return events_; }
+
+  // Sends any request: assigns the request_id (returned) and remembers the
+  // handler until the reply arrives.
+  std::uint64_t request(v1::ClientFrame frame, ReplyHandler on_reply = nullptr);
+
+  std::uint64_t hello(const std::string& nick, ReplyHandler h = nullptr);
+  std::uint64_t join(const std::string& room, ReplyHandler h = nullptr);
+  std::uint64_t leave(const std::string& room, ReplyHandler h = nullptr);
+  // The reply to a say is the sender's own copy of the message, carrying
+  // client_msg_id and the room's sequence number.
+  std::uint64_t say(const std::string& room, const std::string& text, std::uint64_t client_msg_id,
+                    ReplyHandler h = nullptr);
+  std::uint64_t direct(const std::string& nick, const std::string& text, ReplyHandler h = nullptr);
+  std::uint64_t list_rooms(ReplyHandler h = nullptr);
+  std::uint64_t who(const std::string& room, ReplyHandler h = nullptr);
+  std::uint64_t set_topic(const std::string& room, const std::string& topic, ReplyHandler h = nullptr);
+  std::uint64_t get_topic(const std::string& room, ReplyHandler h = nullptr);
+  // A page of history: after `after_seq` when given, else before `before_seq`.
+  std::uint64_t history(const std::string& room, std::uint64_t before_seq,
+                        std::optional<std::uint64_t> after_seq, std::uint32_t limit,
+                        ReplyHandler h = nullptr);
+  std::uint64_t ping(ReplyHandler h = nullptr);
+
+ private:
+  Client(asio::io_context& io, Events events);
+  void read();
+  void on_frame(std::string_view payload);
+  void write(std::string bytes);
+  void write_next();
+  void fail(std::error_code ec);
+
+  asio::io_context& io_;
+  asio::ip::tcp::resolver resolver_;
+  asio::ip::tcp::socket socket_;
+  Events events_;
+  std::function<void(std::error_code)> on_connected_;
+  bool connected_ = false;
+  bool closed_ = false;
+  v1::Welcome welcome_;
+
+  common::FrameDecoder decoder_{64u << 20};
+  std::vector<char> read_buffer_;
+  std::vector<std::string> queued_;
+  std::vector<std::string> writing_;
+  v1::ServerFrame scratch_;
+
+  std::uint64_t next_request_id_ = 1;
+  std::unordered_map<std::uint64_t, ReplyHandler> pending_;
+};
+
+}  // namespace chat::client

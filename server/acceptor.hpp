@@ -1,0 +1,45 @@
+#pragma once
+// The acceptor: owns the listening socket on its own thread and hands each
+// accepted socket, as a raw fd, round-robin to the reactors' inboxes. It
+// never touches a session.
+// Thread safety: constructed and stopped by the server's thread; otherwise
+// confined to its own thread.
+
+#include <asio.hpp>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "server/config.hpp"
+#include "server/reactor.hpp"
+
+namespace chat::server {
+
+class Acceptor {
+ public:
+  // Binds and listens at once, so the port is known (and a bind error is
+  // thrown) before any thread starts.
+  Acceptor(const Config& config, std::vector<std::unique_ptr<Reactor>>& reactors);
+  ~Acceptor();
+
+  asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  void start();
+  void stop();  // stops accepting, closes the listening socket, joins the thread
+  std::uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
+
+ private:
+  void wait_acceptable();
+  void accept_ready();
+
+  asio::io_context io_;  // default concurrency hint: stop() posts from another thread
+  asio::ip::tcp::acceptor acceptor_;
+  asio::steady_timer backoff_;
+  asio::ip::tcp::endpoint endpoint_;
+  std::vector<std::unique_ptr<Reactor::Inbox::Producer>> reactors_;
+  std::size_t next_ = 0;
+  std::atomic<std::uint64_t> accept_errors_{0};
+  std::thread thread_;
+};
+
+}  // namespace chat::server

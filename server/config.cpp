@@ -1,0 +1,64 @@
+#include "server/config.hpp"
+
+#include <CLI/CLI.hpp>
+#include <thread>
+
+namespace chat::server {
+
+unsigned Config::effective_reactors() const {
+  if (reactors > 0) return reactors;
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? hw : 1;
+}
+
+ParsedConfig parse_config(int argc, const char* const* argv) {
+  ParsedConfig parsed;
+  Config& c = parsed.config;
+  CLI::App app{"chatd: a multi-reactor chat server", "chatd"};
+  app.get_formatter()->column_width(36);
+
+  auto flag = [&app](const std::string& name, auto& value, const std::string& help,
+                     const std::string& env) {
+    return app.add_option(name, value, help)->envname(env)->capture_default_str();
+  };
+  flag("--bind", c.bind, "Address to listen on", "CHATD_BIND");
+  flag("--port", c.port, "TCP port (0: any free port)", "CHATD_PORT");
+  flag("--reactors", c.reactors, "Reactor threads (0: one per hardware thread)",
+       "CHATD_REACTORS");
+  flag("--log-level", c.log_level, "trace, debug, info, warn, error or off", "CHATD_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  flag("--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY");
+  flag("--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY");
+  flag("--max-history-page", c.max_history_page, "Most messages in one history reply",
+       "CHATD_MAX_HISTORY_PAGE");
+  flag("--max-frame-bytes", c.max_frame_bytes, "Largest frame a client may send",
+       "CHATD_MAX_FRAME_BYTES")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{64} << 20));
+  flag("--max-body-bytes", c.max_body_bytes, "Longest message text", "CHATD_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  flag("--max-nick-bytes", c.max_nick_bytes, "Longest nickname", "CHATD_MAX_NICK_BYTES");
+  flag("--max-room-bytes", c.max_room_bytes, "Longest room name, '#' included",
+       "CHATD_MAX_ROOM_BYTES");
+  flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES");
+  flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited)",
+       "CHATD_RATE");
+  flag("--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST");
+  flag("--outbox-cap-bytes", c.outbox_cap_bytes,
+       "Unsent bytes queued for a client before it is dropped as a slow consumer",
+       "CHATD_OUTBOX_CAP_BYTES");
+  flag("--idle-timeout-ms", c.idle_timeout_ms,
+       "Close a silent connection after this long (pinged at half of it)",
+       "CHATD_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(100u, 86'400'000u));
+  flag("--shutdown-grace-ms", c.shutdown_grace_ms,
+       "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    parsed.exit_code = app.exit(e);
+  }
+  return parsed;
+}
+
+}  // namespace chat::server

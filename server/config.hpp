@@ -1,0 +1,48 @@
+#pragma once
+// Server settings: defaults, command-line flags and CHATD_* environment variables.
+// Thread safety: immutable after start-up; every thread reads it.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace chat::server {
+
+struct Config {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 7777;
+  unsigned reactors = 0;  // 0: one per hardware thread
+  std::string log_level = "info";
+
+  std::size_t history_per_room = 1000;
+  std::size_t replay_on_join = 50;
+  std::size_t max_history_page = 200;
+
+  std::size_t max_frame_bytes = 64 * 1024;
+  std::size_t max_body_bytes = 4096;
+  std::size_t max_nick_bytes = 32;
+  std::size_t max_room_bytes = 64;
+  std::size_t max_topic_bytes = 512;
+
+  double rate_per_sec = 50;  // 0: unlimited
+  double rate_burst = 100;
+  std::size_t outbox_cap_bytes = 1024 * 1024;
+  std::uint32_t idle_timeout_ms = 60'000;  // a ping goes out at half of it
+  std::uint32_t shutdown_grace_ms = 2'000;
+
+  // Mailbox messages handled per turn before the reactor goes back to sockets.
+  std::size_t mailbox_batch = 256;
+
+  unsigned effective_reactors() const;
+};
+
+// Parses flags (each also readable from CHATD_<NAME> in the environment).
+// Returns the exit code when the program should stop (--help, bad flag).
+struct ParsedConfig {
+  Config config;
+  std::optional<int> exit_code;
+};
+ParsedConfig parse_config(int argc, const char* const* argv);
+
+}  // namespace chat::server

@@ -1,0 +1,42 @@
+// chatd: parses flags, starts the server, waits for SIGINT or SIGTERM, stops.
+#include <csignal>
+#include <cstdio>
+#include <spdlog/spdlog.h>
+
+#include "server/config.hpp"
+#include "server/server.hpp"
+
+int main(int argc, char** argv) {
+  auto parsed = chat::server::parse_config(argc, argv);
+  if (parsed.exit_code) return *parsed.exit_code;
+  const chat::server::Config& config = parsed.config;
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  // Block the stop signals in every thread (the server's threads inherit the
+  // mask); this thread then waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  try {
+    chat::server::Server server(config);
+    server.start();
+    const auto endpoint = server.endpoint();
+    // Tests and scripts read this line to learn the port.
+    std::printf("chatd listening on %s:%u with %u reactors\n", endpoint.address().to_string().c_str(),
+                endpoint.port(), config.effective_reactors());
+    std::fflush(stdout);
+    int signal = 0;
+    sigwait(&stop_signals, &signal);
+    spdlog::info("{} received; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop();
+    spdlog::info("stopped");
+  } catch (const std::exception& e) {
+    spdlog::error("chatd: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,162 @@
+#pragma once
+// The typed messages reactors send one another through their mailboxes.
+// A message is moved into a mailbox by its producer and then belongs to the
+// consuming reactor; the frames inside are immutable and shared.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "chat/v1/chat.pb.h"
+#include "common/framing.hpp"
+
+namespace chat::server {
+
+using common::SharedFrame;
+
+// A session id names its reactor in the top bits, so any thread can tell
+// where to send a message for it.
+using SessionId = std::uint64_t;
+inline constexpr int kReactorShift = 48;
+inline std::uint32_t reactor_of(SessionId id) { return static_cast<std::uint32_t>(id >> kReactorShift); }
+inline SessionId make_session_id(std::uint32_t reactor, std::uint64_t serial) {
+  return (static_cast<SessionId>(reactor) << kReactorShift) | serial;
+}
+
+namespace msg {
+
+// acceptor -> reactor: a freshly accepted socket for the reactor to adopt.
+struct Adopt {
+  int fd = -1;
+};
+
+// server -> reactor: stop reading, drain, say goodbye, close.
+struct Stop {};
+// reactor -> every reactor during shutdown (see Reactor::on(Barrier)).
+struct Barrier {
+  int phase = 0;
+};
+
+// session's reactor -> room owner.
+struct Join {
+  std::string room;
+  std::string nick;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct Leave {
+  std::string room;
+  std::string nick;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+  // REASON_UNSPECIFIED: the member asked to leave; anything else: it quit.
+  v1::Presence::Reason reason = v1::Presence::REASON_UNSPECIFIED;
+};
+struct Publish {
+  std::string room;
+  std::string nick;
+  std::string text;
+  std::uint64_t client_msg_id = 0;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct RoomQuery {
+  enum class Kind { kWho, kGetTopic, kSetTopic, kHistory };
+  Kind kind = Kind::kWho;
+  std::string room;
+  std::string nick;
+  std::string topic;
+  std::uint64_t before_seq = 0;
+  std::uint64_t after_seq = 0;
+  bool has_after = false;
+  std::uint32_t limit = 0;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+// asking reactor -> every reactor; answered with a RoomList.
+struct ListRooms {
+  std::uint32_t reply_to = 0;
+  std::uint64_t query_id = 0;
+};
+
+// room owner -> member reactors.
+struct Deliver {
+  std::string room;
+  SharedFrame frame;
+  // The sender's own copy (with its client_msg_id and request_id), present
+  // only in the Deliver sent to the sender's reactor.
+  SessionId sender = 0;
+  SharedFrame sender_frame;
+};
+struct Joined {
+  std::string room;
+  SessionId session = 0;
+  SharedFrame reply;
+};
+struct RoomList {
+  std::uint64_t query_id = 0;
+  std::vector<v1::RoomInfo> rooms;
+};
+
+// session's reactor -> nick owner.
+struct ClaimNick {
+  std::string nick;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct ReleaseNick {
+  std::string nick;
+  SessionId session = 0;
+};
+struct RouteDirect {
+  std::string to;
+  std::string from_nick;
+  std::string text;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+
+// nick owner -> session's reactor.
+struct NickClaimed {
+  std::string nick;
+  SessionId session = 0;
+  bool ok = false;
+  std::uint64_t request_id = 0;
+};
+struct DeliverDirect {
+  SessionId target = 0;
+  std::string target_nick;
+  SharedFrame frame;
+  SessionId sender = 0;
+  std::uint64_t request_id = 0;
+};
+
+// anyone -> a session's reactor: a ready reply for one session.
+struct ToSession {
+  SessionId session = 0;
+  SharedFrame frame;
+};
+
+}  // namespace msg
+
+using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg::Leave,
+                             msg::Publish, msg::RoomQuery, msg::ListRooms, msg::Deliver,
+                             msg::Joined, msg::RoomList, msg::ClaimNick, msg::ReleaseNick,
+                             msg::RouteDirect, msg::NickClaimed, msg::DeliverDirect,
+                             msg::ToSession>;
+
+// Where a shard sends its messages: the reactor it lives on.
+// Thread safety: called only on that reactor's thread.
+class Router {
+ public:
+  virtual ~Router() = default;
+  virtual std::uint32_t reactor_count() const = 0;
+  // Delivers `m` to reactor `to`: a direct call when `to` is this reactor.
+  virtual void send(std::uint32_t to, Message&& m) = 0;
+  void to_session(SessionId session, SharedFrame frame) {
+    send(reactor_of(session), msg::ToSession{session, std::move(frame)});
+  }
+};
+
+}  // namespace chat::server

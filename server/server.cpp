@@ -1,0 +1,77 @@
+#include "server/server.hpp"
+
+#include <random>
+
+namespace chat::server {
+
+namespace {
+
+std::uint64_t new_epoch() {
+  std::random_device rd;
+  std::uint64_t epoch = 0;
+  while (epoch == 0) epoch = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return epoch;
+}
+
+SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
+  v1::ServerFrame frame;
+  auto* welcome = frame.mutable_welcome();
+  welcome->set_server("chatd/0.1");
+  welcome->set_epoch(epoch);
+  auto* limits = welcome->mutable_limits();
+  limits->set_max_frame_bytes(static_cast<std::uint32_t>(c.max_frame_bytes));
+  limits->set_max_body_bytes(static_cast<std::uint32_t>(c.max_body_bytes));
+  limits->set_max_nick_bytes(static_cast<std::uint32_t>(c.max_nick_bytes));
+  limits->set_max_room_bytes(static_cast<std::uint32_t>(c.max_room_bytes));
+  limits->set_max_topic_bytes(static_cast<std::uint32_t>(c.max_topic_bytes));
+  limits->set_max_history_page(static_cast<std::uint32_t>(c.max_history_page));
+  limits->set_history_per_room(static_cast<std::uint32_t>(c.history_per_room));
+  limits->set_rate_per_sec(static_cast<std::uint32_t>(c.rate_per_sec));
+  limits->set_rate_burst(static_cast<std::uint32_t>(c.rate_burst));
+  limits->set_outbox_cap_bytes(static_cast<std::uint32_t>(c.outbox_cap_bytes));
+  limits->set_idle_timeout_ms(c.idle_timeout_ms);
+  return common::make_shared_frame(frame);
+}
+
+}  // namespace
+
+Server::Server(Config config) {
+  context_.config = std::move(config);
+  context_.reactors = context_.config.effective_reactors();
+  context_.epoch = new_epoch();
+  context_.welcome = welcome_frame(context_.config, context_.epoch);
+  for (std::uint32_t i = 0; i < context_.reactors; ++i) {
+    reactors_.push_back(std::make_unique<Reactor>(i, context_));
+  }
+  for (auto& r : reactors_) {
+    r->connect(reactors_);
+    control_.push_back(std::make_unique<Reactor::Inbox::Producer>(r->inbox()));
+  }
+  acceptor_ = std::make_unique<Acceptor>(context_.config, reactors_);
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  for (auto& r : reactors_) threads_.emplace_back([reactor = r.get()] { reactor->run(); });
+  acceptor_->start();
+}
+
+void Server::stop() {
+  if (threads_.empty()) return;
+  acceptor_->stop();
+  for (auto& producer : control_) producer->send(msg::Stop{});
+  for (auto& t : threads_) t.join();
+  threads_.clear();
+}
+
+MetricsSnapshot Server::metrics() const {
+  MetricsSnapshot out;
+  for (const auto& r : reactors_) {
+    r->metrics().add_to(out);
+    out.mailbox_wakeups += const_cast<Reactor&>(*r).inbox().wakeups();
+  }
+  return out;
+}
+
+}  // namespace chat::server

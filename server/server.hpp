@@ -1,0 +1,46 @@
+#pragma once
+// The server: builds the reactors and the acceptor, starts them in order and
+// stops them in reverse.
+// Thread safety: start(), stop() and the accessors from one controlling
+// thread (main, or a test); metrics() from any thread.
+
+#include <asio.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "server/acceptor.hpp"
+#include "server/config.hpp"
+#include "server/metrics.hpp"
+#include "server/reactor.hpp"
+
+namespace chat::server {
+
+class Server {
+ public:
+  explicit Server(Config config);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds (throws std::system_error if it cannot), then starts the reactor
+  // threads and the acceptor.
+  void start();
+  // Stops accepting, tells every client, flushes, closes, joins the threads.
+  void stop();
+
+  asio::ip::tcp::endpoint endpoint() const { return acceptor_->endpoint(); }
+  std::uint16_t port() const { return endpoint().port(); }
+  std::uint64_t epoch() const { return context_.epoch; }
+  const Config& config() const { return context_.config; }
+  MetricsSnapshot metrics() const;
+
+ private:
+  ServerContext context_;
+  std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<std::unique_ptr<Reactor::Inbox::Producer>> control_;  // main -> each reactor
+  std::unique_ptr<Acceptor> acceptor_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace chat::server

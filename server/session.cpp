@@ -1,0 +1,433 @@
+#include "server/session.hpp"
+
+#include <algorithm>
+
+#include "common/names.hpp"
+#include "server/frames.hpp"
+#include "server/reactor.hpp"
+
+namespace chat::server {
+
+using v1::Error;
+using Reason = v1::Presence;
+
+namespace {
+constexpr std::size_t kMaxIov = 64;  // frames per gather write
+constexpr std::chrono::milliseconds kErrorGrace{1000};
+}  // namespace
+
+Session::Session(Reactor& reactor, SessionId id, asio::ip::tcp::socket socket)
+    : reactor_(reactor),
+      id_(id),
+      socket_(std::move(socket)),
+      decoder_(reactor.config().max_frame_bytes),
+      bucket_(reactor.config().rate_per_sec, reactor.config().rate_burst, Clock::now()),
+      last_heard_(Clock::now()) {}
+
+void Session::start(const SharedFrame& welcome) {
+  std::error_code ec;
+  socket_.non_blocking(true, ec);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  send(welcome);
+  wait_readable();
+}
+
+// ------------------------------------------------------------------ reading
+
+void Session::wait_readable() {
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const std::error_code& ec) { self->on_readable(ec); });
+}
+
+void Session::on_readable(const std::error_code& ec) {
+  if (ec || state_ != State::kOpen || !reading_) return;
+  const std::span<char> buffer = reactor_.read_buffer();
+  std::error_code read_ec;
+  const std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), read_ec);
+  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+    wait_readable();
+    return;
+  }
+  if (read_ec) {
+    close(Reason::REASON_CLIENT_QUIT, nullptr, kErrorGrace);
+    return;
+  }
+  last_heard_ = Clock::now();
+  ping_sent_ = false;
+  const common::DecodeError error = decoder_.feed(
+      std::string_view(buffer.data(), n), [this](std::string_view payload) {
+        handle_frame(payload);
+        return state_ == State::kOpen && reading_;
+      });
+  switch (error) {
+    case common::DecodeError::kNone:
+      break;
+    case common::DecodeError::kFrameTooLarge:
+      reactor_.metrics().error(Error::CODE_FRAME_TOO_LARGE);
+      close(Reason::REASON_PROTOCOL_ERROR,
+            error_frame(Error::CODE_FRAME_TOO_LARGE,
+                        "frame exceeds " + std::to_string(reactor_.config().max_frame_bytes) + " bytes", 0),
+            kErrorGrace);
+      return;
+    case common::DecodeError::kMalformedLength:
+      reactor_.metrics().error(Error::CODE_MALFORMED_FRAME);
+      close(Reason::REASON_PROTOCOL_ERROR,
+            error_frame(Error::CODE_MALFORMED_FRAME, "bad length prefix", 0), kErrorGrace);
+      return;
+  }
+  if (state_ == State::kOpen && reading_) wait_readable();
+}
+
+void Session::handle_frame(std::string_view payload) {
+  ReactorMetrics::bump(reactor_.metrics().frames_in);
+  v1::ClientFrame& frame = reactor_.scratch_request();
+  frame.Clear();
+  if (!frame.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    reactor_.metrics().error(Error::CODE_MALFORMED_FRAME);
+    close(Reason::REASON_PROTOCOL_ERROR,
+          error_frame(Error::CODE_MALFORMED_FRAME, "frame is not a valid ClientFrame", 0),
+          kErrorGrace);
+    return;
+  }
+  // A pong answers our own ping; it is never rate limited.
+  if (frame.body_case() != v1::ClientFrame::kPong) {
+    const auto now = Clock::now();
+    if (!bucket_.try_take(now)) {
+      ReactorMetrics::bump(reactor_.metrics().rate_limited);
+      reply_error(Error::CODE_RATE_LIMITED, "too many requests; slow down", frame.request_id(),
+                  bucket_.retry_after_ms(now));
+      return;
+    }
+  }
+  dispatch(frame);
+}
+
+// --------------------------------------------------------------- requests
+
+void Session::dispatch(v1::ClientFrame& frame) {
+  const std::uint64_t rid = frame.request_id();
+  const Config& config = reactor_.config();
+  switch (frame.body_case()) {
+    case v1::ClientFrame::kHello: {
+      std::string& nick = *frame.mutable_hello()->mutable_nick();
+      if (logged_in() || login_pending_) {
+        reply_error(Error::CODE_ALREADY_LOGGED_IN, "already logged in as " + nick_, rid);
+        return;
+      }
+      if (!common::is_valid_nick(nick, config.max_nick_bytes)) {
+        reply_error(Error::CODE_INVALID_NICK,
+                    "a nick is 1-" + std::to_string(config.max_nick_bytes) +
+                        " of A-Z a-z 0-9 _ -, starting with a letter",
+                    rid);
+        return;
+      }
+      login_pending_ = true;
+      reactor_.send(reactor_.nick_owner(nick), msg::ClaimNick{std::move(nick), id_, rid});
+      return;
+    }
+    case v1::ClientFrame::kPing: {
+      v1::ServerFrame reply;
+      reply.set_request_id(rid);
+      reply.mutable_pong()->set_nonce(frame.ping().nonce());
+      send(common::make_shared_frame(reply));
+      return;
+    }
+    case v1::ClientFrame::kPong:
+      return;
+    case v1::ClientFrame::BODY_NOT_SET:
+      reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown or empty request", rid);
+      return;
+    default:
+      break;
+  }
+  if (!require_login(rid)) return;
+
+  switch (frame.body_case()) {
+    case v1::ClientFrame::kJoin: {
+      auto room = room_arg(frame.join().room(), rid);
+      if (!room) return;
+      if (is_member(*room)) {
+        reply_error(Error::CODE_ALREADY_A_MEMBER, "already in " + *room, rid);
+        return;
+      }
+      rooms_.push_back(*room);
+      reactor_.send(reactor_.room_owner(*room), msg::Join{std::move(*room), nick_, id_, rid});
+      return;
+    }
+    case v1::ClientFrame::kLeave: {
+      auto room = room_arg(frame.leave().room(), rid);
+      if (!room) return;
+      auto it = std::find(rooms_.begin(), rooms_.end(), *room);
+      if (it == rooms_.end()) {
+        reply_error(Error::CODE_NOT_A_MEMBER, "not in " + *room, rid);
+        return;
+      }
+      rooms_.erase(it);
+      reactor_.remove_local_member(*room, this);
+      reactor_.send(reactor_.room_owner(*room), msg::Leave{std::move(*room), nick_, id_, rid});
+      return;
+    }
+    case v1::ClientFrame::kSay: {
+      auto& say = *frame.mutable_say();
+      auto room = room_arg(say.room(), rid);
+      if (!room) return;
+      if (!is_member(*room)) {
+        reply_error(Error::CODE_NOT_A_MEMBER, "join " + *room + " before you speak there", rid);
+        return;
+      }
+      if (!check_body(say.text(), rid)) return;
+      reactor_.send(reactor_.room_owner(*room),
+                    msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()),
+                                 say.client_msg_id(), id_, rid});
+      return;
+    }
+    case v1::ClientFrame::kDirect: {
+      auto& direct = *frame.mutable_direct();
+      if (!common::is_valid_nick(direct.nick(), config.max_nick_bytes)) {
+        reply_error(Error::CODE_INVALID_NICK, "not a valid nick: " + direct.nick(), rid);
+        return;
+      }
+      if (!check_body(direct.text(), rid)) return;
+      const auto owner = reactor_.nick_owner(direct.nick());
+      reactor_.send(owner, msg::RouteDirect{std::move(*direct.mutable_nick()), nick_,
+                                            std::move(*direct.mutable_text()), id_, rid});
+      return;
+    }
+    case v1::ClientFrame::kListRooms:
+      reactor_.list_rooms(id_, rid);
+      return;
+    case v1::ClientFrame::kWho:
+    case v1::ClientFrame::kGetTopic:
+    case v1::ClientFrame::kSetTopic:
+    case v1::ClientFrame::kHistory: {
+      msg::RoomQuery q;
+      q.session = id_;
+      q.request_id = rid;
+      q.nick = nick_;
+      const std::string* room_name = nullptr;
+      if (frame.has_who()) {
+        q.kind = msg::RoomQuery::Kind::kWho;
+        room_name = &frame.who().room();
+      } else if (frame.has_get_topic()) {
+        q.kind = msg::RoomQuery::Kind::kGetTopic;
+        room_name = &frame.get_topic().room();
+      } else if (frame.has_set_topic()) {
+        q.kind = msg::RoomQuery::Kind::kSetTopic;
+        room_name = &frame.set_topic().room();
+        if (frame.set_topic().topic().size() > config.max_topic_bytes) {
+          reply_error(Error::CODE_TOPIC_TOO_LONG,
+                      "a topic is at most " + std::to_string(config.max_topic_bytes) + " bytes", rid);
+          return;
+        }
+        q.topic = frame.set_topic().topic();
+      } else {
+        const auto& h = frame.history();
+        q.kind = msg::RoomQuery::Kind::kHistory;
+        room_name = &h.room();
+        q.before_seq = h.before_seq();
+        q.has_after = h.has_after_seq();
+        q.after_seq = h.after_seq();
+        q.limit = h.limit();
+      }
+      auto room = room_arg(*room_name, rid);
+      if (!room) return;
+      if (q.kind == msg::RoomQuery::Kind::kSetTopic && !is_member(*room)) {
+        reply_error(Error::CODE_NOT_A_MEMBER, "join " + *room + " to set its topic", rid);
+        return;
+      }
+      q.room = std::move(*room);
+      reactor_.send(reactor_.room_owner(q.room), std::move(q));
+      return;
+    }
+    default:
+      reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown request", rid);
+      return;
+  }
+}
+
+void Session::on_login(const msg::NickClaimed& m) {
+  login_pending_ = false;
+  if (!m.ok) {
+    reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
+    return;
+  }
+  nick_ = m.nick;
+  v1::ServerFrame reply;
+  reply.set_request_id(m.request_id);
+  reply.mutable_hello()->set_nick(nick_);
+  send(common::make_shared_frame(reply));
+}
+
+void Session::reply_error(Error::Code code, std::string_view text, std::uint64_t request_id,
+                          std::uint32_t retry_after_ms) {
+  reactor_.metrics().error(code);
+  send(error_frame(code, text, request_id, retry_after_ms));
+}
+
+bool Session::require_login(std::uint64_t request_id) {
+  if (logged_in()) return true;
+  reply_error(Error::CODE_NOT_LOGGED_IN, "say hello with a nick first", request_id);
+  return false;
+}
+
+std::optional<std::string> Session::room_arg(const std::string& room, std::uint64_t request_id) {
+  auto canonical = common::canonical_room(room, reactor_.config().max_room_bytes);
+  if (!canonical) {
+    reply_error(Error::CODE_INVALID_ROOM,
+                "a room is '#' and 1-" + std::to_string(reactor_.config().max_room_bytes - 1) +
+                    " of A-Z a-z 0-9 _ . -",
+                request_id);
+  }
+  return canonical;
+}
+
+bool Session::is_member(const std::string& room) const {
+  return std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
+}
+
+bool Session::check_body(const std::string& text, std::uint64_t request_id) {
+  if (text.empty()) {
+    reply_error(Error::CODE_EMPTY_BODY, "message text is empty", request_id);
+    return false;
+  }
+  if (text.size() > reactor_.config().max_body_bytes) {
+    reply_error(Error::CODE_BODY_TOO_LONG,
+                "message text is over " + std::to_string(reactor_.config().max_body_bytes) + " bytes",
+                request_id);
+    return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------------ writing
+
+void Session::send(const SharedFrame& frame) {
+  if (state_ != State::kOpen) return;
+  outbox_.push_back(frame);
+  outbox_bytes_ += frame->size();
+  ReactorMetrics::bump(reactor_.metrics().frames_out);
+  if (outbox_bytes_ > reactor_.config().outbox_cap_bytes) {
+    // Slow consumer: drop what it has not started to receive, tell it why,
+    // and let it go. Nobody else waits for it.
+    ReactorMetrics::bump(reactor_.metrics().slow_consumer_disconnects);
+    reactor_.metrics().error(Error::CODE_SLOW_CONSUMER);
+    const std::size_t keep = head_ + (head_offset_ > 0 ? 1 : 0);
+    outbox_.resize(keep);
+    outbox_bytes_ = 0;
+    for (std::size_t i = head_; i < keep; ++i) outbox_bytes_ += outbox_[i]->size();
+    close(Reason::REASON_SLOW_CONSUMER,
+          error_frame(Error::CODE_SLOW_CONSUMER, "outbox over its cap; read faster", 0),
+          kErrorGrace);
+    return;
+  }
+  if (!dirty_) {
+    dirty_ = true;
+    reactor_.schedule_flush(shared_from_this());
+  }
+}
+
+void Session::flush() {
+  dirty_ = false;
+  if (state_ == State::kClosed || write_waiting_) return;
+  std::array<asio::const_buffer, kMaxIov> iov;
+  while (head_ < outbox_.size()) {
+    std::size_t count = 0;
+    for (std::size_t i = head_; i < outbox_.size() && count < kMaxIov; ++i, ++count) {
+      const std::string& f = *outbox_[i];
+      const std::size_t skip = (i == head_) ? head_offset_ : 0;
+      iov[count] = asio::buffer(f.data() + skip, f.size() - skip);
+    }
+    std::error_code ec;
+    const std::size_t n =
+        socket_.write_some(std::span<const asio::const_buffer>(iov.data(), count), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      write_waiting_ = true;
+      socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                         [self = shared_from_this()](const std::error_code& wait_ec) {
+                           self->write_waiting_ = false;
+                           if (!wait_ec) self->flush();
+                         });
+      return;
+    }
+    if (ec) {
+      abort();
+      return;
+    }
+    consume_written(n);
+  }
+  outbox_.clear();
+  head_ = 0;
+  if (state_ == State::kClosing) abort();
+}
+
+void Session::consume_written(std::size_t n) {
+  while (n > 0) {
+    const std::size_t left = outbox_[head_]->size() - head_offset_;
+    if (n < left) {
+      head_offset_ += n;
+      return;
+    }
+    n -= left;
+    outbox_bytes_ -= outbox_[head_]->size();
+    outbox_[head_].reset();
+    ++head_;
+    head_offset_ = 0;
+  }
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+void Session::check_idle(Clock::time_point now) {
+  if (state_ != State::kOpen) return;
+  const auto idle = std::chrono::milliseconds(reactor_.config().idle_timeout_ms);
+  const auto quiet = now - last_heard_;
+  if (quiet >= idle) {
+    ReactorMetrics::bump(reactor_.metrics().idle_timeouts);
+    reactor_.metrics().error(Error::CODE_IDLE_TIMEOUT);
+    close(Reason::REASON_IDLE_TIMEOUT,
+          error_frame(Error::CODE_IDLE_TIMEOUT, "no traffic for too long", 0), kErrorGrace);
+  } else if (quiet >= idle / 2 && !ping_sent_) {
+    ping_sent_ = true;
+    v1::ServerFrame ping;
+    ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
+    send(common::make_shared_frame(ping));
+  }
+}
+
+void Session::close(v1::Presence::Reason reason, SharedFrame last_frame,
+                    std::chrono::milliseconds grace) {
+  if (state_ != State::kOpen) return;
+  state_ = State::kClosing;
+  close_reason_ = reason;
+  if (last_frame) {
+    outbox_bytes_ += last_frame->size();
+    outbox_.push_back(std::move(last_frame));
+  }
+  reactor_.retire(shared_from_this());
+  close_timer_.emplace(socket_.get_executor(), grace);
+  close_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->abort();
+  });
+  if (!dirty_) {
+    dirty_ = true;
+    reactor_.schedule_flush(shared_from_this());
+  }
+}
+
+void Session::abort() {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kOpen) {
+    state_ = State::kClosing;
+    close_reason_ = Reason::REASON_CLIENT_QUIT;
+    reactor_.retire(shared_from_this());
+  }
+  state_ = State::kClosed;
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  if (close_timer_) close_timer_->cancel();
+  outbox_.clear();
+  outbox_bytes_ = 0;
+}
+
+}  // namespace chat::server

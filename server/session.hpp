@@ -1,0 +1,102 @@
+#pragma once
+// A connection actor: one client's socket, frame decoder, outbox and chat
+// state (nick, rooms). It parses requests, checks them, and sends them on to
+// the owner of the room or nick; replies come back through its reactor.
+// Thread safety: reactor-confined. Destroyed only after its reactor has
+// retired it and its last asynchronous operation has finished.
+
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/framing.hpp"
+#include "common/token_bucket.hpp"
+#include "server/messages.hpp"
+
+namespace chat::server {
+
+class Reactor;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Session(Reactor& reactor, SessionId id, asio::ip::tcp::socket socket);
+
+  SessionId id() const { return id_; }
+  const std::string& nick() const { return nick_; }
+  bool logged_in() const { return !nick_.empty(); }
+  bool open() const { return state_ == State::kOpen; }
+  // Rooms joined, or asked to join and not yet answered.
+  const std::vector<std::string>& rooms() const { return rooms_; }
+  v1::Presence::Reason close_reason() const { return close_reason_; }
+
+  void start(const SharedFrame& welcome);
+
+  // Queues a frame; it goes out with the next flush of this reactor turn.
+  // Past the outbox cap the session is closed as a slow consumer.
+  void send(const SharedFrame& frame);
+  // Writes as much of the outbox as the socket takes now (one gather write).
+  void flush();
+
+  void on_login(const msg::NickClaimed& m);
+  // Called once per reactor tick: pings a quiet client, closes a silent one.
+  void check_idle(Clock::time_point now);
+  // Stop reading requests (shutdown, first phase).
+  void stop_reading() { reading_ = false; }
+  // Stops reading, queues `last_frame` (if any), flushes for at most `grace`,
+  // then closes. The reactor retires the session from every list at once.
+  void close(v1::Presence::Reason reason, SharedFrame last_frame, std::chrono::milliseconds grace);
+
+ private:
+  enum class State { kOpen, kClosing, kClosed };
+
+  void wait_readable();
+  void on_readable(const std::error_code& ec);
+  void handle_frame(std::string_view payload);
+  void dispatch(v1::ClientFrame& frame);
+  void reply_error(v1::Error::Code code, std::string_view text, std::uint64_t request_id,
+                   std::uint32_t retry_after_ms = 0);
+  bool require_login(std::uint64_t request_id);
+  // Canonical room name, or an INVALID_ROOM error and nothing.
+  std::optional<std::string> room_arg(const std::string& room, std::uint64_t request_id);
+  bool is_member(const std::string& room) const;
+  bool check_body(const std::string& text, std::uint64_t request_id);
+  void consume_written(std::size_t n);
+  void abort();
+
+  Reactor& reactor_;
+  const SessionId id_;
+  asio::ip::tcp::socket socket_;
+  common::FrameDecoder decoder_;
+  common::TokenBucket bucket_;
+
+  State state_ = State::kOpen;
+  bool reading_ = true;
+  bool write_waiting_ = false;
+  bool dirty_ = false;  // queued on the reactor's flush list
+  v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
+  std::optional<asio::steady_timer> close_timer_;
+
+  // Outbox: frames [head_, end) not yet fully written; the first is written
+  // up to head_offset_. outbox_bytes_ counts their whole sizes.
+  std::vector<SharedFrame> outbox_;
+  std::size_t head_ = 0;
+  std::size_t head_offset_ = 0;
+  std::size_t outbox_bytes_ = 0;
+
+  std::string nick_;
+  bool login_pending_ = false;
+  std::vector<std::string> rooms_;
+
+  Clock::time_point last_heard_;
+  bool ping_sent_ = false;
+
+  friend class Reactor;
+};
+
+}  // namespace chat::server
