@@ -1,0 +1,242 @@
+#include "support/test_client.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+namespace chat::testing {
+
+TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick) : io_(io) {
+  std::promise<std::error_code> connected;
+  io_.call([&] {
+    client::Events ev;
+    ev.on_message = [this](const v1::RoomMessage& m) {
+      std::lock_guard lock(mu_);
+      messages_.push_back(m);
+      cv_.notify_all();
+    };
+    ev.on_presence = [this](const v1::Presence& p) {
+      std::lock_guard lock(mu_);
+      presences_.push_back(p);
+      cv_.notify_all();
+    };
+    ev.on_direct = [this](const v1::DirectMessage& d) {
+      std::lock_guard lock(mu_);
+      directs_.push_back(d);
+      cv_.notify_all();
+    };
+    ev.on_error = [this](const v1::Error& e) {
+      std::lock_guard lock(mu_);
+      errors_.push_back(e);
+      cv_.notify_all();
+    };
+    ev.on_shutdown = [this](const v1::Shutdown&) {
+      std::lock_guard lock(mu_);
+      shutdown_ = true;
+      cv_.notify_all();
+    };
+    ev.on_disconnect = [this](std::error_code) {
+      std::lock_guard lock(mu_);
+      disconnected_ = true;
+      cv_.notify_all();
+    };
+    client_ = client::Client::create(io_.io(), std::move(ev));
+    client_->connect("127.0.0.1", port, [&connected](std::error_code ec) { connected.set_value(ec); });
+    return 0;
+  });
+  auto future = connected.get_future();
+  if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("connect timed out");
+  if (auto ec = future.get()) throw std::runtime_error("connect failed: " + ec.message());
+  if (!nick.empty()) {
+    auto reply = hello(nick);
+    if (!reply.has_hello()) throw std::runtime_error("login failed: " + reply.DebugString());
+  }
+}
+
+TestClient::~TestClient() { close(); }
+
+void TestClient::close() {
+  io_.call([this] {
+    client_->close();
+    return 0;
+  });
+}
+
+v1::ServerFrame TestClient::call(Op op, std::chrono::milliseconds timeout) {
+  auto done = std::make_shared<std::promise<v1::ServerFrame>>();
+  auto future = done->get_future();
+  asio::post(io_.io(), [this, op = std::move(op), done] {
+    op(*client_, [done](const v1::ServerFrame& f) { done->set_value(f); });
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) {
+    v1::ServerFrame timed_out;
+    timed_out.mutable_error()->set_message("test timed out waiting for a reply");
+    return timed_out;
+  }
+  return future.get();
+}
+
+v1::ServerFrame TestClient::hello(const std::string& nick) {
+  return call([nick](client::Client& c, client::ReplyHandler h) { c.hello(nick, std::move(h)); });
+}
+v1::ServerFrame TestClient::join(const std::string& room) {
+  return call([room](client::Client& c, client::ReplyHandler h) { c.join(room, std::move(h)); });
+}
+v1::ServerFrame TestClient::leave(const std::string& room) {
+  return call([room](client::Client& c, client::ReplyHandler h) { c.leave(room, std::move(h)); });
+}
+v1::ServerFrame TestClient::say(const std::string& room, const std::string& text, std::uint64_t id) {
+  return call([=](client::Client& c, client::ReplyHandler h) { c.say(room, text, id, std::move(h)); });
+}
+v1::ServerFrame TestClient::direct(const std::string& nick, const std::string& text) {
+  return call([=](client::Client& c, client::ReplyHandler h) { c.direct(nick, text, std::move(h)); });
+}
+v1::ServerFrame TestClient::ping() {
+  return call([](client::Client& c, client::ReplyHandler h) { c.ping(std::move(h)); });
+}
+
+void TestClient::say_async(const std::string& room, const std::string& text, std::uint64_t id) {
+  asio::post(io_.io(), [=, this] {
+    client_->say(room, text, id, [this](const v1::ServerFrame& f) {
+      std::lock_guard lock(mu_);
+      replies_.push_back(f);
+      cv_.notify_all();
+    });
+  });
+}
+
+std::vector<v1::RoomMessage> TestClient::messages(const std::string& room) const {
+  std::lock_guard lock(mu_);
+  if (room.empty()) return messages_;
+  std::vector<v1::RoomMessage> out;
+  for (const auto& m : messages_) {
+    if (m.room() == room) out.push_back(m);
+  }
+  return out;
+}
+std::vector<v1::Presence> TestClient::presences() const {
+  std::lock_guard lock(mu_);
+  return presences_;
+}
+std::vector<v1::DirectMessage> TestClient::directs() const {
+  std::lock_guard lock(mu_);
+  return directs_;
+}
+std::vector<v1::Error> TestClient::errors() const {
+  std::lock_guard lock(mu_);
+  return errors_;
+}
+std::vector<v1::ServerFrame> TestClient::replies() const {
+  std::lock_guard lock(mu_);
+  return replies_;
+}
+bool TestClient::got_shutdown() const {
+  std::lock_guard lock(mu_);
+  return shutdown_;
+}
+bool TestClient::disconnected() const {
+  std::lock_guard lock(mu_);
+  return disconnected_;
+}
+v1::Welcome TestClient::welcome() const {
+  return io_.call([this] { return client_->welcome(); });
+}
+
+bool TestClient::wait(const std::function<bool()>& pred, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, pred);
+}
+
+std::size_t TestClient::count_messages(const std::string& room) const {
+  std::size_t n = 0;
+  for (const auto& m : messages_) n += (room.empty() || m.room() == room) ? 1 : 0;
+  return n;
+}
+
+bool TestClient::wait_messages(const std::string& room, std::size_t n, std::chrono::milliseconds timeout) const {
+  return wait([&] { return count_messages(room) >= n; }, timeout);
+}
+
+// ------------------------------------------------------------ RawConnection
+
+RawConnection::RawConnection(std::uint16_t port, int rcvbuf) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0) throw std::runtime_error("socket failed");
+  if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd_);
+    throw std::runtime_error("connect failed");
+  }
+  int one = 1;
+  ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+RawConnection::~RawConnection() { ::close(fd_); }
+
+void RawConnection::send_bytes(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) return;  // the server may already have closed us
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void RawConnection::send_frame(const v1::ClientFrame& frame) { send_bytes(common::encode_frame(frame)); }
+
+std::optional<v1::ServerFrame> RawConnection::read_frame(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (ready_.empty() && !eof_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n <= 0) {
+      eof_ = true;
+      break;
+    }
+    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
+      ready_.emplace_back(payload);
+      return true;
+    });
+  }
+  if (ready_.empty()) return std::nullopt;
+  v1::ServerFrame frame;
+  frame.ParseFromString(ready_.front());
+  ready_.erase(ready_.begin());
+  return frame;
+}
+
+std::optional<v1::ServerFrame> RawConnection::read_until(const std::function<bool(const v1::ServerFrame&)>& pred,
+                                                         std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto frame = read_frame(left);
+    if (!frame) return std::nullopt;
+    if (pred(*frame)) return frame;
+  }
+}
+
+bool RawConnection::wait_closed(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!eof_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    read_frame(left);
+  }
+  return true;
+}
+
+}  // namespace chat::testing

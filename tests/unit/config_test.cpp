@@ -1,0 +1,39 @@
+#include "server/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+
+namespace chat::server {
+namespace {
+
+TEST(ConfigTest, ReadsFlags) {
+  const char* argv[] = {"chatd", "--port", "9000", "--reactors", "3", "--rate", "0", "--history", "5"};
+  auto parsed = parse_config(9, argv);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.port, 9000);
+  EXPECT_EQ(parsed.config.effective_reactors(), 3u);
+  EXPECT_EQ(parsed.config.rate_per_sec, 0);
+  EXPECT_EQ(parsed.config.history_per_room, 5u);
+}
+
+TEST(ConfigTest, ReadsTheEnvironment) {
+  ::setenv("CHATD_PORT", "9100", 1);
+  const char* argv[] = {"chatd"};
+  auto parsed = parse_config(1, argv);
+  ::unsetenv("CHATD_PORT");
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.port, 9100);
+}
+
+TEST(ConfigTest, RejectsABadValue) {
+  const char* argv[] = {"chatd", "--port", "not-a-port"};
+  testing::internal::CaptureStderr();
+  auto parsed = parse_config(3, argv);
+  testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(parsed.exit_code);
+  EXPECT_NE(*parsed.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace chat::server

@@ -1,0 +1,127 @@
+#include "common/framing.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace chat::common {
+namespace {
+
+struct Payload {
+  std::size_t size() const { return bytes.size(); }
+  std::size_t ByteSizeLong() const { return bytes.size(); }
+  std::uint8_t* SerializeWithCachedSizesToArray(std::uint8_t* out) const {
+    std::copy(bytes.begin(), bytes.end(), out);
+    return out + bytes.size();
+  }
+  std::string bytes;
+};
+
+std::string frame_of(const std::string& payload) { return encode_frame(Payload{payload}); }
+
+std::vector<std::string> decode_in_chunks(const std::string& stream, const std::vector<std::size_t>& cuts,
+                                          DecodeError* error = nullptr) {
+  FrameDecoder decoder(1024);
+  std::vector<std::string> out;
+  std::size_t from = 0;
+  auto feed = [&](std::size_t to) {
+    auto e = decoder.feed(std::string_view(stream).substr(from, to - from), [&](std::string_view p) {
+      out.emplace_back(p);
+      return true;
+    });
+    if (error != nullptr && e != DecodeError::kNone) *error = e;
+    from = to;
+  };
+  for (std::size_t cut : cuts) feed(cut);
+  feed(stream.size());
+  return out;
+}
+
+TEST(VarintTest, RoundTripsEdgeValues) {
+  for (std::uint64_t v : {0ull, 1ull, 127ull, 128ull, 300ull, 16383ull, 16384ull, (1ull << 63), ~0ull}) {
+    char buf[kMaxVarintBytes];
+    char* end = write_varint(v, buf);
+    EXPECT_EQ(static_cast<std::size_t>(end - buf), varint_size(v));
+    std::uint64_t back = 0;
+    std::size_t used = 0;
+    ASSERT_EQ(read_varint(std::string_view(buf, end - buf), back, used), VarintStatus::kOk);
+    EXPECT_EQ(back, v);
+    EXPECT_EQ(used, varint_size(v));
+  }
+}
+
+TEST(VarintTest, RejectsElevenBytes) {
+  std::string bad(10, '\xff');
+  bad += '\x01';
+  std::uint64_t v;
+  std::size_t used;
+  EXPECT_EQ(read_varint(bad, v, used), VarintStatus::kMalformed);
+}
+
+TEST(FrameDecoderTest, DecodesEveryFrameAtEverySplitPoint) {
+  const std::vector<std::string> payloads = {"hello", "", std::string(300, 'x'), "z"};
+  std::string stream;
+  for (const auto& p : payloads) stream += frame_of(p);
+  for (std::size_t i = 0; i <= stream.size(); ++i) {
+    for (std::size_t j = i; j <= stream.size(); ++j) {
+      ASSERT_EQ(decode_in_chunks(stream, {i, j}), payloads) << "cuts at " << i << ", " << j;
+    }
+  }
+}
+
+TEST(FrameDecoderTest, DecodesOneByteAtATime) {
+  std::string stream = frame_of("abc") + frame_of(std::string(200, 'q'));
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < stream.size(); ++i) cuts.push_back(i);
+  EXPECT_EQ(decode_in_chunks(stream, cuts), (std::vector<std::string>{"abc", std::string(200, 'q')}));
+}
+
+TEST(FrameDecoderTest, RejectsOversizedLengthBeforeThePayloadArrives) {
+  FrameDecoder decoder(1024);
+  char prefix[kMaxVarintBytes];
+  char* end = write_varint(1025, prefix);
+  int frames = 0;
+  EXPECT_EQ(decoder.feed(std::string_view(prefix, end - prefix), [&](std::string_view) { return ++frames > 0; }),
+            DecodeError::kFrameTooLarge);
+  EXPECT_EQ(frames, 0);
+  EXPECT_EQ(decoder.buffered(), 0u);
+}
+
+TEST(FrameDecoderTest, AcceptsExactlyTheMaximum) {
+  DecodeError error = DecodeError::kNone;
+  auto out = decode_in_chunks(frame_of(std::string(1024, 'm')), {3}, &error);
+  EXPECT_EQ(error, DecodeError::kNone);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].size(), 1024u);
+}
+
+TEST(FrameDecoderTest, RejectsLengthOfTwoToTheSixtyThird) {
+  FrameDecoder decoder(1024);
+  char prefix[kMaxVarintBytes];
+  char* end = write_varint(1ull << 63, prefix);
+  EXPECT_EQ(decoder.feed(std::string_view(prefix, end - prefix), [](std::string_view) { return true; }),
+            DecodeError::kFrameTooLarge);
+}
+
+TEST(FrameDecoderTest, RejectsMalformedVarint) {
+  FrameDecoder decoder(1024);
+  EXPECT_EQ(decoder.feed(std::string(11, '\xff'), [](std::string_view) { return true; }),
+            DecodeError::kMalformedLength);
+}
+
+TEST(FrameDecoderTest, StaysFailedAfterAnError) {
+  FrameDecoder decoder(4);
+  EXPECT_EQ(decoder.feed(frame_of("toolong"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
+  EXPECT_EQ(decoder.feed(frame_of("ok"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
+}
+
+TEST(FrameDecoderTest, StopsWhenTheHandlerSaysSo) {
+  FrameDecoder decoder(1024);
+  int seen = 0;
+  decoder.feed(frame_of("a") + frame_of("b") + frame_of("c"), [&](std::string_view) { return ++seen < 2; });
+  EXPECT_EQ(seen, 2);
+}
+
+}  // namespace
+}  // namespace chat::common

@@ -1,0 +1,37 @@
+#include "common/names.hpp"
+
+#include <gtest/gtest.h>
+
+namespace chat::common {
+namespace {
+
+TEST(NamesTest, ValidatesNicks) {
+  EXPECT_TRUE(is_valid_nick("alice", 32));
+  EXPECT_TRUE(is_valid_nick("Bob_2-x", 32));
+  EXPECT_FALSE(is_valid_nick("", 32));
+  EXPECT_FALSE(is_valid_nick("2bob", 32));
+  EXPECT_FALSE(is_valid_nick("bob smith", 32));
+  EXPECT_FALSE(is_valid_nick("bøb", 32));
+  EXPECT_TRUE(is_valid_nick(std::string(32, 'a'), 32));
+  EXPECT_FALSE(is_valid_nick(std::string(33, 'a'), 32));
+}
+
+TEST(NamesTest, CanonicalisesRooms) {
+  EXPECT_EQ(canonical_room("General", 64), "#general");
+  EXPECT_EQ(canonical_room("#dev.ops-1_x", 64), "#dev.ops-1_x");
+  EXPECT_FALSE(canonical_room("#", 64));
+  EXPECT_FALSE(canonical_room("", 64));
+  EXPECT_FALSE(canonical_room("two words", 64));
+  EXPECT_FALSE(canonical_room("##x", 64));
+  EXPECT_TRUE(canonical_room(std::string(63, 'r'), 64));
+  EXPECT_FALSE(canonical_room(std::string(64, 'r'), 64));
+}
+
+TEST(NamesTest, FoldsCaseAndHashesStably) {
+  EXPECT_EQ(fold_case("AlIcE"), "alice");
+  EXPECT_EQ(stable_hash("alice"), stable_hash(fold_case("ALICE")));
+  EXPECT_EQ(stable_hash(""), 14695981039346656037ull);  // FNV-1a offset basis
+}
+
+}  // namespace
+}  // namespace chat::common

@@ -1,0 +1,140 @@
+#include "server/room_shard.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace chat::server {
+namespace {
+
+// Records what the shard sends instead of routing it.
+class FakeRouter : public Router {
+ public:
+  std::uint32_t reactor_count() const override { return 2; }
+  void send(std::uint32_t to, Message&& m) override { sent.emplace_back(to, std::move(m)); }
+
+  // Decodes the frames sent to one session with ToSession.
+  std::vector<v1::ServerFrame> replies_to(SessionId session) const {
+    std::vector<v1::ServerFrame> out;
+    for (const auto& [to, m] : sent) {
+      if (const auto* r = std::get_if<msg::ToSession>(&m); r && r->session == session) out.push_back(decode(*r->frame));
+      if (const auto* j = std::get_if<msg::Joined>(&m); j && j->session == session) out.push_back(decode(*j->reply));
+    }
+    return out;
+  }
+  static v1::ServerFrame decode(const std::string& frame) {
+    common::FrameDecoder decoder(1 << 20);
+    v1::ServerFrame f;
+    decoder.feed(frame, [&](std::string_view p) { return f.ParseFromArray(p.data(), static_cast<int>(p.size())); });
+    return f;
+  }
+  std::vector<std::pair<std::uint32_t, Message>> sent;
+};
+
+class RoomShardTest : public ::testing::Test {
+ protected:
+  RoomShardTest() {
+    config_.history_per_room = 10;
+    config_.replay_on_join = 3;
+    config_.max_history_page = 4;
+  }
+  void publish(int n) {
+    for (int i = 0; i < n; ++i) shard_.on(msg::Publish{"#r", "ann", "m" + std::to_string(i), 0, kAnn, 0});
+  }
+  msg::RoomQuery history(std::uint64_t before, std::optional<std::uint64_t> after, std::uint32_t limit) {
+    msg::RoomQuery q;
+    q.kind = msg::RoomQuery::Kind::kHistory;
+    q.room = "#r";
+    q.before_seq = before;
+    q.has_after = after.has_value();
+    q.after_seq = after.value_or(0);
+    q.limit = limit;
+    q.session = kBob;
+    return q;
+  }
+  std::vector<std::uint64_t> seqs_of_last_history_reply() {
+    auto replies = router_.replies_to(kBob);
+    std::vector<std::uint64_t> seqs;
+    for (const auto& m : replies.back().history().messages()) seqs.push_back(m.seq());
+    return seqs;
+  }
+
+  static constexpr SessionId kAnn = (0ull << kReactorShift) | 1;
+  static constexpr SessionId kBob = (1ull << kReactorShift) | 2;
+  Config config_;
+  FakeRouter router_;
+  RoomShard shard_{config_, router_};
+};
+
+TEST_F(RoomShardTest, SequencesGaplesslyAndFansOutOncePerReactor) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  shard_.on(msg::Join{"#r", "bob", kBob, 2});
+  router_.sent.clear();
+  publish(3);
+  std::vector<std::uint64_t> seqs;
+  int delivers = 0;
+  for (const auto& [to, m] : router_.sent) {
+    const auto& d = std::get<msg::Deliver>(m);
+    ++delivers;
+    if (to == 0) {
+      ASSERT_TRUE(d.sender_frame) << "the sender's reactor gets the sender's own copy";
+      seqs.push_back(FakeRouter::decode(*d.frame).message().seq());
+    } else {
+      EXPECT_FALSE(d.sender_frame);
+    }
+  }
+  EXPECT_EQ(delivers, 6);  // 3 messages x 2 reactors, not x members
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 3}));
+}
+
+TEST_F(RoomShardTest, ReplaysTheNewestMessagesToAJoiner) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  publish(5);
+  shard_.on(msg::Join{"#r", "bob", kBob, 7});
+  const auto join = router_.replies_to(kBob).back().join();
+  ASSERT_EQ(join.recent_size(), 3);
+  EXPECT_EQ(join.recent(0).seq(), 3u);
+  EXPECT_EQ(join.recent(2).seq(), 5u);
+  EXPECT_EQ(join.last_seq(), 5u);
+  EXPECT_EQ(join.members_size(), 2);
+}
+
+TEST_F(RoomShardTest, PagesHistoryBothWaysAndForgetsTheOldest) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  publish(15);  // ring of 10 keeps 6..15
+  shard_.on(history(0, std::nullopt, 0));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{12, 13, 14, 15}));
+  EXPECT_EQ(router_.replies_to(kBob).back().history().first_available_seq(), 6u);
+  shard_.on(history(12, std::nullopt, 2));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{10, 11}));
+  shard_.on(history(0, 0, 100));  // after 0: from the oldest held, capped at the page size
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{6, 7, 8, 9}));
+  shard_.on(history(0, 13, 0));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{14, 15}));
+  shard_.on(history(0, 15, 0));
+  EXPECT_TRUE(seqs_of_last_history_reply().empty());
+  shard_.on(history(3, std::nullopt, 0));  // everything before 3 is gone
+  EXPECT_TRUE(seqs_of_last_history_reply().empty());
+}
+
+TEST_F(RoomShardTest, RejectsAPublishFromANonMember) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  shard_.on(msg::Publish{"#r", "bob", "hi", 0, kBob, 9});
+  auto replies = router_.replies_to(kBob);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].error().code(), v1::Error::CODE_NOT_A_MEMBER);
+  EXPECT_EQ(replies[0].request_id(), 9u);
+}
+
+TEST_F(RoomShardTest, DropsAnEmptyRoomThatNeverSpoke) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  shard_.on(msg::Leave{"#r", "ann", kAnn, 2});
+  EXPECT_EQ(shard_.room_count(), 0u);
+  shard_.on(msg::Join{"#r", "ann", kAnn, 3});
+  publish(1);
+  shard_.on(msg::Leave{"#r", "ann", kAnn, 4});
+  EXPECT_EQ(shard_.room_count(), 1u) << "a room with history stays";
+}
+
+}  // namespace
+}  // namespace chat::server
