@@ -70,9 +70,10 @@ class FrameDecoder {
   explicit FrameDecoder(std::size_t max_frame_bytes) : max_frame_bytes_(max_frame_bytes) {}
 
   // Appends `chunk` to the stream and calls `on_frame(std::string_view)` for
-  // each complete payload, in order. `on_frame` returns false to stop early
-  // (the remaining bytes are dropped; the caller is closing). Returns the
-  // first framing error; after an error the decoder must not be fed again.
+  // each complete payload, in order. `on_frame` returns false to pause: the
+  // bytes after that frame stay buffered, and the next feed (an empty chunk
+  // will do) goes on from there. Returns the first framing error; after an
+  // error the decoder must not be fed again.
   template <class OnFrame>
   DecodeError feed(std::string_view chunk, OnFrame&& on_frame);
 
@@ -107,10 +108,7 @@ DecodeError FrameDecoder::feed(std::string_view chunk, OnFrame&& on_frame) {
     if (step == Step::kError) return error_;
     if (step == Step::kNeedMore) break;
     offset += consumed;
-    if (!on_frame(payload)) {
-      pending_.clear();
-      return DecodeError::kNone;
-    }
+    if (!on_frame(payload)) break;
   }
   if (in.data() == pending_.data()) {
     pending_.erase(0, offset);

@@ -143,7 +143,10 @@ void Reactor::on(msg::NickClaimed&& m) {
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) {
     // It left while the claim was in flight: give the nick back.
-    if (m.ok) send(nick_owner(m.nick), msg::ReleaseNick{std::move(m.nick), m.session});
+    if (m.ok) {
+      const auto owner = nick_owner(m.nick);
+      send(owner, msg::ReleaseNick{std::move(m.nick), m.session});
+    }
     return;
   }
   s->on_login(m);

@@ -54,11 +54,20 @@ void Session::on_readable(const std::error_code& ec) {
   }
   last_heard_ = Clock::now();
   ping_sent_ = false;
-  const common::DecodeError error = decoder_.feed(
-      std::string_view(buffer.data(), n), [this](std::string_view payload) {
-        handle_frame(payload);
-        return state_ == State::kOpen && reading_;
-      });
+  process(std::string_view(buffer.data(), n));
+}
+
+bool Session::accepting_requests() const {
+  return state_ == State::kOpen && reading_ && !login_pending_;
+}
+
+void Session::process(std::string_view bytes) {
+  // Requests after a hello wait until the nick's owner has answered, so a
+  // client may send hello and join back to back.
+  const common::DecodeError error = decoder_.feed(bytes, [this](std::string_view payload) {
+    handle_frame(payload);
+    return accepting_requests();
+  });
   switch (error) {
     case common::DecodeError::kNone:
       break;
@@ -75,7 +84,7 @@ void Session::on_readable(const std::error_code& ec) {
             error_frame(Error::CODE_MALFORMED_FRAME, "bad length prefix", 0), kErrorGrace);
       return;
   }
-  if (state_ == State::kOpen && reading_) wait_readable();
+  if (accepting_requests()) wait_readable();
 }
 
 void Session::handle_frame(std::string_view payload) {
@@ -122,7 +131,9 @@ void Session::dispatch(v1::ClientFrame& frame) {
         return;
       }
       login_pending_ = true;
-      reactor_.send(reactor_.nick_owner(nick), msg::ClaimNick{std::move(nick), id_, rid});
+      // The owner is computed before the message takes the string.
+      const auto owner = reactor_.nick_owner(nick);
+      reactor_.send(owner, msg::ClaimNick{std::move(nick), id_, rid});
       return;
     }
     case v1::ClientFrame::kPing: {
@@ -151,7 +162,8 @@ void Session::dispatch(v1::ClientFrame& frame) {
         return;
       }
       rooms_.push_back(*room);
-      reactor_.send(reactor_.room_owner(*room), msg::Join{std::move(*room), nick_, id_, rid});
+      const auto owner = reactor_.room_owner(*room);
+      reactor_.send(owner, msg::Join{std::move(*room), nick_, id_, rid});
       return;
     }
     case v1::ClientFrame::kLeave: {
@@ -164,7 +176,8 @@ void Session::dispatch(v1::ClientFrame& frame) {
       }
       rooms_.erase(it);
       reactor_.remove_local_member(*room, this);
-      reactor_.send(reactor_.room_owner(*room), msg::Leave{std::move(*room), nick_, id_, rid});
+      const auto owner = reactor_.room_owner(*room);
+      reactor_.send(owner, msg::Leave{std::move(*room), nick_, id_, rid});
       return;
     }
     case v1::ClientFrame::kSay: {
@@ -176,8 +189,8 @@ void Session::dispatch(v1::ClientFrame& frame) {
         return;
       }
       if (!check_body(say.text(), rid)) return;
-      reactor_.send(reactor_.room_owner(*room),
-                    msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()),
+      const auto owner = reactor_.room_owner(*room);
+      reactor_.send(owner, msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()),
                                  say.client_msg_id(), id_, rid});
       return;
     }
@@ -236,7 +249,8 @@ void Session::dispatch(v1::ClientFrame& frame) {
         return;
       }
       q.room = std::move(*room);
-      reactor_.send(reactor_.room_owner(q.room), std::move(q));
+      const auto owner = reactor_.room_owner(q.room);
+      reactor_.send(owner, std::move(q));
       return;
     }
     default:
@@ -247,15 +261,17 @@ void Session::dispatch(v1::ClientFrame& frame) {
 
 void Session::on_login(const msg::NickClaimed& m) {
   login_pending_ = false;
-  if (!m.ok) {
+  if (m.ok) {
+    nick_ = m.nick;
+    v1::ServerFrame reply;
+    reply.set_request_id(m.request_id);
+    reply.mutable_hello()->set_nick(nick_);
+    send(common::make_shared_frame(reply));
+  } else {
     reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
-    return;
   }
-  nick_ = m.nick;
-  v1::ServerFrame reply;
-  reply.set_request_id(m.request_id);
-  reply.mutable_hello()->set_nick(nick_);
-  send(common::make_shared_frame(reply));
+  // Go on with whatever the client sent after its hello.
+  if (accepting_requests()) process({});
 }
 
 void Session::reply_error(Error::Code code, std::string_view text, std::uint64_t request_id,

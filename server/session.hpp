@@ -57,6 +57,9 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void wait_readable();
   void on_readable(const std::error_code& ec);
+  // Decodes and handles requests until the bytes run out or handling pauses.
+  void process(std::string_view bytes);
+  bool accepting_requests() const;
   void handle_frame(std::string_view payload);
   void dispatch(v1::ClientFrame& frame);
   void reply_error(v1::Error::Code code, std::string_view text, std::uint64_t request_id,

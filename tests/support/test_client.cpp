@@ -18,31 +18,37 @@ TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick
     ev.on_message = [this](const v1::RoomMessage& m) {
       std::lock_guard lock(mu_);
       messages_.push_back(m);
+      ++events_;
       cv_.notify_all();
     };
     ev.on_presence = [this](const v1::Presence& p) {
       std::lock_guard lock(mu_);
       presences_.push_back(p);
+      ++events_;
       cv_.notify_all();
     };
     ev.on_direct = [this](const v1::DirectMessage& d) {
       std::lock_guard lock(mu_);
       directs_.push_back(d);
+      ++events_;
       cv_.notify_all();
     };
     ev.on_error = [this](const v1::Error& e) {
       std::lock_guard lock(mu_);
       errors_.push_back(e);
+      ++events_;
       cv_.notify_all();
     };
     ev.on_shutdown = [this](const v1::Shutdown&) {
       std::lock_guard lock(mu_);
       shutdown_ = true;
+      ++events_;
       cv_.notify_all();
     };
     ev.on_disconnect = [this](std::error_code) {
       std::lock_guard lock(mu_);
       disconnected_ = true;
+      ++events_;
       cv_.notify_all();
     };
     client_ = client::Client::create(io_.io(), std::move(ev));
@@ -105,6 +111,7 @@ void TestClient::say_async(const std::string& room, const std::string& text, std
     client_->say(room, text, id, [this](const v1::ServerFrame& f) {
       std::lock_guard lock(mu_);
       replies_.push_back(f);
+      ++events_;
       cv_.notify_all();
     });
   });
@@ -148,18 +155,24 @@ v1::Welcome TestClient::welcome() const {
 }
 
 bool TestClient::wait(const std::function<bool()>& pred, std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, pred);
-}
-
-std::size_t TestClient::count_messages(const std::string& room) const {
-  std::size_t n = 0;
-  for (const auto& m : messages_) n += (room.empty() || m.room() == room) ? 1 : 0;
-  return n;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::uint64_t seen;
+    {
+      std::lock_guard lock(mu_);
+      seen = events_;
+    }
+    if (pred()) return true;  // outside the lock: pred may call the getters
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_until(lock, deadline, [&] { return events_ != seen; })) {
+      lock.unlock();
+      return pred();
+    }
+  }
 }
 
 bool TestClient::wait_messages(const std::string& room, std::size_t n, std::chrono::milliseconds timeout) const {
-  return wait([&] { return count_messages(room) >= n; }, timeout);
+  return wait([&] { return messages(room).size() >= n; }, timeout);
 }
 
 // ------------------------------------------------------------ RawConnection

@@ -76,13 +76,11 @@ class TestClient {
   bool disconnected() const;
   v1::Welcome welcome() const;
 
-  // Waits until pred() holds (checked under the lock after every event).
+  // Waits until pred() holds; checked again after every event.
   bool wait(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) const;
   bool wait_messages(const std::string& room, std::size_t n, std::chrono::milliseconds timeout = 10s) const;
 
  private:
-  std::size_t count_messages(const std::string& room) const;
-
   IoThread& io_;
   std::shared_ptr<client::Client> client_;
   mutable std::mutex mu_;
@@ -94,6 +92,7 @@ class TestClient {
   std::vector<v1::ServerFrame> replies_;
   bool shutdown_ = false;
   bool disconnected_ = false;
+  std::uint64_t events_ = 0;
 };
 
 // A bare TCP connection for sending hostile bytes and reading raw frames.

@@ -116,11 +116,20 @@ TEST(FrameDecoderTest, StaysFailedAfterAnError) {
   EXPECT_EQ(decoder.feed(frame_of("ok"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
 }
 
-TEST(FrameDecoderTest, StopsWhenTheHandlerSaysSo) {
+TEST(FrameDecoderTest, PausesWhenTheHandlerSaysSoAndResumesOnTheNextFeed) {
   FrameDecoder decoder(1024);
-  int seen = 0;
-  decoder.feed(frame_of("a") + frame_of("b") + frame_of("c"), [&](std::string_view) { return ++seen < 2; });
-  EXPECT_EQ(seen, 2);
+  std::vector<std::string> seen;
+  auto take_one = [&](std::string_view p) {
+    seen.emplace_back(p);
+    return false;
+  };
+  decoder.feed(frame_of("a") + frame_of("b") + frame_of("c").substr(0, 1), take_one);
+  EXPECT_EQ(seen, std::vector<std::string>{"a"});
+  decoder.feed("", take_one);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  decoder.feed(frame_of("c").substr(1), take_one);
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(decoder.buffered(), 0u);
 }
 
 }  // namespace

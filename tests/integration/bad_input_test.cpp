@@ -1,0 +1,306 @@
+// Every row of DESIGN.md's "limits and bad input" table: the limit is
+// crossed, the typed error checked, and a well-behaved client on the same
+// server is shown to be unaffected.
+#include <gtest/gtest.h>
+
+#include "support/server_fixture.hpp"
+#include "support/test_client.hpp"
+
+namespace chat::testing {
+namespace {
+
+using Code = v1::Error::Code;
+
+std::string varint(std::uint64_t v) {
+  std::string out(common::varint_size(v), '\0');
+  common::write_varint(v, out.data());
+  return out;
+}
+
+class BadInputTest : public ::testing::Test {
+ protected:
+  explicit BadInputTest(server::Config config = test_config(2)) : server_(std::move(config)) {
+    good_ = std::make_unique<TestClient>(io_, server_.port(), "good");
+    EXPECT_TRUE(good_->join("#calm").has_join());
+  }
+
+  // The bystander can still talk, is still connected, and got no error.
+  void expect_good_client_unaffected() {
+    const std::string text = "still fine " + std::to_string(++probe_);
+    auto own = good_->say("#calm", text, 1000 + probe_);
+    ASSERT_TRUE(own.has_message()) << own.DebugString();
+    EXPECT_EQ(own.message().text(), text);
+    EXPECT_TRUE(good_->ping().has_pong());
+    EXPECT_FALSE(good_->disconnected());
+    EXPECT_TRUE(good_->errors().empty());
+  }
+
+  // A raw connection that has read its Welcome.
+  std::unique_ptr<RawConnection> raw() {
+    auto conn = std::make_unique<RawConnection>(server_.port());
+    auto welcome = conn->read_frame();
+    EXPECT_TRUE(welcome && welcome->has_welcome());
+    return conn;
+  }
+
+  static Code error_code(const std::optional<v1::ServerFrame>& f) {
+    return f && f->has_error() ? f->error().code() : v1::Error::CODE_UNSPECIFIED;
+  }
+
+  RunningServer server_;
+  IoThread io_;
+  std::unique_ptr<TestClient> good_;
+  int probe_ = 0;
+};
+
+TEST_F(BadInputTest, OversizedFrameGetsAnErrorThenTheConnectionCloses) {
+  auto conn = raw();
+  conn->send_bytes(varint(64 * 1024 + 1) + std::string(1000, 'x'));
+  EXPECT_EQ(error_code(conn->read_frame()), v1::Error::CODE_FRAME_TOO_LARGE);
+  EXPECT_TRUE(conn->wait_closed());
+  EXPECT_EQ(server_->metrics().errors_of(v1::Error::CODE_FRAME_TOO_LARGE), 1u);
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, LengthPrefixOfTwoToTheSixtyThirdIsRefused) {
+  auto conn = raw();
+  conn->send_bytes(varint(1ull << 63));
+  EXPECT_EQ(error_code(conn->read_frame()), v1::Error::CODE_FRAME_TOO_LARGE);
+  EXPECT_TRUE(conn->wait_closed());
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, UnparsableFrameGetsAnErrorThenTheConnectionCloses) {
+  auto conn = raw();
+  const std::string garbage = "\xff\xff\xff\xff\x0f";  // a field number of 0 is never valid
+  conn->send_bytes(varint(garbage.size()) + garbage);
+  EXPECT_EQ(error_code(conn->read_frame()), v1::Error::CODE_MALFORMED_FRAME);
+  EXPECT_TRUE(conn->wait_closed());
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, InvalidNickIsRefusedAndTheConnectionStaysUsable) {
+  TestClient bad(io_, server_.port());
+  for (const std::string& nick : std::vector<std::string>{"", "9lives", "two words", std::string(33, 'a')}) {
+    EXPECT_EQ(bad.hello(nick).error().code(), v1::Error::CODE_INVALID_NICK) << nick;
+  }
+  EXPECT_TRUE(bad.hello("fine").has_hello());
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, TakenNickIsRefusedIgnoringCase) {
+  TestClient bad(io_, server_.port());
+  EXPECT_EQ(bad.hello("GOOD").error().code(), v1::Error::CODE_NICK_TAKEN);
+  EXPECT_TRUE(bad.hello("other").has_hello());
+  EXPECT_EQ(bad.hello("again").error().code(), v1::Error::CODE_ALREADY_LOGGED_IN);
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, InvalidRoomIsRefused) {
+  TestClient bad(io_, server_.port(), "bad");
+  for (const std::string& room : std::vector<std::string>{"", "#", "bad room", "#" + std::string(64, 'r')}) {
+    EXPECT_EQ(bad.join(room).error().code(), v1::Error::CODE_INVALID_ROOM) << room;
+  }
+  EXPECT_TRUE(bad.join("#fine").has_join());
+  EXPECT_EQ(bad.join("#FINE").error().code(), v1::Error::CODE_ALREADY_A_MEMBER);
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, TooLongOrEmptyBodyIsRefusedAndNotDelivered) {
+  TestClient bad(io_, server_.port(), "bad");
+  ASSERT_TRUE(bad.join("#calm").has_join());
+  EXPECT_EQ(bad.say("#calm", std::string(4097, 'x'), 1).error().code(), v1::Error::CODE_BODY_TOO_LONG);
+  EXPECT_EQ(bad.say("#calm", "", 2).error().code(), v1::Error::CODE_EMPTY_BODY);
+  EXPECT_EQ(bad.direct("good", std::string(4097, 'x')).error().code(), v1::Error::CODE_BODY_TOO_LONG);
+  auto ok = bad.say("#calm", std::string(4096, 'y'), 3);
+  ASSERT_TRUE(ok.has_message());
+  ASSERT_TRUE(good_->wait_messages("#calm", 1));
+  const auto seen = good_->messages("#calm");
+  ASSERT_EQ(seen.size(), 1u) << "only the valid message reaches the room";
+  EXPECT_EQ(seen[0].text().size(), 4096u);
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, SpeakingInARoomYouHaveNotJoinedIsRefused) {
+  TestClient bad(io_, server_.port(), "bad");
+  EXPECT_EQ(bad.say("#calm", "let me in", 1).error().code(), v1::Error::CODE_NOT_A_MEMBER);
+  EXPECT_EQ(bad.leave("#calm").error().code(), v1::Error::CODE_NOT_A_MEMBER);
+  auto topic = bad.call([](client::Client& c, client::ReplyHandler h) { c.set_topic("#calm", "mine", std::move(h)); });
+  EXPECT_EQ(topic.error().code(), v1::Error::CODE_NOT_A_MEMBER);
+  expect_good_client_unaffected();
+  EXPECT_TRUE(good_->messages("#calm").size() == 1u) << "only the probe's own message";
+}
+
+TEST_F(BadInputTest, CommandsBeforeLoginAreRefused) {
+  TestClient bad(io_, server_.port());
+  EXPECT_EQ(bad.join("#calm").error().code(), v1::Error::CODE_NOT_LOGGED_IN);
+  EXPECT_EQ(bad.say("#calm", "hi", 1).error().code(), v1::Error::CODE_NOT_LOGGED_IN);
+  EXPECT_EQ(bad.direct("good", "hi").error().code(), v1::Error::CODE_NOT_LOGGED_IN);
+  EXPECT_TRUE(bad.ping().has_pong()) << "ping works before login";
+  EXPECT_TRUE(bad.hello("late").has_hello());
+  EXPECT_TRUE(bad.join("#calm").has_join());
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, UnknownRequestIsRefusedAndTheConnectionStaysUsable) {
+  auto conn = raw();
+  v1::ClientFrame empty;
+  empty.set_request_id(7);
+  conn->send_frame(empty);
+  auto reply = conn->read_frame();
+  EXPECT_EQ(error_code(reply), v1::Error::CODE_UNKNOWN_REQUEST);
+  EXPECT_EQ(reply->request_id(), 7u);
+  // A field this server does not know (number 99, as a newer client might send).
+  const std::string future_field("\x08\x08\x9a\x06\x00", 5);  // request_id 8, field 99 (empty bytes)
+  conn->send_bytes(varint(future_field.size()) + future_field);
+  reply = conn->read_frame();
+  EXPECT_EQ(error_code(reply), v1::Error::CODE_UNKNOWN_REQUEST);
+  EXPECT_EQ(reply->request_id(), 8u);
+  v1::ClientFrame ping;
+  ping.set_request_id(9);
+  ping.mutable_ping()->set_nonce(1);
+  conn->send_frame(ping);
+  reply = conn->read_frame();
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->has_pong());
+  expect_good_client_unaffected();
+}
+
+TEST_F(BadInputTest, DirectToAnUnknownNickIsRefused) {
+  TestClient bad(io_, server_.port(), "bad");
+  EXPECT_EQ(bad.direct("nobody", "hello?").error().code(), v1::Error::CODE_NO_SUCH_NICK);
+  EXPECT_EQ(bad.direct("no body", "hello?").error().code(), v1::Error::CODE_INVALID_NICK);
+  expect_good_client_unaffected();
+}
+
+server::Config rate_limited_config() {
+  auto c = test_config(2);
+  c.rate_per_sec = 5;
+  c.rate_burst = 5;
+  return c;
+}
+
+class RateLimitTest : public BadInputTest {
+ protected:
+  RateLimitTest() : BadInputTest(rate_limited_config()) {}
+};
+
+TEST_F(RateLimitTest, FloodIsRefusedWithRetryAfterAndNothingIsSilentlyDropped) {
+  TestClient flooder(io_, server_.port(), "flood");
+  ASSERT_TRUE(flooder.join("#calm").has_join());
+  constexpr int kSent = 30;
+  for (int i = 0; i < kSent; ++i) flooder.say_async("#calm", "flood " + std::to_string(i), i + 1);
+  ASSERT_TRUE(flooder.wait([&] { return flooder.replies().size() == kSent; }));
+
+  std::vector<std::string> accepted;
+  int limited = 0;
+  for (const auto& reply : flooder.replies()) {
+    if (reply.has_message()) {
+      accepted.push_back(reply.message().text());
+    } else {
+      ASSERT_EQ(reply.error().code(), v1::Error::CODE_RATE_LIMITED);
+      EXPECT_GT(reply.error().retry_after_ms(), 0u);
+      ++limited;
+    }
+  }
+  EXPECT_GT(limited, 0);
+  EXPECT_EQ(accepted.size() + limited, static_cast<std::size_t>(kSent)) << "every request was answered";
+  EXPECT_EQ(server_->metrics().rate_limited, static_cast<std::uint64_t>(limited));
+
+  // The room got exactly the accepted messages, in order.
+  ASSERT_TRUE(good_->wait_messages("#calm", accepted.size()));
+  std::vector<std::string> seen;
+  for (const auto& m : good_->messages("#calm")) seen.push_back(m.text());
+  EXPECT_EQ(seen, accepted);
+
+  // After waiting as told, the flooder may speak again.
+  std::this_thread::sleep_for(300ms);
+  EXPECT_TRUE(flooder.say("#calm", "sorry", 99).has_message());
+  std::this_thread::sleep_for(300ms);  // the good client has its own bucket, but let it refill too
+  expect_good_client_unaffected();
+}
+
+server::Config slow_consumer_config() {
+  auto c = test_config(2);
+  c.rate_per_sec = 0;
+  c.outbox_cap_bytes = 256 * 1024;
+  return c;
+}
+
+class SlowConsumerTest : public BadInputTest {
+ protected:
+  SlowConsumerTest() : BadInputTest(slow_consumer_config()) {}
+};
+
+TEST_F(SlowConsumerTest, AClientThatStopsReadingIsDroppedAndOthersGetEverything) {
+  // The slow client shrinks its receive buffer, logs in, joins, and then
+  // never reads again.
+  RawConnection slow(server_.port(), 4096);
+  v1::ClientFrame hello;
+  hello.set_request_id(1);
+  hello.mutable_hello()->set_nick("slow");
+  slow.send_frame(hello);
+  v1::ClientFrame join;
+  join.set_request_id(2);
+  join.mutable_join()->set_room("#calm");
+  slow.send_frame(join);
+  ASSERT_TRUE(slow.read_until([](const v1::ServerFrame& f) { return f.has_join(); }));
+
+  TestClient publisher(io_, server_.port(), "pub");
+  ASSERT_TRUE(publisher.join("#calm").has_join());
+  auto slow_dropped = [&] {
+    for (const auto& p : good_->presences()) {
+      if (p.nick() == "slow" && p.reason() == v1::Presence::REASON_SLOW_CONSUMER) return true;
+    }
+    return false;
+  };
+  const std::string body(4000, 'b');
+  int sent = 0;
+  // Bursts of 40 KB stay well under the cap, so readers that keep up are
+  // never at risk; the slow reader's backlog only grows.
+  while (!slow_dropped() && sent < 20'000) {
+    for (int i = 0; i < 10; ++i, ++sent) publisher.say_async("#calm", std::to_string(sent) + body, sent + 1);
+    ASSERT_TRUE(publisher.wait([&] { return publisher.replies().size() == static_cast<std::size_t>(sent); }));
+  }
+  ASSERT_TRUE(good_->wait(slow_dropped)) << "the slow client was never dropped";
+  EXPECT_EQ(server_->metrics().slow_consumer_disconnects, 1u);
+
+  // Everyone else got every message, in order, with no gap.
+  ASSERT_TRUE(good_->wait_messages("#calm", sent, 30s));
+  const auto seen = good_->messages("#calm");
+  ASSERT_EQ(seen.size(), static_cast<std::size_t>(sent));
+  for (int i = 0; i < sent; ++i) {
+    ASSERT_EQ(seen[i].seq(), static_cast<std::uint64_t>(i + 1));
+    ASSERT_EQ(seen[i].text().substr(0, std::to_string(i).size()), std::to_string(i));
+  }
+  // The slow client finds its connection closed once it reads again.
+  EXPECT_TRUE(slow.wait_closed(10s));
+  expect_good_client_unaffected();
+}
+
+server::Config idle_config() {
+  auto c = test_config(2);
+  c.idle_timeout_ms = 400;
+  return c;
+}
+
+class IdleTest : public BadInputTest {
+ protected:
+  IdleTest() : BadInputTest(idle_config()) {}
+};
+
+TEST_F(IdleTest, ASilentConnectionIsPingedThenClosed) {
+  auto conn = raw();
+  auto ping = conn->read_until([](const v1::ServerFrame& f) { return f.has_ping(); }, 3s);
+  ASSERT_TRUE(ping) << "no ping before the timeout";
+  auto error = conn->read_until([](const v1::ServerFrame& f) { return f.has_error(); }, 3s);
+  EXPECT_EQ(error_code(error), v1::Error::CODE_IDLE_TIMEOUT);
+  EXPECT_TRUE(conn->wait_closed());
+  EXPECT_GE(server_->metrics().idle_timeouts, 1u);
+  // The good client answers pings (the library does), so it outlives several timeouts.
+  std::this_thread::sleep_for(1200ms);
+  expect_good_client_unaffected();
+}
+
+}  // namespace
+}  // namespace chat::testing

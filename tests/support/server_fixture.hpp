@@ -1,0 +1,30 @@
+#pragma once
+// Starts an in-process chat server on 127.0.0.1 and an ephemeral port.
+#include <memory>
+
+#include "server/server.hpp"
+
+namespace chat::testing {
+
+inline server::Config test_config(unsigned reactors = 2) {
+  server::Config c;
+  c.bind = "127.0.0.1";
+  c.port = 0;
+  c.reactors = reactors;
+  c.log_level = "warn";
+  return c;
+}
+
+class RunningServer {
+ public:
+  explicit RunningServer(server::Config config) : server_(std::move(config)) { server_.start(); }
+  ~RunningServer() { server_.stop(); }
+  std::uint16_t port() const { return server_.port(); }
+  server::Server& operator*() { return server_; }
+  server::Server* operator->() { return &server_; }
+
+ private:
+  server::Server server_;
+};
+
+}  // namespace chat::testing
