@@ -24,7 +24,8 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   flag("--bind", c.bind, "Address to listen on", "CHATD_BIND");
   flag("--port", c.port, "TCP port (0: any free port)", "CHATD_PORT");
   flag("--reactors", c.reactors, "Reactor threads (0: one per hardware thread)",
-       "CHATD_REACTORS");
+       "CHATD_REACTORS")
+      ->check(CLI::Range(0u, 1024u));
   flag("--log-level", c.log_level, "trace, debug, info, warn, error or off", "CHATD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   flag("--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY");
@@ -36,9 +37,11 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
       ->check(CLI::Range(std::size_t{64}, std::size_t{64} << 20));
   flag("--max-body-bytes", c.max_body_bytes, "Longest message text", "CHATD_MAX_BODY_BYTES")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  flag("--max-nick-bytes", c.max_nick_bytes, "Longest nickname", "CHATD_MAX_NICK_BYTES");
+  flag("--max-nick-bytes", c.max_nick_bytes, "Longest nickname", "CHATD_MAX_NICK_BYTES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{255}));
   flag("--max-room-bytes", c.max_room_bytes, "Longest room name, '#' included",
-       "CHATD_MAX_ROOM_BYTES");
+       "CHATD_MAX_ROOM_BYTES")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{255}));
   flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES");
   flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited)",
        "CHATD_RATE");
@@ -55,6 +58,10 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
 
   try {
     app.parse(argc, argv);
+    if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
+      throw CLI::ValidationError("--max-body-bytes",
+                                 "must leave 1024 bytes of room under --max-frame-bytes");
+    }
   } catch (const CLI::ParseError& e) {
     parsed.exit_code = app.exit(e);
   }

@@ -172,6 +172,7 @@ void Reactor::on(msg::ToSession&& m) {
 }
 
 void Reactor::list_rooms(SessionId session, std::uint64_t request_id) {
+  owner_.assert_owner();
   const std::uint64_t query = next_query_++;
   pending_lists_[query] = PendingList{session, request_id, context_.reactors, {}};
   for (std::uint32_t r = 0; r < context_.reactors; ++r) send(r, msg::ListRooms{index_, query});
@@ -212,6 +213,7 @@ std::uint32_t Reactor::nick_owner(const std::string& nick) const {
 }
 
 void Reactor::schedule_flush(std::shared_ptr<Session> session) {
+  owner_.assert_owner();
   to_flush_.push_back(std::move(session));
   if (flush_posted_) return;
   flush_posted_ = true;
@@ -231,6 +233,7 @@ void Reactor::flush_sessions() {
 }
 
 void Reactor::remove_local_member(const std::string& room, Session* session) {
+  owner_.assert_owner();
   auto it = local_members_.find(room);
   if (it == local_members_.end()) return;
   auto& list = it->second;
@@ -243,6 +246,7 @@ void Reactor::remove_local_member(const std::string& room, Session* session) {
 }
 
 void Reactor::retire(std::shared_ptr<Session> session) {
+  owner_.assert_owner();
   asio::post(io_, [this, session = std::move(session)] { forget(session); });
 }
 

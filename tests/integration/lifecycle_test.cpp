@@ -5,7 +5,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <regex>
 
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
@@ -73,9 +72,11 @@ class Chatd {
   std::uint16_t port() {
     char line[256];
     if (!std::fgets(line, sizeof line, stdout_)) return 0;
-    std::cmatch m;
-    if (!std::regex_search(line, m, std::regex(R"(listening on \S+:(\d+))"))) return 0;
-    return static_cast<std::uint16_t>(std::stoi(m[1]));
+    const std::string text(line);
+    if (text.find("listening on ") == std::string::npos) return 0;
+    const auto colon = text.find(' ', text.find("listening on ") + 13);
+    const auto port_at = text.rfind(':', colon) + 1;
+    return static_cast<std::uint16_t>(std::stoi(text.substr(port_at, colon - port_at)));
   }
   // Sends `sig` and waits (up to `timeout`) for the exit status.
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout) {

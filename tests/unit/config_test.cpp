@@ -35,5 +35,14 @@ TEST(ConfigTest, RejectsABadValue) {
   EXPECT_NE(*parsed.exit_code, 0);
 }
 
+TEST(ConfigTest, RejectsABodyLimitThatCannotFitInAFrame) {
+  const char* argv[] = {"chatd", "--max-frame-bytes", "4096", "--max-body-bytes", "4096"};
+  testing::internal::CaptureStderr();
+  auto parsed = parse_config(5, argv);
+  testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(parsed.exit_code);
+  EXPECT_NE(*parsed.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace chat::server
