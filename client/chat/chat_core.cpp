@@ -1,0 +1,653 @@
+#include "client/chat/chat_core.hpp"
+
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+
+namespace chat::term {
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string code_name(v1::Error::Code code) {
+  if (code == v1::Error::CODE_UNSPECIFIED) return "CLIENT";
+  std::string name = v1::Error::Code_Name(code);
+  if (name.rfind("CODE_", 0) == 0) name.erase(0, 5);
+  return name;
+}
+
+const char* reason_text(v1::Presence::Reason r) {
+  switch (r) {
+    case v1::Presence::REASON_CLIENT_QUIT: return "client quit";
+    case v1::Presence::REASON_SLOW_CONSUMER: return "slow consumer";
+    case v1::Presence::REASON_IDLE_TIMEOUT: return "idle timeout";
+    case v1::Presence::REASON_PROTOCOL_ERROR: return "protocol error";
+    case v1::Presence::REASON_SERVER_SHUTDOWN: return "server shutdown";
+    default: return "";
+  }
+}
+
+}  // namespace
+
+const char* to_string(ConnState s) {
+  switch (s) {
+    case ConnState::kConnecting: return "connecting";
+    case ConnState::kLoggingIn: return "logging in";
+    case ConnState::kOnline: return "online";
+    case ConnState::kWaiting: return "reconnecting";
+    case ConnState::kClosed: return "closed";
+  }
+  return "";
+}
+
+ChatCore::ChatCore(asio::io_context& io, Options options, Sink sink)
+    : io_(io),
+      options_(std::move(options)),
+      sink_(std::move(sink)),
+      owner_(std::this_thread::get_id()),
+      nick_(options_.nick),
+      rng_(std::random_device{}()),
+      reconnect_timer_(io),
+      ping_timer_(io),
+      finish_timer_(io) {
+  for (const auto& r : options_.rooms) {
+    Room room;
+    room.name = normalize_room(r);
+    if (!find_room(room.name)) rooms_.push_back(std::move(room));
+  }
+  if (!rooms_.empty()) current_ = rooms_.front().name;
+}
+
+ChatCore::~ChatCore() {
+  quitting_ = true;
+  if (client_) client_->close();
+}
+
+std::function<void(const v1::ServerFrame&)> ChatCore::guard(
+    std::function<void(const v1::ServerFrame&)> f) {
+  // A reply that belongs to an older connection, or arrives after the core
+  // is gone, is dropped: its connection's state was already replaced.
+  // Every request is counted until answered, so that end of input can wait
+  // for the replies. The Client answers every request exactly once (with a
+  // made-up error if the connection drops).
+  ++outstanding_;
+  return [this, alive = std::weak_ptr<bool>(alive_), gen = gen_, f = std::move(f)](const v1::ServerFrame& frame) {
+    if (!alive.lock()) return;
+    --outstanding_;
+    if (gen == gen_ && !quitting_) f(frame);
+    // Later, not now: a say's reply comes just before the Client reports the
+    // same frame as a message, which must still be shown.
+    asio::post(io_, [this, alive] {
+      if (alive.lock()) maybe_finish();
+    });
+  };
+}
+
+void ChatCore::start() {
+  assert(std::this_thread::get_id() == owner_);
+  connect();
+  ping_tick();
+}
+
+void ChatCore::set_state(ConnState s, std::string detail, std::int64_t retry_ms) {
+  state_ = s;
+  sink_(ConnectionEvent{now_ms(), s, std::move(detail), retry_ms});
+}
+
+void ChatCore::connect() {
+  const std::uint64_t gen = ++gen_;
+  welcomed_ = false;
+  logged_in_ = false;
+  ping_sent_.reset();
+  client::Events ev;
+  std::weak_ptr<bool> alive = alive_;
+  auto live = [this, alive, gen] { return alive.lock() && gen == gen_ && !quitting_; };
+  ev.on_message = [this, live](const v1::RoomMessage& m) { if (live()) on_message(m); };
+  ev.on_presence = [this, live](const v1::Presence& p) { if (live()) on_presence(p); };
+  ev.on_direct = [this, live](const v1::DirectMessage& d) {
+    if (live()) sink_(DirectEvent{d.timestamp_ms(), d.sender(), d.text(), false});
+  };
+  ev.on_topic = [this, live](const v1::TopicChanged& t) {
+    if (!live()) return;
+    if (Room* r = find_room(t.room())) r->topic = t.topic();
+    sink_(TopicEvent{now_ms(), t.room(), t.topic(), t.set_by(), true});
+  };
+  ev.on_error = [this, live](const v1::Error& e) { if (live()) emit_error(e); };
+  ev.on_shutdown = [this, live](const v1::Shutdown& s) {
+    if (live()) info("server is shutting down" + (s.reason().empty() ? "" : ": " + s.reason()));
+  };
+  ev.on_disconnect = [this, live, gen](std::error_code ec) { if (live()) on_disconnected(gen, ec); };
+  if (client_) client_->close();
+  client_ = client::Client::create(io_, std::move(ev));
+  set_state(ConnState::kConnecting, options_.host + ":" + std::to_string(options_.port));
+  client_->connect(options_.host, options_.port, [this, live, gen](std::error_code ec) {
+    if (!live()) return;
+    if (ec) return schedule_reconnect("cannot connect: " + ec.message());
+    on_connected(gen);
+  });
+}
+
+void ChatCore::on_connected(std::uint64_t gen) {
+  welcomed_ = true;
+  const v1::Welcome& w = client_->welcome();
+  if (w.limits().max_history_page() > 0) history_page_ = std::min<std::uint32_t>(200, w.limits().max_history_page());
+  if (epoch_ != 0 && w.epoch() != epoch_) {
+    // Sequence numbers from the old epoch mean nothing now: start each room
+    // over from 0, so the catch-up below fetches the new epoch's history.
+    sink_(EpochEvent{now_ms(), epoch_, w.epoch()});
+    info("server restarted; history starts over");
+    for (auto& r : rooms_) r.last_seq = 0;
+  }
+  epoch_ = w.epoch();
+  login();
+}
+
+void ChatCore::login() {
+  set_state(ConnState::kLoggingIn, nick_);
+  client_->hello(nick_, guard([this](const v1::ServerFrame& f) {
+    if (f.has_hello()) {
+      nick_ = f.hello().nick();
+      fallback_nick_.clear();
+      on_online();
+      return;
+    }
+    emit_error(f.error());
+    if (!fallback_nick_.empty()) {
+      // /nick asked for a name that is taken: go back to the old one.
+      nick_ = std::exchange(fallback_nick_, "");
+      info("keeping the nick " + nick_);
+      sink_(StatusEvent{});
+      client_->close();  // reconnects as the old nick
+      return;
+    }
+    if (ever_logged_in_ && f.error().code() != v1::Error::CODE_INVALID_NICK) {
+      // Probably our own ghost from the dropped connection, which the server
+      // has not noticed yet: try again after a backoff.
+      client_->close();
+      return;
+    }
+    info("not logged in; choose another nick with /nick NICK");
+  }));
+}
+
+void ChatCore::on_online() {
+  logged_in_ = true;
+  ever_logged_in_ = true;
+  attempt_ = 0;
+  set_state(ConnState::kOnline, nick_);
+  for (auto& r : rooms_) {
+    r.joined = false;
+    send_join(r.name);
+  }
+  drain_queue();
+}
+
+void ChatCore::on_disconnected(std::uint64_t gen, std::error_code ec) {
+  // A failed connect reports through connect()'s callback too; that one
+  // schedules the retry.
+  if (!welcomed_) return;
+  for (auto& r : rooms_) {
+    r.joined = false;
+    r.syncing = false;
+    r.buffered.clear();
+  }
+  logged_in_ = false;
+  schedule_reconnect(ec == asio::error::eof ? "connection closed" : "disconnected: " + ec.message());
+}
+
+void ChatCore::schedule_reconnect(const std::string& why) {
+  if (quitting_) return;
+  ++gen_;  // whatever the old connection still says is stale now
+  // Exponential backoff, capped, with "equal jitter": half fixed, half random,
+  // so that many clients cut at once do not all come back at once.
+  const double base = static_cast<double>(options_.reconnect_min.count()) * std::pow(2.0, std::min(attempt_, 20));
+  const double capped = std::min(base, static_cast<double>(options_.reconnect_max.count()));
+  std::uniform_real_distribution<double> half(0.5, 1.0);
+  const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(capped * half(rng_)));
+  ++attempt_;
+  set_state(ConnState::kWaiting, why, delay.count());
+  reconnect_timer_.expires_after(delay);
+  reconnect_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    if (ec || !alive.lock() || quitting_) return;
+    connect();
+  });
+}
+
+ChatCore::Room* ChatCore::find_room(const std::string& name) {
+  for (auto& r : rooms_) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+std::vector<std::string> ChatCore::rooms() const {
+  std::vector<std::string> out;
+  for (const auto& r : rooms_) out.push_back(r.name);
+  return out;
+}
+
+std::vector<std::string> ChatCore::members(const std::string& room) const {
+  for (const auto& r : rooms_) {
+    if (r.name == room) return r.members;
+  }
+  return {};
+}
+
+void ChatCore::send_join(const std::string& room) {
+  if (Room* r = find_room(room)) {
+    // Until the reply has told us last_seq, anything live waits.
+    r->syncing = r->ever_joined;
+    r->buffered.clear();
+  }
+  client_->join(room, guard([this, room](const v1::ServerFrame& f) { on_join_reply(room, f); }));
+}
+
+void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) {
+  Room* r = find_room(room);
+  if (!f.has_join()) {
+    emit_error(f.error());
+    if (r && !r->ever_joined) {
+      // A first join that failed: forget the room.
+      rooms_.erase(rooms_.begin() + (r - rooms_.data()));
+      if (current_ == room) {
+        current_ = rooms_.empty() ? "" : rooms_.back().name;
+        sink_(SwitchEvent{now_ms(), current_});
+      }
+    }
+    return;
+  }
+  if (!r) return;  // parted while the join was in flight
+  const v1::JoinReply& j = f.join();
+  r->joined = true;
+  r->topic = j.topic();
+  r->members.assign(j.members().begin(), j.members().end());
+  std::sort(r->members.begin(), r->members.end());
+  sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined});
+  if (!r->ever_joined) {
+    r->ever_joined = true;
+    for (const auto& m : j.recent()) deliver(*r, m, true);
+    r->last_seq = j.last_seq();
+    r->syncing = false;
+    return;
+  }
+  // A rejoin: `recent` is ignored except that last_seq says where live
+  // messages start; the history pages fill in from what we last showed.
+  r->target_seq = j.last_seq();
+  r->syncing = true;
+  sync_room(r->name);
+}
+
+void ChatCore::sync_room(const std::string& room) {
+  Room* r = find_room(room);
+  if (!r) return;
+  if (r->last_seq >= r->target_seq) return finish_sync(*r);
+  client_->history(room, 0, r->last_seq, history_page_,
+                   guard([this, room](const v1::ServerFrame& f) { on_history_page(room, f); }));
+}
+
+void ChatCore::on_history_page(const std::string& room, const v1::ServerFrame& f) {
+  Room* r = find_room(room);
+  if (!r) return;
+  if (!f.has_history()) {
+    emit_error(f.error());
+    return finish_sync(*r);
+  }
+  const v1::HistoryReply& h = f.history();
+  const std::uint64_t want = r->last_seq + 1;
+  const std::uint64_t first = h.first_available_seq();
+  if (first > want || (first == 0 && r->target_seq >= want)) {
+    // The ring has moved past what we need (or holds nothing): say so.
+    const std::uint64_t upto = first == 0 ? r->target_seq : std::min(first - 1, r->target_seq);
+    sink_(GapEvent{now_ms(), room, upto - want + 1, want, upto});
+    r->last_seq = upto;
+  }
+  bool progressed = false;
+  for (const auto& m : h.messages()) {
+    if (m.seq() > r->last_seq && m.seq() <= r->target_seq) {
+      deliver(*r, m, false);
+      progressed = true;
+    }
+  }
+  if (!progressed && r->last_seq < r->target_seq) {
+    // Nothing more to be had: never loop, report the rest as missing.
+    sink_(GapEvent{now_ms(), room, r->target_seq - r->last_seq, r->last_seq + 1, r->target_seq});
+    r->last_seq = r->target_seq;
+  }
+  sync_room(room);
+}
+
+void ChatCore::finish_sync(Room& r) {
+  r.syncing = false;
+  auto buffered = std::move(r.buffered);
+  r.buffered.clear();
+  std::sort(buffered.begin(), buffered.end(),
+            [](const v1::RoomMessage& a, const v1::RoomMessage& b) { return a.seq() < b.seq(); });
+  for (const auto& m : buffered) deliver(r, m, false);
+}
+
+void ChatCore::deliver(Room& r, const v1::RoomMessage& m, bool history) {
+  if (!history) {
+    if (m.seq() <= r.last_seq) return;  // already shown (history and live overlap)
+    r.last_seq = m.seq();
+  }
+  MessageEvent e;
+  e.ts_ms = m.timestamp_ms();
+  e.room = r.name;
+  e.nick = m.sender();
+  e.seq = m.seq();
+  e.history = history;
+  e.own = m.sender() == nick_;
+  if (m.text().rfind(kActionPrefix, 0) == 0) {
+    e.action = true;
+    e.text = m.text().substr(kActionPrefix.size());
+  } else {
+    e.text = m.text();
+  }
+  sink_(e);
+}
+
+void ChatCore::on_message(const v1::RoomMessage& m) {
+  Room* r = find_room(m.room());
+  if (!r) return;
+  if (r->syncing) {
+    r->buffered.push_back(m);
+    return;
+  }
+  deliver(*r, m, false);
+}
+
+void ChatCore::on_presence(const v1::Presence& p) {
+  static const char* kinds[] = {"?", "joined", "left", "quit"};
+  const int k = p.kind() >= 0 && p.kind() <= 3 ? p.kind() : 0;
+  if (Room* r = find_room(p.room())) {
+    auto it = std::lower_bound(r->members.begin(), r->members.end(), p.nick());
+    const bool present = it != r->members.end() && *it == p.nick();
+    if (p.kind() == v1::Presence::KIND_JOINED && !present) r->members.insert(it, p.nick());
+    if (p.kind() != v1::Presence::KIND_JOINED && present) r->members.erase(it);
+  }
+  sink_(PresenceEvent{p.timestamp_ms() ? p.timestamp_ms() : now_ms(), p.room(), p.nick(), kinds[k],
+                      reason_text(p.reason())});
+}
+
+void ChatCore::submit(std::string_view line) {
+  assert(std::this_thread::get_id() == owner_);
+  if (quitting_ || finishing_) return;  // after /quit or end of input
+  Command c = parse_command(line);
+  if (c.kind == CommandKind::kNick && welcomed_ && !logged_in_ && queue_.empty()) {
+    // Connected but our nick was refused: just try the new one.
+    nick_ = c.arg;
+    sink_(StatusEvent{});
+    login();
+    return;
+  }
+  // Lines run in the order they were typed: once one waits for the login,
+  // everything after it waits too (a script's "/join #x" then "hi").
+  if (!queue_.empty() || (!logged_in_ && needs_server(c.kind))) {
+    queue_.push_back(std::move(c));
+    return;
+  }
+  execute(c);
+}
+
+bool ChatCore::needs_server(CommandKind kind) {
+  switch (kind) {
+    case CommandKind::kInvalid:
+    case CommandKind::kHelp:
+    case CommandKind::kSwitch:
+    case CommandKind::kQuit:
+      return false;
+    default:
+      return true;
+  }
+}
+
+void ChatCore::drain_queue() {
+  while (!queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
+    Command c = std::move(queue_.front());
+    queue_.pop_front();
+    execute(c);
+  }
+  maybe_finish();
+}
+
+void ChatCore::switch_to(const std::string& room) {
+  if (!find_room(room)) return emit_error("CLIENT", "not in " + room + " (use /join " + room + ")");
+  current_ = room;
+  sink_(SwitchEvent{now_ms(), current_});
+}
+
+void ChatCore::say(const std::string& room, const std::string& text) {
+  // The reply is our own copy; on_message shows it, so only errors matter here.
+  client_->say(room, text, ++next_msg_id_, guard([this](const v1::ServerFrame& f) {
+                 if (f.has_error()) {
+                   v1::Error e = f.error();
+                   if (e.code() == v1::Error::CODE_UNSPECIFIED) {
+                     // It may have been sequenced before the drop; the
+                     // catch-up after the reconnect shows it if so.
+                     e.set_message("unconfirmed (" + e.message() + "); it shows after reconnecting if the server got it");
+                   }
+                   emit_error(e);
+                 }
+               }));
+}
+
+bool ChatCore::reply_ok(const v1::ServerFrame& f) {
+  if (!f.has_error()) return true;
+  emit_error(f.error());
+  return false;
+}
+
+void ChatCore::execute(const Command& c) {
+  const std::string room_or_current = c.arg.empty() ? current_ : normalize_room(c.arg);
+  switch (c.kind) {
+    case CommandKind::kInvalid:
+      if (!c.error.empty()) emit_error("CLIENT", c.error);
+      return;
+    case CommandKind::kQuit:
+      // Whatever was typed before /quit still goes out (bounded wait).
+      if (outstanding_ == 0) return quit();
+      return finish(std::chrono::seconds(5));
+    case CommandKind::kHelp:
+      sink_(HelpEvent{now_ms(), help_lines()});
+      return;
+    case CommandKind::kSwitch: {
+      std::string target = c.arg;
+      if (std::all_of(target.begin(), target.end(), [](unsigned char ch) { return std::isdigit(ch); })) {
+        const std::size_t n = std::stoul(target.substr(0, 6));
+        if (n == 0 || n > rooms_.size()) return emit_error("CLIENT", "no window " + target);
+        target = rooms_[n - 1].name;
+      }
+      return switch_to(normalize_room(target));
+    }
+    case CommandKind::kSay:
+    case CommandKind::kMe: {
+      if (current_.empty()) return emit_error("CLIENT", "no current room: /join a room first");
+      const std::string text = c.kind == CommandKind::kMe ? std::string(kActionPrefix) + c.text : c.text;
+      return say(current_, text);
+    }
+    case CommandKind::kJoin: {
+      const std::string room = normalize_room(c.arg);
+      if (Room* r = find_room(room)) {
+        if (!r->joined) send_join(room);
+        return switch_to(room);
+      }
+      Room r;
+      r.name = room;
+      rooms_.push_back(std::move(r));
+      // Switch now, so text typed right after the /join goes there; the
+      // server handles our requests in order.
+      current_ = room;
+      sink_(SwitchEvent{now_ms(), current_});
+      return send_join(room);
+    }
+    case CommandKind::kPart: {
+      const std::string room = room_or_current;
+      Room* r = find_room(room);
+      if (room.empty() || !r) return emit_error("CLIENT", "not in " + (room.empty() ? "a room" : room));
+      rooms_.erase(rooms_.begin() + (r - rooms_.data()));
+      client_->leave(room, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
+      sink_(PartedEvent{now_ms(), room});
+      if (current_ == room) {
+        current_ = rooms_.empty() ? "" : rooms_.back().name;
+        sink_(SwitchEvent{now_ms(), current_});
+      }
+      return;
+    }
+    case CommandKind::kMsg: {
+      const std::string peer = c.arg;
+      const std::string text = c.text;
+      client_->direct(peer, text, guard([this, peer, text](const v1::ServerFrame& f) {
+        if (reply_ok(f)) sink_(DirectEvent{now_ms(), peer, text, true});
+      }));
+      return;
+    }
+    case CommandKind::kWho: {
+      if (room_or_current.empty()) return emit_error("CLIENT", "usage: /who ROOM");
+      client_->who(room_or_current, guard([this](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;
+        WhoEvent e{now_ms(), f.who().room(), {f.who().nicks().begin(), f.who().nicks().end()}};
+        if (Room* r = find_room(e.room)) {
+          r->members = e.nicks;
+          std::sort(r->members.begin(), r->members.end());
+        }
+        sink_(e);
+      }));
+      return;
+    }
+    case CommandKind::kList:
+      client_->list_rooms(guard([this](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;
+        RoomListEvent e;
+        e.ts_ms = now_ms();
+        for (const auto& info : f.list_rooms().rooms()) {
+          e.rooms.push_back({info.name(), info.topic(), info.member_count(), info.last_seq()});
+        }
+        std::sort(e.rooms.begin(), e.rooms.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+        sink_(e);
+      }));
+      return;
+    case CommandKind::kTopic: {
+      if (current_.empty()) return emit_error("CLIENT", "no current room");
+      if (c.text.empty()) {
+        client_->get_topic(current_, guard([this](const v1::ServerFrame& f) {
+          if (reply_ok(f)) sink_(TopicEvent{now_ms(), f.topic().room(), f.topic().topic(), f.topic().set_by(), false});
+        }));
+      } else {
+        // Members, we included, get TopicChanged; the reply adds nothing.
+        client_->set_topic(current_, c.text, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
+      }
+      return;
+    }
+    case CommandKind::kHistory: {
+      if (current_.empty()) return emit_error("CLIENT", "no current room");
+      const std::uint32_t n = c.arg.empty() ? 20 : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(c.arg.substr(0, 9)), history_page_));
+      const std::string room = current_;
+      client_->history(room, 0, std::nullopt, n, guard([this, room](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;
+        info("history of " + room + ": " + std::to_string(f.history().messages_size()) + " messages", room);
+        Room* r = find_room(room);
+        for (const auto& m : f.history().messages()) {
+          if (r) deliver(*r, m, true);
+        }
+      }));
+      return;
+    }
+    case CommandKind::kNick: {
+      if (c.arg == nick_) return;
+      // The protocol has no rename: log in again under the new nick on a new
+      // connection; the rooms are rejoined and caught up as after any drop.
+      fallback_nick_ = nick_;
+      nick_ = c.arg;
+      info("reconnecting as " + nick_);
+      sink_(StatusEvent{});
+      attempt_ = 0;
+      ++gen_;
+      for (auto& r : rooms_) {
+        r.joined = false;
+        r.syncing = false;
+        r.buffered.clear();
+      }
+      logged_in_ = false;
+      connect();
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void ChatCore::ping_tick() {
+  if (quitting_) return;
+  if (logged_in_ && client_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (ping_sent_ && now - *ping_sent_ > 3 * options_.ping_interval + std::chrono::seconds(2)) {
+      // No pong for several intervals: the connection is dead even if TCP
+      // has not noticed. Dropping it starts the reconnect.
+      info("no answer from the server; reconnecting");
+      client_->close();
+    } else if (!ping_sent_) {
+      ping_sent_ = now;
+      client_->ping(guard([this](const v1::ServerFrame& f) {
+        if (f.has_pong() && ping_sent_) {
+          rtt_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - *ping_sent_).count();
+          sink_(StatusEvent{});
+        }
+        ping_sent_.reset();
+      }));
+    }
+  }
+  ping_timer_.expires_after(options_.ping_interval);
+  ping_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    if (ec || !alive.lock()) return;
+    ping_tick();
+  });
+}
+
+void ChatCore::finish(std::chrono::milliseconds timeout) {
+  if (quitting_ || finishing_) return;
+  finishing_ = true;
+  finish_timer_.expires_after(timeout);
+  finish_timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](std::error_code ec) {
+    if (ec || !alive.lock() || quitting_) return;
+    if (!queue_.empty() || outstanding_ > 0) {
+      emit_error("CLIENT", "giving up: " + std::to_string(queue_.size()) + " lines unsent, " +
+                                 std::to_string(outstanding_) + " requests unanswered");
+    }
+    quit();
+  });
+  maybe_finish();
+}
+
+void ChatCore::maybe_finish() {
+  if (finishing_ && !quitting_ && queue_.empty() && outstanding_ == 0) quit();
+}
+
+void ChatCore::quit() {
+  if (quitting_) return;
+  quitting_ = true;
+  ++gen_;
+  reconnect_timer_.cancel();
+  ping_timer_.cancel();
+  finish_timer_.cancel();
+  if (client_) client_->close();
+  state_ = ConnState::kClosed;
+  sink_(QuitEvent{});
+}
+
+void ChatCore::emit_error(const v1::Error& e) {
+  emit_error(code_name(e.code()), e.message());
+}
+
+void ChatCore::emit_error(std::string code, std::string message) {
+  sink_(ErrorEvent{now_ms(), std::move(code), std::move(message)});
+}
+
+void ChatCore::info(std::string text, std::string room) {
+  sink_(InfoEvent{now_ms(), std::move(text), std::move(room)});
+}
+
+}  // namespace chat::term

@@ -1,0 +1,150 @@
+#pragma once
+// The terminal client's brain, independent of any UI: it owns the
+// connection (a chat::client::Client, replaced on every reconnect), logs in,
+// joins, reconnects with capped, jittered exponential backoff, rejoins, and
+// fills what was missed by sequence number so that every room message is
+// shown exactly once and in order; a range the server no longer holds is
+// reported as a GapEvent. It parses typed lines into commands and reports
+// everything as UiEvents to one sink.
+//
+// Catching up after a reconnect, per room:
+//
+//   last_seq (shown) ──history(after_seq) pages──► JoinReply.last_seq ──live──►
+//                      (live messages of the room are buffered meanwhile,
+//                       then released, dropping any seq already shown)
+//
+// Thread safety: reactor-thread-confined. Construct, call and destroy it on
+// the thread that runs its io_context; the sink runs there too.
+
+#include <asio.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "client/chat/commands.hpp"
+#include "client/chat/events.hpp"
+#include "client/lib/client.hpp"
+
+namespace chat::term {
+
+struct Options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7777;
+  std::string nick;
+  std::vector<std::string> rooms;
+  std::chrono::milliseconds reconnect_min{250};
+  std::chrono::milliseconds reconnect_max{10000};
+  std::chrono::milliseconds ping_interval{2000};
+};
+
+class ChatCore {
+ public:
+  using Sink = std::function<void(const UiEvent&)>;
+
+  ChatCore(asio::io_context& io, Options options, Sink sink);
+  ~ChatCore();
+  ChatCore(const ChatCore&) = delete;
+  ChatCore& operator=(const ChatCore&) = delete;
+
+  // Connects, logs in and joins the rooms from the options.
+  void start();
+  // One typed line: a command or text for the current room. Lines that need
+  // the server wait (in order) until the client is logged in.
+  void submit(std::string_view line);
+  // Closes the connection for good and emits QuitEvent (once).
+  void quit();
+  // End of input (line mode): quits once every queued line has been sent
+  // and every say answered, or when `timeout` runs out.
+  void finish(std::chrono::milliseconds timeout);
+  // Makes `room` (a joined room) the target of plain text; emits SwitchEvent.
+  void switch_to(const std::string& room);
+
+  const std::string& nick() const { return nick_; }
+  ConnState state() const { return state_; }
+  const std::string& current_room() const { return current_; }
+  std::vector<std::string> rooms() const;             // in join order
+  std::vector<std::string> members(const std::string& room) const;
+  std::optional<double> rtt_ms() const { return rtt_ms_; }
+  const Options& options() const { return options_; }
+
+ private:
+  struct Room {
+    std::string name;
+    bool joined = false;       // joined on the current connection
+    bool ever_joined = false;  // its first JoinReply has been seen
+    bool syncing = false;      // catching up: live messages wait in `buffered`
+    std::uint64_t last_seq = 0;    // newest seq shown (this epoch)
+    std::uint64_t target_seq = 0;  // JoinReply.last_seq while syncing
+    std::vector<v1::RoomMessage> buffered;
+    std::vector<std::string> members;  // sorted
+    std::string topic;
+  };
+
+  void connect();
+  void on_connected(std::uint64_t gen);
+  void on_disconnected(std::uint64_t gen, std::error_code ec);
+  void schedule_reconnect(const std::string& why);
+  void login();
+  void on_online();
+  void send_join(const std::string& room);
+  void on_join_reply(const std::string& room, const v1::ServerFrame& f);
+  void sync_room(const std::string& room);
+  void on_history_page(const std::string& room, const v1::ServerFrame& f);
+  void finish_sync(Room& r);
+  void deliver(Room& r, const v1::RoomMessage& m, bool history);
+  void on_message(const v1::RoomMessage& m);
+  void on_presence(const v1::Presence& p);
+  void execute(const Command& c);
+  void drain_queue();
+  static bool needs_server(CommandKind kind);
+  void say(const std::string& room, const std::string& text);
+  void ping_tick();
+  void maybe_finish();
+  void emit_error(const v1::Error& e);
+  void emit_error(std::string code, std::string message);
+  void info(std::string text, std::string room = "");
+  void set_state(ConnState s, std::string detail = "", std::int64_t retry_ms = 0);
+  bool reply_ok(const v1::ServerFrame& f);  // false (and an ErrorEvent) for an Error reply
+  Room* find_room(const std::string& name);
+  std::function<void(const v1::ServerFrame&)> guard(std::function<void(const v1::ServerFrame&)> f);
+
+  asio::io_context& io_;
+  Options options_;
+  Sink sink_;
+  std::thread::id owner_;
+  std::shared_ptr<client::Client> client_;
+  std::uint64_t gen_ = 0;  // bumped per connection; stale callbacks compare and bail out
+  bool welcomed_ = false;  // the current connection got its Welcome
+  bool logged_in_ = false; // the current connection's hello succeeded
+  bool ever_logged_in_ = false;
+  std::string fallback_nick_;  // the nick to return to if /nick's new one is taken
+  ConnState state_ = ConnState::kClosed;
+  bool quitting_ = false;
+  bool finishing_ = false;
+  std::uint64_t epoch_ = 0;
+  std::string nick_;
+  std::string current_;
+  std::vector<Room> rooms_;
+  std::deque<Command> queue_;  // waiting for login
+  std::uint64_t next_msg_id_ = 0;
+  std::size_t outstanding_ = 0;  // requests not yet answered
+  std::uint32_t history_page_ = 200;
+  int attempt_ = 0;
+  std::mt19937_64 rng_;
+  asio::steady_timer reconnect_timer_;
+  asio::steady_timer ping_timer_;
+  asio::steady_timer finish_timer_;
+  std::optional<std::chrono::steady_clock::time_point> ping_sent_;
+  std::optional<double> rtt_ms_;
+  // Set on destruction so callbacks still queued in the io_context do nothing.
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace chat::term

@@ -1,0 +1,175 @@
+#include "client/chat/format.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace chat::term {
+namespace {
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+std::string join(const std::vector<std::string>& items, const char* sep) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += sep;
+    out += s;
+  }
+  return out;
+}
+
+std::string seconds(std::int64_t ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_clock(std::int64_t ts_ms) {
+  const std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+std::int64_t event_time(const UiEvent& event) {
+  return std::visit(Overloaded{[](const StatusEvent&) -> std::int64_t { return 0; },
+                               [](const QuitEvent&) -> std::int64_t { return 0; },
+                               [](const auto& e) -> std::int64_t { return e.ts_ms; }},
+                    event);
+}
+
+std::vector<std::string> plain_bodies(const UiEvent& event) {
+  return std::visit(
+      Overloaded{
+          [](const MessageEvent& e) -> std::vector<std::string> {
+            if (e.action) return {e.room + " * " + e.nick + " " + e.text};
+            return {e.room + " <" + e.nick + "> " + e.text};
+          },
+          [](const DirectEvent& e) -> std::vector<std::string> {
+            if (e.outgoing) return {"-> *" + e.peer + "* " + e.text};
+            return {"*" + e.peer + "* " + e.text};
+          },
+          [](const PresenceEvent& e) -> std::vector<std::string> {
+            std::string s = "* " + e.nick + " " + e.what + " " + e.room;
+            if (!e.reason.empty()) s += " (" + e.reason + ")";
+            return {s};
+          },
+          [](const TopicEvent& e) -> std::vector<std::string> {
+            if (e.changed) return {"-- " + e.set_by + " set the topic of " + e.room + ": " + e.topic};
+            if (e.topic.empty()) return {"-- " + e.room + " has no topic"};
+            return {"-- topic of " + e.room + ": " + e.topic + (e.set_by.empty() ? "" : " (set by " + e.set_by + ")")};
+          },
+          [](const JoinedEvent& e) -> std::vector<std::string> {
+            std::vector<std::string> out{"-- " + std::string(e.rejoined ? "rejoined " : "joined ") + e.room + " (" +
+                                         std::to_string(e.members.size()) + " members: " + join(e.members, ", ") + ")"};
+            if (!e.rejoined && !e.topic.empty()) out.push_back("-- topic of " + e.room + ": " + e.topic);
+            return out;
+          },
+          [](const PartedEvent& e) -> std::vector<std::string> { return {"-- left " + e.room}; },
+          [](const WhoEvent& e) -> std::vector<std::string> {
+            return {"-- " + e.room + " (" + std::to_string(e.nicks.size()) + "): " + join(e.nicks, " ")};
+          },
+          [](const RoomListEvent& e) -> std::vector<std::string> {
+            std::vector<std::string> out{"-- " + std::to_string(e.rooms.size()) + " rooms"};
+            for (const auto& r : e.rooms) {
+              out.push_back("--   " + r.name + " " + std::to_string(r.members) + " members" +
+                            (r.topic.empty() ? "" : ": " + r.topic));
+            }
+            return out;
+          },
+          [](const ErrorEvent& e) -> std::vector<std::string> { return {"! " + e.code + " " + e.message}; },
+          [](const InfoEvent& e) -> std::vector<std::string> { return {"-- " + e.text}; },
+          [](const GapEvent& e) -> std::vector<std::string> {
+            return {"-- " + std::to_string(e.count) + " message" + (e.count == 1 ? "" : "s") + " unavailable in " + e.room};
+          },
+          [](const EpochEvent&) -> std::vector<std::string> { return {}; },  // the core adds an InfoEvent
+          [](const ConnectionEvent& e) -> std::vector<std::string> {
+            switch (e.state) {
+              case ConnState::kConnecting: return {"-- connecting to " + e.detail};
+              case ConnState::kLoggingIn: return {};
+              case ConnState::kOnline: return {"-- connected as " + e.detail};
+              case ConnState::kWaiting:
+                return {"-- " + e.detail + "; reconnecting in " + seconds(e.retry_in_ms)};
+              case ConnState::kClosed: return {"-- closed"};
+            }
+            return {};
+          },
+          [](const SwitchEvent& e) -> std::vector<std::string> {
+            return {e.room.empty() ? "-- no current room" : "-- now talking in " + e.room};
+          },
+          [](const StatusEvent&) -> std::vector<std::string> { return {}; },
+          [](const HelpEvent& e) -> std::vector<std::string> { return e.lines; },
+          [](const QuitEvent&) -> std::vector<std::string> { return {}; },
+      },
+      event);
+}
+
+std::vector<std::string> plain_lines(const UiEvent& event) {
+  auto lines = plain_bodies(event);
+  const std::string stamp = "[" + format_clock(event_time(event)) + "] ";
+  for (auto& l : lines) l.insert(0, stamp);
+  return lines;
+}
+
+std::string json_line(const UiEvent& event) {
+  using nlohmann::json;
+  json j = std::visit(
+      Overloaded{
+          [](const MessageEvent& e) {
+            return json{{"type", "message"}, {"room", e.room}, {"nick", e.nick}, {"text", e.text},
+                        {"seq", e.seq},      {"action", e.action}, {"own", e.own}, {"history", e.history}};
+          },
+          [](const DirectEvent& e) {
+            return json{{"type", "direct"}, {"peer", e.peer}, {"text", e.text}, {"outgoing", e.outgoing}};
+          },
+          [](const PresenceEvent& e) {
+            return json{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};
+          },
+          [](const TopicEvent& e) {
+            return json{{"type", "topic"}, {"room", e.room}, {"topic", e.topic}, {"set_by", e.set_by}, {"changed", e.changed}};
+          },
+          [](const JoinedEvent& e) {
+            return json{{"type", "joined"}, {"room", e.room}, {"topic", e.topic}, {"members", e.members}, {"rejoined", e.rejoined}};
+          },
+          [](const PartedEvent& e) { return json{{"type", "parted"}, {"room", e.room}}; },
+          [](const WhoEvent& e) { return json{{"type", "who"}, {"room", e.room}, {"nicks", e.nicks}}; },
+          [](const RoomListEvent& e) {
+            json rooms = json::array();
+            for (const auto& r : e.rooms) {
+              rooms.push_back({{"name", r.name}, {"members", r.members}, {"topic", r.topic}, {"last_seq", r.last_seq}});
+            }
+            return json{{"type", "rooms"}, {"rooms", rooms}};
+          },
+          [](const ErrorEvent& e) { return json{{"type", "error"}, {"code", e.code}, {"message", e.message}}; },
+          [](const InfoEvent& e) { return json{{"type", "info"}, {"text", e.text}, {"room", e.room}}; },
+          [](const GapEvent& e) {
+            return json{{"type", "gap"}, {"room", e.room}, {"count", e.count}, {"first_seq", e.first_seq}, {"last_seq", e.last_seq}};
+          },
+          [](const EpochEvent& e) { return json{{"type", "epoch"}, {"old", e.old_epoch}, {"new", e.new_epoch}}; },
+          [](const ConnectionEvent& e) {
+            return json{{"type", "connection"}, {"state", to_string(e.state)}, {"detail", e.detail}, {"retry_in_ms", e.retry_in_ms}};
+          },
+          [](const SwitchEvent& e) { return json{{"type", "switch"}, {"room", e.room}}; },
+          [](const StatusEvent&) { return json(); },
+          [](const HelpEvent& e) { return json{{"type", "help"}, {"lines", e.lines}}; },
+          [](const QuitEvent&) { return json{{"type", "quit"}}; },
+      },
+      event);
+  if (j.is_null()) return "";
+  if (const auto ts = event_time(event)) j["ts"] = ts;
+  // Invalid UTF-8 from a peer must not abort the client: replace it.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace chat::term

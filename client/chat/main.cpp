@@ -1,0 +1,57 @@
+// chat: the terminal client. Full-screen when stdin and stdout are
+// terminals, line mode otherwise (or with --plain / --json).
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "client/chat/line_mode.hpp"
+#include "client/chat/probe.hpp"
+#include "client/chat/tui.hpp"
+
+int main(int argc, char** argv) {
+  chat::term::Options options;
+  bool plain = false;
+  bool json = false;
+  bool check = false;
+  int reconnect_min_ms = 250;
+  int reconnect_max_ms = 10000;
+  int ping_ms = 2000;
+  int eof_timeout_ms = 5000;
+
+  CLI::App app{"chat: a terminal client for chatd", "chat"};
+  app.add_option("--host", options.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
+  app.add_option("--port", options.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+  auto* nick = app.add_option("--nick", options.nick, "Your nickname")->envname("CHAT_NICK");
+  app.add_option("--join", options.rooms, "A room to join (repeatable)");
+  app.add_flag("--plain", plain, "Line mode: read lines from stdin, print one line per event");
+  app.add_flag("--json", json, "Line mode with one JSON object per event");
+  app.add_flag("--check", check, "Connect, wait for the server's welcome, print it and exit (0: up)");
+  app.add_option("--reconnect-min-ms", reconnect_min_ms, "First reconnect delay")->capture_default_str();
+  app.add_option("--reconnect-max-ms", reconnect_max_ms, "Longest reconnect delay")->capture_default_str();
+  app.add_option("--ping-ms", ping_ms, "How often to measure the round trip")->capture_default_str()->check(CLI::Range(50, 600000));
+  app.add_option("--eof-timeout-ms", eof_timeout_ms, "Line mode: how long to wait for replies after end of input")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (check) return chat::term::probe(options.host, options.port, std::chrono::seconds(5));
+  if (nick->count() == 0 && options.nick.empty()) {
+    std::cerr << "chat: --nick is required (or set CHAT_NICK)\n";
+    return 2;
+  }
+  options.reconnect_min = std::chrono::milliseconds(std::max(1, reconnect_min_ms));
+  options.reconnect_max = std::chrono::milliseconds(std::max(reconnect_min_ms, reconnect_max_ms));
+  options.ping_interval = std::chrono::milliseconds(ping_ms);
+  // A closed stdout must be an error return, not a silent death.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  const bool terminal = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+  if (plain || json || !terminal) {
+    chat::term::LineMode line(std::move(options), json, std::chrono::milliseconds(eof_timeout_ms));
+    return line.run();
+  }
+  chat::term::Tui tui(std::move(options));
+  return tui.run();
+}
