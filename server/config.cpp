@@ -56,8 +56,24 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   flag("--shutdown-grace-ms", c.shutdown_grace_ms,
        "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS");
 
+  std::string metrics;
+  flag("--metrics", metrics,
+       "Serve counters at http://ADDR:PORT/metrics (Prometheus text); empty: off",
+       "CHATD_METRICS");
+
   try {
     app.parse(argc, argv);
+    if (!metrics.empty()) {
+      const auto colon = metrics.rfind(':');
+      if (colon == std::string::npos) throw CLI::ValidationError("--metrics", "expected ADDR:PORT");
+      c.metrics_bind = metrics.substr(0, colon);
+      const std::string port = metrics.substr(colon + 1);
+      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(port) > 65535) {
+        throw CLI::ValidationError("--metrics", "bad port in " + metrics);
+      }
+      c.metrics_port = static_cast<std::uint16_t>(std::stoul(port));
+    }
     if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
       throw CLI::ValidationError("--max-body-bytes",
                                  "must leave 1024 bytes of room under --max-frame-bytes");

@@ -14,6 +14,9 @@ struct Config {
   std::uint16_t port = 7777;
   unsigned reactors = 0;  // 0: one per hardware thread
   std::string log_level = "info";
+  // /metrics endpoint; empty bind: off.
+  std::string metrics_bind;
+  std::uint16_t metrics_port = 0;
 
   std::size_t history_per_room = 1000;
   std::size_t replay_on_join = 50;

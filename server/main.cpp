@@ -28,6 +28,10 @@ int main(int argc, char** argv) {
     // Tests and scripts read this line to learn the port.
     std::printf("chatd listening on %s:%u with %u reactors\n", endpoint.address().to_string().c_str(),
                 endpoint.port(), config.effective_reactors());
+    if (auto metrics = server.metrics_endpoint()) {
+      std::printf("chatd metrics on http://%s:%u/metrics\n", metrics->address().to_string().c_str(),
+                  metrics->port());
+    }
     std::fflush(stdout);
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -23,6 +23,7 @@ struct MetricsSnapshot {
   std::uint64_t rate_limited = 0;
   std::uint64_t idle_timeouts = 0;
   std::uint64_t mailbox_wakeups = 0;
+  std::uint64_t accept_errors = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }

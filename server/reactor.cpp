@@ -259,7 +259,7 @@ void Reactor::forget(const std::shared_ptr<Session>& session) {
   if (session->logged_in()) {
     send(nick_owner(session->nick()), msg::ReleaseNick{session->nick(), session->id()});
   }
-  if (sessions_.erase(session->id()) > 0) ReactorMetrics::drop(metrics_.connections_open);
+  sessions_.erase(session->id());
 }
 
 // ---------------------------------------------------------------- ticking

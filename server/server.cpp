@@ -48,6 +48,10 @@ Server::Server(Config config) {
     control_.push_back(std::make_unique<Reactor::Inbox::Producer>(r->inbox()));
   }
   acceptor_ = std::make_unique<Acceptor>(context_.config, reactors_);
+  if (!context_.config.metrics_bind.empty()) {
+    metrics_ = std::make_unique<MetricsServer>(context_.config.metrics_bind, context_.config.metrics_port,
+                                               [this] { return metrics(); });
+  }
 }
 
 Server::~Server() { stop(); }
@@ -55,10 +59,12 @@ Server::~Server() { stop(); }
 void Server::start() {
   for (auto& r : reactors_) threads_.emplace_back([reactor = r.get()] { reactor->run(); });
   acceptor_->start();
+  if (metrics_) metrics_->start();
 }
 
 void Server::stop() {
   if (threads_.empty()) return;
+  if (metrics_) metrics_->stop();
   acceptor_->stop();
   for (auto& producer : control_) producer->send(msg::Stop{});
   for (auto& t : threads_) t.join();
@@ -71,6 +77,7 @@ MetricsSnapshot Server::metrics() const {
     r->metrics().add_to(out);
     out.mailbox_wakeups += const_cast<Reactor&>(*r).inbox().wakeups();
   }
+  out.accept_errors = acceptor_->accept_errors();
   return out;
 }
 

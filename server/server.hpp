@@ -6,12 +6,14 @@
 
 #include <asio.hpp>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "server/acceptor.hpp"
 #include "server/config.hpp"
 #include "server/metrics.hpp"
+#include "server/metrics_server.hpp"
 #include "server/reactor.hpp"
 
 namespace chat::server {
@@ -34,12 +36,17 @@ class Server {
   std::uint64_t epoch() const { return context_.epoch; }
   const Config& config() const { return context_.config; }
   MetricsSnapshot metrics() const;
+  // Where /metrics is served, if --metrics was given.
+  std::optional<asio::ip::tcp::endpoint> metrics_endpoint() const {
+    return metrics_ ? std::optional(metrics_->endpoint()) : std::nullopt;
+  }
 
  private:
   ServerContext context_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::unique_ptr<Reactor::Inbox::Producer>> control_;  // main -> each reactor
   std::unique_ptr<Acceptor> acceptor_;
+  std::unique_ptr<MetricsServer> metrics_;
   std::vector<std::thread> threads_;
 };
 

@@ -441,6 +441,8 @@ void Session::abort() {
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
   socket_.close(ec);
+  // Counted open until its descriptor is gone, not merely until it is retired.
+  ReactorMetrics::drop(reactor_.metrics().connections_open);
   if (close_timer_) close_timer_->cancel();
   outbox_.clear();
   outbox_bytes_ = 0;

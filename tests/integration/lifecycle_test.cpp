@@ -2,10 +2,10 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <cstdio>
 
+#include "support/chatd_process.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -42,64 +42,8 @@ TEST(LifecycleTest, EpochIsNewOnEveryStart) {
   EXPECT_NE(first, second);
 }
 
-// Runs chatd as a child process and reads the port from its first line.
-class Chatd {
- public:
-  explicit Chatd(std::vector<std::string> args) {
-    int out[2];
-    if (::pipe(out) != 0) throw std::runtime_error("pipe");
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], STDOUT_FILENO);
-      ::close(out[0]);
-      std::vector<char*> argv{const_cast<char*>(CHATD_PATH)};
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(CHATD_PATH, argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    stdout_ = ::fdopen(out[0], "r");
-  }
-  ~Chatd() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-    if (stdout_) ::fclose(stdout_);
-  }
-  // The port from "chatd listening on ADDR:PORT ..."; 0 if it never said.
-  std::uint16_t port() {
-    char line[256];
-    if (!std::fgets(line, sizeof line, stdout_)) return 0;
-    const std::string text(line);
-    if (text.find("listening on ") == std::string::npos) return 0;
-    const auto colon = text.find(' ', text.find("listening on ") + 13);
-    const auto port_at = text.rfind(':', colon) + 1;
-    return static_cast<std::uint16_t>(std::stoi(text.substr(port_at, colon - port_at)));
-  }
-  // Sends `sig` and waits (up to `timeout`) for the exit status.
-  std::optional<int> stop(int sig, std::chrono::milliseconds timeout) {
-    ::kill(pid_, sig);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(10ms);
-    }
-    return std::nullopt;
-  }
-
- private:
-  pid_t pid_ = -1;
-  FILE* stdout_ = nullptr;
-};
-
 TEST(ChatdProcessTest, StartsAnswersAndExitsZeroOnSigtermWithClientsConnected) {
-  Chatd chatd({"--reactors", "4", "--bind", "127.0.0.1", "--port", "0"});
+  ChatdProcess chatd({{"--reactors", "4"}});
   const std::uint16_t port = chatd.port();
   ASSERT_NE(port, 0) << "chatd did not report its port";
   IoThread io;
@@ -117,20 +61,41 @@ TEST(ChatdProcessTest, StartsAnswersAndExitsZeroOnSigtermWithClientsConnected) {
 }
 
 TEST(ChatdProcessTest, ExitsZeroOnSigint) {
-  Chatd chatd({"--reactors", "2", "--bind", "127.0.0.1", "--port", "0"});
+  ChatdProcess chatd({{"--reactors", "2"}});
   ASSERT_NE(chatd.port(), 0);
   const auto status = chatd.stop(SIGINT, 10s);
   ASSERT_TRUE(status);
   EXPECT_EQ(*status, 0);
 }
 
-TEST(ChatdProcessTest, HelpListsTheFlags) {
-  Chatd chatd({"--help"});
-  std::string all;
-  // --help prints and exits 0 by itself.
-  const auto status = chatd.stop(0, 10s);
-  ASSERT_TRUE(status);
-  EXPECT_EQ(*status, 0);
+TEST(ChatdProcessTest, ServesMetrics) {
+  ChatdProcess chatd({{"--reactors", "2"}});
+  ASSERT_NE(chatd.metrics_port(), 0);
+  IoThread io;
+  TestClient a(io, chatd.port(), "ann");
+  ASSERT_TRUE(a.join("#m").has_join());
+  EXPECT_EQ(a.join("#m").error().code(), v1::Error::CODE_ALREADY_A_MEMBER);
+  const auto m = chatd.metrics();
+  EXPECT_EQ(m.at("chatd_connections_open"), 1);
+  EXPECT_EQ(m.at("chatd_connections_accepted_total"), 1);
+  EXPECT_EQ(m.at("chatd_frames_in_total"), 3);
+  EXPECT_EQ(m.at("chatd_errors_total{code=\"CODE_ALREADY_A_MEMBER\"}"), 1);
+}
+
+TEST(ChatdProcessTest, HelpListsEveryFlag) {
+  std::string help;
+  FILE* p = ::popen(CHATD_PATH " --help", "r");
+  ASSERT_NE(p, nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) help.append(buf, n);
+  const int status = ::pclose(p);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  for (const char* flag : {"--bind", "--port", "--reactors", "--log-level", "--metrics", "--history", "--replay",
+                           "--max-history-page", "--max-frame-bytes", "--max-body-bytes", "--max-nick-bytes",
+                           "--max-room-bytes", "--max-topic-bytes", "--rate", "--burst", "--outbox-cap-bytes",
+                           "--idle-timeout-ms", "--shutdown-grace-ms"}) {
+    EXPECT_NE(help.find(flag), std::string::npos) << flag;
+  }
 }
 
 }  // namespace

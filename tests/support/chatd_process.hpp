@@ -1,0 +1,50 @@
+#pragma once
+// Runs the real chatd binary as a child process, for tests that need a
+// process of its own: signals, exit codes, resource limits, RSS and fds.
+// Thread safety: use from one test thread.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace chat::testing {
+
+class ChatdProcess {
+ public:
+  struct Options {
+    std::vector<std::string> args;  // --bind 127.0.0.1 --port 0 --metrics 127.0.0.1:0 come first
+    std::optional<unsigned> max_fds;  // RLIMIT_NOFILE for the child
+  };
+
+  explicit ChatdProcess(Options options);
+  ~ChatdProcess();  // SIGKILL if still running
+
+  pid_t pid() const { return pid_; }
+  // From chatd's first lines; 0 if it never said.
+  std::uint16_t port() const { return port_; }
+  std::uint16_t metrics_port() const { return metrics_port_; }
+
+  // Sends `sig` and waits up to `timeout` for the exit status (128+signal if killed).
+  std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
+
+  // Reads /metrics: "name" or "name{label=\"x\"}" -> value.
+  std::map<std::string, double> metrics() const;
+  double metric(const std::string& name) const;
+
+  // From /proc: resident memory, open descriptors, CPU seconds used so far.
+  std::size_t rss_bytes() const;
+  std::size_t open_fds() const;
+  double cpu_seconds() const;
+
+ private:
+  pid_t pid_ = -1;
+  std::uint16_t port_ = 0;
+  std::uint16_t metrics_port_ = 0;
+};
+
+}  // namespace chat::testing
