@@ -1,6 +1,7 @@
 // chatd: parses flags, starts the server, waits for SIGINT or SIGTERM, stops.
 #include <csignal>
 #include <cstdio>
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 
 #include "server/config.hpp"
@@ -11,6 +12,12 @@ int main(int argc, char** argv) {
   if (parsed.exit_code) return *parsed.exit_code;
   const chat::server::Config& config = parsed.config;
   spdlog::set_level(spdlog::level::from_str(config.log_level));
+  // protobuf logs an ERROR for every string field with invalid UTF-8 it
+  // refuses; the client already gets MALFORMED_FRAME, and at error level a
+  // hostile client could flood the log.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string& message) {
+    spdlog::debug("protobuf: {}", message);
+  });
 
   // Block the stop signals in every thread (the server's threads inherit the
   // mask); this thread then waits for them with sigwait.

@@ -25,7 +25,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     });
     asio::async_read_until(socket_, request_, "\r\n\r\n",
                            [self = shared_from_this()](const std::error_code& ec, std::size_t) {
-                             if (ec) return self->timer_.cancel();
+                             if (ec) {
+                               self->timer_.cancel();
+                               return;
+                             }
                              self->respond();
                            });
   }

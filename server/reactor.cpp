@@ -19,6 +19,8 @@ template <class... Fs>
 struct Overloaded : Fs... {
   using Fs::operator()...;
 };
+template <class... Fs>
+Overloaded(Fs...) -> Overloaded<Fs...>;  // clang 14 has no aggregate CTAD
 }  // namespace
 
 Reactor::Reactor(std::uint32_t index, const ServerContext& context)
@@ -48,6 +50,11 @@ void Reactor::run() {
   // Loop finished: every session is closed. Drop what is left.
   sessions_.clear();
   local_members_.clear();
+}
+
+void Reactor::attach() {
+  owner_.bind();
+  drain_inbox();
 }
 
 // ----------------------------------------------------------------- mailbox

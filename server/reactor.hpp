@@ -45,6 +45,15 @@ class Reactor final : public Router {
   // The thread body: runs the loop until shutdown has finished.
   void run();
 
+  // Testing and fuzzing: drive this reactor from the calling thread instead
+  // of run(). attach() makes the caller the owner; poll() runs whatever is
+  // ready without blocking and says how many handlers ran; adopt() takes a
+  // connected socket as if the acceptor had handed it over.
+  void attach();
+  std::size_t poll() { return io_.poll(); }
+  void adopt(int fd) { on(msg::Adopt{fd}); }
+  std::size_t session_count() const { return sessions_.size(); }
+
   Inbox& inbox() { return inbox_; }
   const ReactorMetrics& metrics() const { return metrics_; }
 
