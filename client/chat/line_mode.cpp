@@ -44,12 +44,14 @@ int LineMode::run() {
 
 void LineMode::read_input() {
   asio::async_read_until(input_, buffer_, '\n', [this](std::error_code ec, std::size_t n) {
-    if (ec == asio::error::operation_aborted) return;
+    if (ec == asio::error::operation_aborted || quit_) return;
     if (!ec) {
       std::string line(asio::buffers_begin(buffer_.data()), asio::buffers_begin(buffer_.data()) + n);
       buffer_.consume(n);
       core_.submit(line);
-      return read_input();
+      // The line may have been /quit: then reading on would keep us alive.
+      if (!quit_) read_input();
+      return;
     }
     // EOF (or an unreadable stdin): the last line may lack its newline.
     if (buffer_.size() > 0) {
@@ -68,7 +70,10 @@ void LineMode::stop_input() {
 }
 
 void LineMode::on_event(const UiEvent& e) {
-  if (std::holds_alternative<QuitEvent>(e)) stop_input();
+  if (std::holds_alternative<QuitEvent>(e)) {
+    quit_ = true;
+    stop_input();
+  }
   if (output_broken_) return;
   auto write = [this](const std::string& line) {
     if (line.empty()) return;

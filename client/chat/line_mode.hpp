@@ -35,6 +35,7 @@ class LineMode {
   asio::streambuf buffer_;
   int saved_flags_ = -1;
   bool output_broken_ = false;
+  bool quit_ = false;
 };
 
 }  // namespace chat::term
