@@ -630,8 +630,11 @@ int run_idle(const Options& options, Result& result) {
     return 1;
   }
   std::vector<ConnectionSpec> specs;
+  // Spread over --rooms: every join is announced to the room's members, so
+  // one room of K costs the server K^2/2 presence deliveries before it idles.
   for (unsigned i = 0; i < options.idle; ++i) {
-    specs.push_back(ConnectionSpec{options.nick_prefix + std::to_string(i), "#bench-idle", Role::kIdle});
+    specs.push_back(ConnectionSpec{options.nick_prefix + std::to_string(i),
+                                   "#bench-idle-" + std::to_string(i % options.rooms), Role::kIdle});
   }
   result.connections = specs.size();
   Workers workers = start_workers(options, control, std::move(specs));

@@ -43,8 +43,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
        "The server's pid, for its CPU time (/proc/PID/stat) and memory (/proc/PID/status)")
       ->check(CLI::Range(0, 1 << 30));
   flag("--idle", o.idle,
-       "Idle mode: open this many logged-in connections in one room and report the server's "
-       "RSS growth per connection (needs --server-pid; best on a freshly started server)")
+       "Idle mode: open this many logged-in connections, each joined to one of --rooms rooms, and "
+       "report the server's RSS growth per connection (needs --server-pid; best on a freshly "
+       "started server)")
       ->check(CLI::Range(0u, 10'000'000u));
   flag("--nick-prefix", o.nick_prefix, "Nicks are this prefix and the connection's index");
   app.add_flag("--json", o.json, "Print one JSON object on stdout at the end");

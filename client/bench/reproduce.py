@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""Reproduces BENCHMARKS.md: builds a release, runs scenarios A-F with chatd
+pinned to one core and chat-bench on the other, several runs each, and writes
+medians (summary.md), raw results (results.jsonl) and plots (*.png).
+
+    /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C]
+
+Needs Debian's gnuplot-nox for the plots and util-linux's taskset. Sends
+traffic to 127.0.0.1 only; every server it starts is stopped again.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CHATD = os.path.join(ROOT, "build/release/server/chatd")
+BENCH = os.path.join(ROOT, "build/release/client/chat-bench")
+SERVER_CORE = "1"
+BENCH_CORE = "0"
+
+MEASURE = ["--duration", "10", "--warmup", "2"]
+SCENARIOS = {
+    "A": ("1 room x 100 subscribers, 1 publisher, max rate",
+          [["--rooms", "1", "--subs", "100", "--pubs", "1"] + MEASURE], 1),
+    "B": ("1 room x 100 subscribers, 4 publishers, max rate",
+          [["--rooms", "1", "--subs", "100", "--pubs", "4"] + MEASURE], 1),
+    "C": ("1 room x 100 subscribers, 1 publisher at 1000 msg/s",
+          [["--rooms", "1", "--subs", "100", "--pubs", "1", "--rate", "1000"] + MEASURE], 1),
+    "D": ("100 rooms x 10 subscribers, 1 publisher per room at 100 msg/s",
+          [["--rooms", "100", "--subs", "10", "--pubs", "1", "--rate", "100"] + MEASURE], 1),
+    "E": ("10 000 idle logged-in connections, each joined to a room",
+          [["--idle", "10000", "--rooms", "100"]], 1),
+}
+# F: scenario A's load with 1, 2 and 4 reactors, all on the one server core.
+F_REACTORS = [1, 2, 4]
+
+
+def raise_fd_limit():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = min(hard, 65536)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+def start_server(reactors):
+    cmd = ["taskset", "-c", SERVER_CORE, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
+           "--reactors", str(reactors), "--log-level", "warn"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
+    line = proc.stdout.readline()
+    port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+    return proc, port, cmd
+
+
+def run_once(args, reactors):
+    server, port, server_cmd = start_server(reactors)
+    try:
+        cmd = ["taskset", "-c", BENCH_CORE, BENCH, "--port", str(port), "--server-pid", str(server.pid),
+               "--json", "--quiet"] + args
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=raise_fd_limit)
+        if out.returncode != 0:
+            raise RuntimeError(f"chat-bench failed ({out.returncode}): {out.stderr.strip()}")
+        result = json.loads(out.stdout)
+        if result.get("measured_s"):
+            result["server_cpu_cores"] = result["server_cpu_s"] / result["measured_s"]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    shown = lambda c: " ".join(x if not x.startswith("/") else os.path.relpath(x, ROOT) for x in c)
+    result["server_command"] = shown(server_cmd)
+    result["bench_command"] = shown(cmd).replace(f"--port {port}", "--port PORT").replace(
+        f"--server-pid {server.pid}", "--server-pid PID")
+    return result
+
+
+def median(results, key):
+    values = [r[key] for r in results if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--out", default=os.path.join(ROOT, "bench-results"))
+    parser.add_argument("--only", default="A,B,C,D,E,F")
+    parser.add_argument("--no-build", action="store_true")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    os.makedirs(args.out, exist_ok=True)
+
+    if not args.no_build:
+        subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cmake", "--build", "--preset", "release", "--target", "chatd", "chat-bench"],
+                       cwd=ROOT, check=True)
+
+    plan = [(name, desc, a, r) for name, (desc, argsets, r) in SCENARIOS.items() if name in only for a in argsets]
+    if "F" in only:
+        plan += [(f"F{r}", f"scenario A's load, {r} reactor(s) on one core", SCENARIOS["A"][1][0], r)
+                 for r in F_REACTORS]
+
+    all_results = {}
+    with open(os.path.join(args.out, "results.jsonl"), "w") as raw:
+        for name, desc, bench_args, reactors in plan:
+            runs = []
+            for i in range(args.runs):
+                print(f"{name} run {i + 1}/{args.runs}: {desc}", file=sys.stderr, flush=True)
+                r = run_once(bench_args, reactors)
+                r["scenario"] = name
+                raw.write(json.dumps(r) + "\n")
+                raw.flush()
+                runs.append(r)
+                time.sleep(1)
+            all_results[name] = (desc, runs)
+
+    write_summary(args.out, all_results)
+    write_plots(args.out, all_results)
+
+
+def write_summary(out, all_results):
+    lines = [f"Medians of {len(next(iter(all_results.values()))[1])} runs; server pinned to core "
+             f"{SERVER_CORE}, chat-bench to core {BENCH_CORE}.", ""]
+    lines += ["| scenario | deliveries/s | deliveries per server CPU-s | server CPU (cores) | generator CPU (cores) "
+              "| p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | lost | dup | reordered | seq gaps |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, (desc, runs) in all_results.items():
+        if name == "E":
+            continue
+        m = lambda k: median(runs, k)
+        lines.append(
+            f"| {name}: {desc} | {fmt(m('deliveries_per_s'))} | {fmt(m('deliveries_per_server_cpu_s'))} "
+            f"| {fmt(m('server_cpu_cores'), 2)} | {fmt(m('generator_cpu_cores'), 2)} "
+            f"| {fmt(m('latency_p50_us'))} | {fmt(m('latency_p90_us'))} | {fmt(m('latency_p99_us'))} "
+            f"| {fmt(m('latency_p999_us'))} | {fmt(m('latency_max_us'))} "
+            f"| {sum(r['lost'] for r in runs)} | {sum(r['duplicated'] for r in runs)} "
+            f"| {sum(r['reordered'] for r in runs)} | {sum(r['seq_gaps'] for r in runs)} |")
+    if "E" in all_results:
+        desc, runs = all_results["E"]
+        lines += ["", f"E: {desc}: median server RSS growth "
+                      f"{fmt(median(runs, 'rss_per_connection_bytes'))} bytes per connection "
+                      f"(runs: {', '.join(fmt(r.get('rss_per_connection_bytes')) for r in runs)})."]
+    lines += ["", "Commands (PORT and PID are the started server's):", ""]
+    for name, (desc, runs) in all_results.items():
+        lines += [f"- {name}: `{runs[0]['server_command']}` then `{runs[0]['bench_command']}`"]
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def write_plots(out, all_results):
+    latency = [(n, runs) for n, (d, runs) in all_results.items() if n != "E"]
+    with open(os.path.join(out, "latency.dat"), "w") as f:
+        f.write("scenario p50 p90 p99 p99.9 max\n")
+        for name, runs in latency:
+            f.write(name + " " + " ".join(str(median(runs, k) or 0) for k in
+                    ["latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_p999_us", "latency_max_us"]) + "\n")
+    with open(os.path.join(out, "throughput.dat"), "w") as f:
+        f.write("scenario deliveries_per_s per_server_cpu_s\n")
+        for name, runs in latency:
+            f.write(f"{name} {median(runs, 'deliveries_per_s') or 0} {median(runs, 'deliveries_per_server_cpu_s') or 0}\n")
+    script = f"""
+set terminal pngcairo size 900,480 font "sans,10"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set key top left
+set grid ytics
+set output '{out}/latency.png'
+set title 'End-to-end latency percentiles (median of runs), microseconds, log scale'
+set logscale y
+plot for [i=2:6] '{out}/latency.dat' using i:xtic(1) title columnheader(i)
+unset logscale y
+set output '{out}/throughput.png'
+set title 'Deliveries per second and per server CPU-second (median of runs)'
+set format y '%.0s%c'
+plot '{out}/throughput.dat' using 2:xtic(1) title 'deliveries/s', '' using 3 title 'deliveries per server CPU-s'
+"""
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
+if __name__ == "__main__":
+    main()
