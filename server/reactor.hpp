@@ -56,6 +56,7 @@ class Reactor final : public Router {
 
   Inbox& inbox() { return inbox_; }
   const ReactorMetrics& metrics() const { return metrics_; }
+  std::uint64_t mailbox_wakeups() const { return inbox_.wakeups(); }
 
   // ---- reactor thread only
   std::uint32_t reactor_count() const override { return context_.reactors; }

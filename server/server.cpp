@@ -75,7 +75,7 @@ MetricsSnapshot Server::metrics() const {
   MetricsSnapshot out;
   for (const auto& r : reactors_) {
     r->metrics().add_to(out);
-    out.mailbox_wakeups += const_cast<Reactor&>(*r).inbox().wakeups();
+    out.mailbox_wakeups += r->mailbox_wakeups();
   }
   out.accept_errors = acceptor_->accept_errors();
   return out;

@@ -98,8 +98,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Clock::time_point last_heard_;
   bool ping_sent_ = false;
-
-  friend class Reactor;
 };
 
 }  // namespace chat::server
