@@ -62,6 +62,7 @@ svc = yaml.safe_load(open(sys.argv[1]))["services"]["client"]
 print(shlex.join(svc["command"]))' "$repo/docker-compose.yml")
 
 pids=()
+bots=()
 cleanup() {
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -72,7 +73,7 @@ cleanup() {
   rm -rf "$bin"
 }
 trap cleanup EXIT
-trap 'exit 0' INT TERM
+trap 'report; exit 0' INT TERM
 
 # The server first, as compose does (depends_on: service_healthy).
 server_line=$(grep -P '^server\t' <<<"$services")
@@ -92,6 +93,21 @@ port=$(sed -E 's/.*:([0-9]+) with.*/\1/' <<<"$first_line")
 # The compose healthcheck, as written there.
 CHATD_PORT=$port sh -c "chat --check --host 127.0.0.1 --port \$CHATD_PORT" >/dev/null
 
+# What each bot heard from the others.
+report() {
+  for name in "${bots[@]}"; do
+    nick=${name#bot-}
+    summary=""
+    for other in "${bots[@]}"; do
+      [[ $other == "$name" ]] && continue
+      n=$(grep -cE "(<${other#bot-}>|\* ${other#bot-} [^jlq])" "$logs/$name.log" || true)
+      summary+=" ${other#bot-}:$n"
+    done
+    echo "run-local: $nick heard$summary"
+  done
+  echo "run-local: logs in $logs"
+}
+
 bots=()
 while IFS=$'\t' read -r name env _ cmd; do
   [[ $name == server ]] && continue
@@ -110,16 +126,4 @@ else
   echo "run-local: Ctrl+C stops everything"
   while :; do sleep 3600; done
 fi
-
-# What each bot heard from the others.
-for name in "${bots[@]}"; do
-  nick=${name#bot-}
-  summary=""
-  for other in "${bots[@]}"; do
-    [[ $other == "$name" ]] && continue
-    n=$(grep -cE "(<${other#bot-}>|\* ${other#bot-} [^jlq])" "$logs/$name.log" || true)
-    summary+=" ${other#bot-}:$n"
-  done
-  echo "run-local: $nick heard$summary"
-done
-echo "run-local: logs in $logs"
+report

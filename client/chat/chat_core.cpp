@@ -237,6 +237,13 @@ std::vector<std::string> ChatCore::members(const std::string& room) const {
   return {};
 }
 
+std::string ChatCore::topic(const std::string& room) const {
+  for (const auto& r : rooms_) {
+    if (r.name == room) return r.topic;
+  }
+  return {};
+}
+
 void ChatCore::send_join(const std::string& room) {
   if (Room* r = find_room(room)) {
     // Until the reply has told us last_seq, anything live waits.

@@ -71,6 +71,7 @@ class ChatCore {
   const std::string& current_room() const { return current_; }
   std::vector<std::string> rooms() const;             // in join order
   std::vector<std::string> members(const std::string& room) const;
+  std::string topic(const std::string& room) const;
   std::optional<double> rtt_ms() const { return rtt_ms_; }
   const Options& options() const { return options_; }
 

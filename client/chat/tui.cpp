@@ -430,7 +430,7 @@ void Tui::draw() {
     mvhline(0, 0, ' ', cols);
     const std::string room = core_.current_room();
     std::string title = room.empty() ? " chat: /join a room, /help for commands" : " " + room;
-    for (const auto& [name, b] : buffers_) (void)b;
+    if (!room.empty() && !core_.topic(room).empty()) title += ": " + core_.topic(room);
     std::wstring wt = widen(title);
     mvaddnwstr(0, 0, wt.c_str(), std::min<int>(cols, static_cast<int>(wt.size())));
     attroff(COLOR_PAIR(kPairStatus));
