@@ -82,7 +82,12 @@ std::function<void(const v1::ServerFrame&)> ChatCore::guard(
     // Later, not now: a say's reply comes just before the Client reports the
     // same frame as a message, which must still be shown.
     asio::post(io_, [this, alive] {
-      if (alive.lock()) maybe_finish();
+      if (!alive.lock()) return;
+      if (hold_queue_ && outstanding_ == 0) {
+        hold_queue_ = false;
+        drain_queue();
+      }
+      maybe_finish();
     });
   };
 }
@@ -176,6 +181,7 @@ void ChatCore::login() {
 
 void ChatCore::on_online() {
   logged_in_ = true;
+  hold_queue_ = false;
   ever_logged_in_ = true;
   attempt_ = 0;
   set_state(ConnState::kOnline, nick_);
@@ -393,7 +399,7 @@ void ChatCore::submit(std::string_view line) {
   }
   // Lines run in the order they were typed: once one waits for the login,
   // everything after it waits too (a script's "/join #x" then "hi").
-  if (!queue_.empty() || (!logged_in_ && needs_server(c.kind))) {
+  if (!queue_.empty() || hold_queue_ || (!logged_in_ && needs_server(c.kind))) {
     queue_.push_back(std::move(c));
     return;
   }
@@ -413,7 +419,7 @@ bool ChatCore::needs_server(CommandKind kind) {
 }
 
 void ChatCore::drain_queue() {
-  while (!queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
+  while (!hold_queue_ && !queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
     Command c = std::move(queue_.front());
     queue_.pop_front();
     execute(c);
@@ -456,7 +462,9 @@ void ChatCore::execute(const Command& c) {
       return;
     case CommandKind::kQuit:
       // Whatever was typed before /quit still goes out (bounded wait).
-      if (outstanding_ == 0) return quit();
+      // Mid-login (after /nick, say) the rest is not sent yet: wait for it;
+      // while the server is away there is nothing to wait for.
+      if (outstanding_ == 0 && (logged_in_ || state_ == ConnState::kWaiting)) return quit();
       return finish(std::chrono::seconds(5));
     case CommandKind::kHelp:
       sink_(HelpEvent{now_ms(), help_lines()});
@@ -565,6 +573,13 @@ void ChatCore::execute(const Command& c) {
     }
     case CommandKind::kNick: {
       if (c.arg == nick_) return;
+      if (outstanding_ > 0) {
+        // Switching connections now would drop what is still in flight
+        // (a say not yet written, say): run it once every reply is in.
+        queue_.push_front(c);
+        hold_queue_ = true;
+        return;
+      }
       // The protocol has no rename: log in again under the new nick on a new
       // connection; the rooms are rejoined and caught up as after any drop.
       fallback_nick_ = nick_;
@@ -630,7 +645,10 @@ void ChatCore::finish(std::chrono::milliseconds timeout) {
 }
 
 void ChatCore::maybe_finish() {
-  if (finishing_ && !quitting_ && queue_.empty() && outstanding_ == 0) quit();
+  // Between a drop (or /nick) and the next login nothing is outstanding yet
+  // but the queue's lines are not sent either: wait for the login (the
+  // finish timer bounds the wait if the server stays away).
+  if (finishing_ && !quitting_ && queue_.empty() && outstanding_ == 0 && logged_in_) quit();
 }
 
 void ChatCore::quit() {

@@ -134,6 +134,7 @@ class ChatCore {
   std::string current_;
   std::vector<Room> rooms_;
   std::deque<Command> queue_;  // waiting for login
+  bool hold_queue_ = false;    // a /nick waits for every reply first
   std::uint64_t next_msg_id_ = 0;
   std::size_t outstanding_ = 0;  // requests not yet answered
   std::uint32_t history_page_ = 200;
