@@ -244,8 +244,14 @@ class Tmux {
     // A private server (-L), no user config (-f /dev/null), a fixed size.
     run("new-session -d -s t -x " + std::to_string(cols) + " -y " + std::to_string(rows) +
         " 'env TERM=xterm-256color LANG=C.UTF-8 PS1=\"$ \" sh'");
+    path_ = run("display -p '#{socket_path}'").second;
+    while (!path_.empty() && path_.back() == '\n') path_.pop_back();
   }
-  ~Tmux() { run("kill-server"); }
+  ~Tmux() {
+    run("kill-server");
+    // kill-server leaves the socket file behind.
+    if (!path_.empty()) ::unlink(path_.c_str());
+  }
   std::pair<int, std::string> run(const std::string& args) const {
     return run_command("tmux -L " + socket_ + " -f /dev/null " + args + " 2>&1");
   }
@@ -281,6 +287,7 @@ class Tmux {
  private:
   static inline int next_ = 0;
   std::string socket_;
+  std::string path_;
 };
 
 bool tmux_available() { return run_command("command -v tmux >/dev/null").first == 0; }
