@@ -51,6 +51,10 @@ void Acceptor::accept_ready() {
   for (;;) {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      if (out_of_fds_) {
+        out_of_fds_ = false;
+        spdlog::info("accept: descriptors available again");
+      }
       reactors_[next_]->send(msg::Adopt{fd});
       next_ = (next_ + 1) % reactors_.size();
       continue;
@@ -60,8 +64,12 @@ void Acceptor::accept_ready() {
     accept_errors_.fetch_add(1, std::memory_order_relaxed);
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
       // Out of descriptors: the pending connection stays in the backlog.
-      // Try again later rather than spin on a readable socket.
-      spdlog::warn("accept: {}; pausing {} ms", std::strerror(errno), kFdBackoff.count());
+      // Try again later rather than spin on a readable socket; say so once
+      // per episode, not every pause (accept_errors counts them all).
+      if (!out_of_fds_) {
+        out_of_fds_ = true;
+        spdlog::warn("accept: {}; retrying every {} ms", std::strerror(errno), kFdBackoff.count());
+      }
       backoff_.expires_after(kFdBackoff);
       backoff_.async_wait([this](const std::error_code& ec) {
         if (!ec) wait_acceptable();

@@ -38,6 +38,7 @@ class Acceptor {
   asio::ip::tcp::endpoint endpoint_;
   std::vector<std::unique_ptr<Reactor::Inbox::Producer>> reactors_;
   std::size_t next_ = 0;
+  bool out_of_fds_ = false;
   std::atomic<std::uint64_t> accept_errors_{0};
   std::thread thread_;
 };

@@ -40,6 +40,7 @@ int main(int argc, char** argv) {
                   metrics->port());
     }
     std::fflush(stdout);
+    spdlog::info("started: {} reactors, epoch {}", config.effective_reactors(), server.epoch());
     int signal = 0;
     sigwait(&stop_signals, &signal);
     spdlog::info("{} received; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
