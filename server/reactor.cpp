@@ -134,8 +134,11 @@ void Reactor::on(msg::Adopt&& m) {
 void Reactor::on(msg::Deliver&& m) {
   auto it = local_members_.find(m.room);
   if (it == local_members_.end()) return;
+  // One reactor-local reference for all members here (see local_frame.hpp).
+  const LocalFrameRef frame(std::move(m.frame));
+  const LocalFrameRef own = m.sender_frame ? LocalFrameRef(std::move(m.sender_frame)) : LocalFrameRef();
   for (Session* s : it->second) {
-    s->send(s->id() == m.sender ? m.sender_frame : m.frame);
+    s->send(s->id() == m.sender ? own : frame);
   }
 }
 

@@ -317,7 +317,7 @@ bool Session::check_body(const std::string& text, std::uint64_t request_id) {
 
 // ------------------------------------------------------------------ writing
 
-void Session::send(const SharedFrame& frame) {
+void Session::send(const LocalFrameRef& frame) {
   if (state_ != State::kOpen) return;
   outbox_.push_back(frame);
   outbox_bytes_ += frame->size();
@@ -417,7 +417,7 @@ void Session::close(v1::Presence::Reason reason, SharedFrame last_frame,
   close_reason_ = reason;
   if (last_frame) {
     outbox_bytes_ += last_frame->size();
-    outbox_.push_back(std::move(last_frame));
+    outbox_.emplace_back(std::move(last_frame));
   }
   reactor_.retire(shared_from_this());
   close_timer_.emplace(socket_.get_executor(), grace);

@@ -15,6 +15,7 @@
 
 #include "common/framing.hpp"
 #include "common/token_bucket.hpp"
+#include "server/local_frame.hpp"
 #include "server/messages.hpp"
 
 namespace chat::server {
@@ -38,8 +39,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void start(const SharedFrame& welcome);
 
   // Queues a frame; it goes out with the next flush of this reactor turn.
-  // Past the outbox cap the session is closed as a slow consumer.
-  void send(const SharedFrame& frame);
+  // Past the outbox cap the session is closed as a slow consumer. The fan-out
+  // path passes one LocalFrameRef to every local member; a single reply may
+  // pass its SharedFrame.
+  void send(const LocalFrameRef& frame);
+  void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
   // Writes as much of the outbox as the socket takes now (one gather write).
   void flush();
 
@@ -87,7 +91,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // Outbox: frames [head_, end) not yet fully written; the first is written
   // up to head_offset_. outbox_bytes_ counts their whole sizes.
-  std::vector<SharedFrame> outbox_;
+  std::vector<LocalFrameRef> outbox_;
   std::size_t head_ = 0;
   std::size_t head_offset_ = 0;
   std::size_t outbox_bytes_ = 0;
