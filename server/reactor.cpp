@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
+#include "common/overloaded.hpp"
 #include "common/names.hpp"
 #include "server/frames.hpp"
 #include "server/session.hpp"
@@ -15,12 +16,7 @@ namespace chat::server {
 namespace {
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
 
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;  // clang 14 has no aggregate CTAD
+using common::Overloaded;
 }  // namespace
 
 Reactor::Reactor(std::uint32_t index, const ServerContext& context)

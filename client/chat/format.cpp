@@ -1,4 +1,5 @@
 #include "client/chat/format.hpp"
+#include "common/overloaded.hpp"
 
 #include <chrono>
 #include <cstdio>
@@ -9,12 +10,7 @@
 namespace chat::term {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using common::Overloaded;
 
 std::string join(const std::vector<std::string>& items, const char* sep) {
   std::string out;

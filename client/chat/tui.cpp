@@ -17,17 +17,13 @@
 // curses defines move(y, x) as a macro, which breaks std::move.
 #undef move
 
+#include "common/overloaded.hpp"
 #include "client/chat/format.hpp"
 
 namespace chat::term {
 namespace {
 
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
+using common::Overloaded;
 
 constexpr int kPairStatus = 1;
 constexpr int kPairError = 2;
