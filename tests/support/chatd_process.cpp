@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -34,19 +36,19 @@ ChatdProcess::ChatdProcess(Options options) {
   std::vector<std::string> args = {CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0"};
   args.insert(args.end(), options.args.begin(), options.args.end());
   int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe");
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
+  // Everything the child needs is built before fork: the test has other
+  // threads, so the child may only make async-signal-safe calls until exec.
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const rlimit limit{options.max_fds.value_or(0), options.max_fds.value_or(0)};
   pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    if (options.max_fds) {
-      rlimit limit{*options.max_fds, *options.max_fds};
-      ::setrlimit(RLIMIT_NOFILE, &limit);
-    }
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    ::close_range(3, ~0U, 0);  // none of the test's sockets live on in chatd
+    if (options.max_fds) ::setrlimit(RLIMIT_NOFILE, &limit);
     ::execv(CHATD_PATH, argv.data());
     ::_exit(127);
   }
