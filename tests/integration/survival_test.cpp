@@ -339,6 +339,12 @@ TEST(SurvivalTest, ShutdownUnderLoadDeliversEveryAckedMessageThenExitsZero) {
     });
   }
   std::this_thread::sleep_for(300ms);
+  // With one room, the count of sequenced messages is also the last seq
+  // assigned so far: every one of them must reach every member.
+  const auto before = chatd.metrics();
+  EXPECT_EQ(before.at("chatd_connections_open"), 6);
+  const auto sequenced = static_cast<std::uint64_t>(before.at("chatd_messages_published_total"));
+  EXPECT_GT(sequenced, 0u);
   const auto status = chatd.stop(SIGTERM, 15s);
   stop = true;
   for (auto& t : publishers) t.join();
@@ -362,6 +368,7 @@ TEST(SurvivalTest, ShutdownUnderLoadDeliversEveryAckedMessageThenExitsZero) {
       EXPECT_EQ(m.seq(), expected_seq++);
     }
     for (const auto& text : acked) ASSERT_TRUE(got.contains(text)) << "lost: " << text;
+    EXPECT_GE(expected_seq - 1, sequenced) << "a message sequenced before SIGTERM did not arrive";
   }
 }
 
