@@ -245,6 +245,13 @@ void Connection::start_publishing(std::int64_t start_ns) {
   if (!open_ || spec_.role != Role::kPublisher) return;
   publishing_ = true;
   publish_start_ns_ = start_ns;
+  if (worker_.options_.rate > 0) {
+    // Spread the publishers' ticks evenly over one period, as independent
+    // users' would be; in lockstep they would hit the server in bursts.
+    const double period_ns = 1e9 / worker_.options_.rate;
+    const double publishers = static_cast<double>(worker_.options_.rooms) * worker_.options_.pubs;
+    publish_start_ns_ += static_cast<std::int64_t>(period_ns * spec_.pub_id / publishers);
+  }
   publish();
   flush();
 }
@@ -259,7 +266,10 @@ void Connection::publish() {
   std::int64_t now = now_ns();
   std::uint64_t due = std::numeric_limits<std::uint64_t>::max();
   if (options.rate > 0) {
-    due = static_cast<std::uint64_t>(static_cast<double>(now - publish_start_ns_) * options.rate / 1e9) + 1;
+    // Nothing is due before this publisher's first tick (see start_publishing).
+    due = now < publish_start_ns_
+              ? 0
+              : static_cast<std::uint64_t>(static_cast<double>(now - publish_start_ns_) * options.rate / 1e9) + 1;
   }
   while (sent_ < due && sent_ - echoed_ < options.window) {
     if (now >= worker_.window_end_) {
