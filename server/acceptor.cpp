@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/listen.hpp"
+
 namespace chat::server {
 
 namespace {
@@ -13,12 +15,7 @@ constexpr std::chrono::milliseconds kFdBackoff{100};
 }  // namespace
 
 Acceptor::Acceptor(const Config& config, std::vector<std::unique_ptr<Reactor>>& reactors)
-    : acceptor_(io_), backoff_(io_) {
-  const asio::ip::tcp::endpoint want(asio::ip::make_address(config.bind), config.port);
-  acceptor_.open(want.protocol());
-  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  acceptor_.bind(want);
-  acceptor_.listen(asio::socket_base::max_listen_connections);
+    : acceptor_(listen_on(io_, config.bind, config.port)), backoff_(io_) {
   acceptor_.non_blocking(true);
   endpoint_ = acceptor_.local_endpoint();
   for (auto& r : reactors) reactors_.push_back(std::make_unique<Reactor::Inbox::Producer>(r->inbox()));

@@ -3,6 +3,8 @@
 #include <memory>
 #include <sstream>
 
+#include "server/listen.hpp"
+
 namespace chat::server {
 
 namespace {
@@ -56,12 +58,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 }  // namespace
 
 MetricsServer::MetricsServer(const std::string& bind, std::uint16_t port, Source source)
-    : acceptor_(io_), backoff_(io_), source_(std::move(source)) {
-  const asio::ip::tcp::endpoint want(asio::ip::make_address(bind), port);
-  acceptor_.open(want.protocol());
-  acceptor_.set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  acceptor_.bind(want);
-  acceptor_.listen();
+    : acceptor_(listen_on(io_, bind, port)), backoff_(io_), source_(std::move(source)) {
   endpoint_ = acceptor_.local_endpoint();
 }
 
