@@ -15,9 +15,11 @@ void Client::connect(const std::string& host, std::uint16_t port,
   resolver_.async_resolve(
       host, std::to_string(port),
       [self = shared_from_this()](const std::error_code& ec, asio::ip::tcp::resolver::results_type results) {
+        if (self->closed_) return;  // closed while resolving
         if (ec) return self->fail(ec);
         asio::async_connect(self->socket_, results,
                             [self](const std::error_code& ec2, const asio::ip::tcp::endpoint&) {
+                              if (self->closed_) return;
                               if (ec2) return self->fail(ec2);
                               std::error_code ignored;
                               self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -57,6 +59,10 @@ void Client::fail(std::error_code ec) {
 void Client::read() {
   socket_.async_read_some(
       asio::buffer(read_buffer_), [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
+        // A read that completed before close() may still be queued behind
+        // it; after close() no event reaches the owner, whose callbacks may
+        // point at something already gone.
+        if (self->closed_) return;
         if (ec) return self->fail(ec);
         const auto error = self->decoder_.feed(std::string_view(self->read_buffer_.data(), n),
                                                [&](std::string_view payload) {

@@ -6,6 +6,7 @@
 #include <linux/close_range.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -43,9 +44,15 @@ ChatdProcess::ChatdProcess(Options options) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   const rlimit limit{options.max_fds.value_or(0), options.max_fds.value_or(0)};
+  const pid_t parent = ::getpid();
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork");
   if (pid_ == 0) {
+    // chatd dies with the test even when the test aborts (a sanitizer
+    // report, a crash): an orphan would hold ctest's output pipe open and
+    // turn the failure into a timeout.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
     ::dup2(out[1], STDOUT_FILENO);
     ::close_range(3, ~0U, 0);  // none of the test's sockets live on in chatd
     if (options.max_fds) ::setrlimit(RLIMIT_NOFILE, &limit);

@@ -55,12 +55,18 @@ TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick
     client_->connect("127.0.0.1", port, [&connected](std::error_code ec) { connected.set_value(ec); });
     return 0;
   });
+  // On failure the Client is closed before throwing: its callbacks point at
+  // this object, which a throwing constructor frees.
+  auto give_up = [this](const std::string& why) {
+    close();
+    throw std::runtime_error(why);
+  };
   auto future = connected.get_future();
-  if (future.wait_for(10s) != std::future_status::ready) throw std::runtime_error("connect timed out");
-  if (auto ec = future.get()) throw std::runtime_error("connect failed: " + ec.message());
+  if (future.wait_for(10s) != std::future_status::ready) give_up("connect timed out");
+  if (auto ec = future.get()) give_up("connect failed: " + ec.message());
   if (!nick.empty()) {
     auto reply = hello(nick);
-    if (!reply.has_hello()) throw std::runtime_error("login failed: " + reply.DebugString());
+    if (!reply.has_hello()) give_up("login failed: " + reply.DebugString());
   }
 }
 
