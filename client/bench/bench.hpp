@@ -24,6 +24,7 @@
 #include "client/bench/options.hpp"
 #include "client/bench/report.hpp"
 #include "client/bench/stats.hpp"
+#include "client/bench/wire.hpp"
 #include "common/framing.hpp"
 
 namespace chat::bench {
@@ -129,7 +130,7 @@ class Connection {
   void on_readable(const std::error_code& ec);
   // One frame's payload; false to stop decoding (the connection failed).
   bool on_frame(std::string_view payload);
-  void on_message(const v1::RoomMessage& message);
+  void on_message(const RoomMessageView& message);
   void on_error(const v1::Error& error, std::uint64_t request_id);
   void publish();
   void schedule_tick();
@@ -208,7 +209,7 @@ class Worker {
   unsigned connecting_ = 0;
   std::vector<char> read_buffer_ = std::vector<char>(256 * 1024);
   v1::ServerFrame frame_scratch_;
-  v1::RoomMessage message_scratch_;
+  std::int64_t read_ns_ = 0;  // when the bytes being decoded were read
   std::int64_t window_start_ = kNever;
   std::int64_t window_end_ = kNever;
 
