@@ -44,6 +44,9 @@ struct Join {
   std::string nick;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  // Numbers this join among the session's joins; the answer carries it back
+  // (see Session::is_current_join).
+  std::uint64_t join = 0;
 };
 struct Leave {
   std::string room;
@@ -93,6 +96,7 @@ struct Joined {
   std::string room;
   SessionId session = 0;
   SharedFrame reply;
+  std::uint64_t join = 0;  // from the Join
 };
 struct RoomList {
   std::uint64_t query_id = 0;

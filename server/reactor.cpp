@@ -141,7 +141,10 @@ void Reactor::on(msg::Deliver&& m) {
 void Reactor::on(msg::Joined&& m) {
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) return;  // gone; its Leave is already on the way
-  local_members_[m.room].push_back(s);
+  // A session that left the room while this answer was on its way has
+  // already sent its Leave; listing it here would outlive that Leave. The
+  // client still gets the reply it asked for, before the leave reply.
+  if (s->is_current_join(m.room, m.join)) local_members_[m.room].push_back(s);
   s->send(m.reply);
 }
 
@@ -258,7 +261,7 @@ void Reactor::retire(std::shared_ptr<Session> session) {
 
 void Reactor::forget(const std::shared_ptr<Session>& session) {
   const auto reason = session->close_reason();
-  for (const std::string& room : session->rooms()) {
+  for (const auto& [room, join] : session->rooms()) {
     remove_local_member(room, session.get());
     send(room_owner(room), msg::Leave{room, session->nick(), session->id(), 0, reason});
   }

@@ -36,7 +36,7 @@ void RoomShard::on(msg::Join&& m) {
   // Joined travels the same FIFO as every later Deliver to that reactor, so
   // the joiner sees each message sequenced after last_seq exactly once.
   router_.send(reactor_of(m.session),
-               msg::Joined{room.name, m.session, common::make_shared_frame(frame)});
+               msg::Joined{room.name, m.session, common::make_shared_frame(frame), m.join});
   broadcast_presence(room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
 }
 

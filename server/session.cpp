@@ -161,15 +161,16 @@ void Session::dispatch(v1::ClientFrame& frame) {
         reply_error(Error::CODE_ALREADY_A_MEMBER, "already in " + *room, rid);
         return;
       }
-      rooms_.push_back(*room);
+      const std::uint64_t join = next_join_++;
+      rooms_.push_back(Membership{*room, join});
       const auto owner = reactor_.room_owner(*room);
-      reactor_.send(owner, msg::Join{std::move(*room), nick_, id_, rid});
+      reactor_.send(owner, msg::Join{std::move(*room), nick_, id_, rid, join});
       return;
     }
     case v1::ClientFrame::kLeave: {
       auto room = room_arg(frame.leave().room(), rid);
       if (!room) return;
-      auto it = std::find(rooms_.begin(), rooms_.end(), *room);
+      auto it = find_room(*room);
       if (it == rooms_.end()) {
         reply_error(Error::CODE_NOT_A_MEMBER, "not in " + *room, rid);
         return;
@@ -298,7 +299,16 @@ std::optional<std::string> Session::room_arg(const std::string& room, std::uint6
 }
 
 bool Session::is_member(const std::string& room) const {
-  return std::find(rooms_.begin(), rooms_.end(), room) != rooms_.end();
+  return std::any_of(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
+}
+
+std::vector<Session::Membership>::iterator Session::find_room(const std::string& room) {
+  return std::find_if(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
+}
+
+bool Session::is_current_join(const std::string& room, std::uint64_t join) const {
+  return std::any_of(rooms_.begin(), rooms_.end(),
+                     [&](const Membership& m) { return m.room == room && m.join == join; });
 }
 
 bool Session::check_body(const std::string& text, std::uint64_t request_id) {

@@ -32,8 +32,17 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string& nick() const { return nick_; }
   bool logged_in() const { return !nick_.empty(); }
   bool open() const { return state_ == State::kOpen; }
-  // Rooms joined, or asked to join and not yet answered.
-  const std::vector<std::string>& rooms() const { return rooms_; }
+  // A room joined, or asked to join and not yet answered; `join` numbers the
+  // request it came from.
+  struct Membership {
+    std::string room;
+    std::uint64_t join = 0;
+  };
+  const std::vector<Membership>& rooms() const { return rooms_; }
+  // Whether the owner's answer to join number `join` of `room` is still
+  // wanted: false once the session has left the room (or left and joined it
+  // again) while the answer was on its way.
+  bool is_current_join(const std::string& room, std::uint64_t join) const;
   v1::Presence::Reason close_reason() const { return close_reason_; }
 
   void start(const SharedFrame& welcome);
@@ -72,6 +81,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Canonical room name, or an INVALID_ROOM error and nothing.
   std::optional<std::string> room_arg(const std::string& room, std::uint64_t request_id);
   bool is_member(const std::string& room) const;
+  std::vector<Membership>::iterator find_room(const std::string& room);
   bool check_body(const std::string& text, std::uint64_t request_id);
   void consume_written(std::size_t n);
   void abort();
@@ -98,7 +108,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string nick_;
   bool login_pending_ = false;
-  std::vector<std::string> rooms_;
+  std::vector<Membership> rooms_;
+  std::uint64_t next_join_ = 1;
 
   Clock::time_point last_heard_;
   bool ping_sent_ = false;

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 
+#include "common/names.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -174,6 +175,67 @@ TEST_F(RoomQueryTest, NickIsFreedWhenItsHolderLeaves) {
     std::this_thread::sleep_for(20ms);  // the release is on its way to the nick's owner
   }
   EXPECT_TRUE(reply.has_hello());
+}
+
+// A join and a leave sent back to back: the owner answers the join after the
+// session has already left, and the late answer must not make it a member
+// again on its own reactor (it would get the room's messages, and its
+// reactor would keep a pointer to it after it has gone).
+TEST(MembershipTest, AJoinAnsweredAfterALeaveDoesNotReaddTheLeaver) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  // Round-robin hand-off from reactor 0: the 1st and 3rd connections share
+  // reactor 0; pick a room that reactor 1 owns, so the join is answered
+  // through a mailbox rather than by a direct call.
+  std::string room;
+  for (int i = 0; room.empty(); ++i) {
+    const std::string name = "#r" + std::to_string(i);
+    if (common::stable_hash(name) % 2 == 1) room = name;
+  }
+  auto leaver = std::make_unique<RawConnection>(server.port());
+  ASSERT_TRUE(leaver->read_frame());  // welcome
+  v1::ClientFrame frame;
+  frame.set_request_id(1);
+  frame.mutable_hello()->set_nick("leaver");
+  leaver->send_frame(frame);
+  ASSERT_TRUE(leaver->read_until([](const v1::ServerFrame& f) { return f.has_hello(); }));
+  RawConnection filler(server.port());  // reactor 1
+  ASSERT_TRUE(filler.read_frame());
+  TestClient stayer(io, server.port(), "stayer");  // reactor 0, beside the leaver
+  ASSERT_TRUE(stayer.join(room).has_join());
+
+  std::string both;
+  frame.Clear();
+  frame.set_request_id(2);
+  frame.mutable_join()->set_room(room);
+  both += common::encode_frame(frame);
+  frame.Clear();
+  frame.set_request_id(3);
+  frame.mutable_leave()->set_room(room);
+  both += common::encode_frame(frame);
+  leaver->send_bytes(both);
+  // The leave reply follows the join reply on the same owner -> reactor channel.
+  ASSERT_TRUE(leaver->read_until([](const v1::ServerFrame& f) { return f.request_id() == 3; }));
+
+  ASSERT_TRUE(stayer.say(room, "after the leave", 1).has_message());
+  frame.Clear();
+  frame.set_request_id(4);
+  frame.mutable_ping()->set_nonce(4);
+  leaver->send_frame(frame);
+  bool got_message = false;
+  ASSERT_TRUE(leaver->read_until([&](const v1::ServerFrame& f) {
+    got_message = got_message || f.has_message();
+    return f.has_pong();
+  }));
+  EXPECT_FALSE(got_message) << "a member that left still gets the room's messages";
+
+  // The leaver goes away; the room keeps talking on the reactor it was on.
+  leaver.reset();
+  for (int i = 0; i < 250 && server->metrics().connections_open != 2; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(server->metrics().connections_open, 2u);
+  std::this_thread::sleep_for(100ms);  // its last handlers let go of it
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(stayer.say(room, "still here", 10 + i).has_message());
+  ASSERT_TRUE(stayer.wait_messages(room, 4));
 }
 
 }  // namespace
