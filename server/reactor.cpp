@@ -15,6 +15,7 @@ namespace chat::server {
 
 namespace {
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
+constexpr std::size_t kWriteBufferBytes = 64 * 1024;
 
 using common::Overloaded;
 }  // namespace
@@ -27,7 +28,8 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context)
       tick_(io_),
       rooms_(context.config, *this),
       nicks_(*this),
-      read_buffer_(kReadBufferBytes) {}
+      read_buffer_(kReadBufferBytes),
+      write_buffer_(kWriteBufferBytes) {}
 
 Reactor::~Reactor() = default;
 

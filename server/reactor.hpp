@@ -66,8 +66,10 @@ class Reactor final : public Router {
   ReactorMetrics& metrics() { return metrics_; }
   std::uint32_t room_owner(const std::string& room) const;
   std::uint32_t nick_owner(const std::string& nick) const;
-  // Scratch space shared by all sessions of this reactor (one read at a time).
+  // Scratch space shared by all sessions of this reactor (one read, one
+  // write at a time).
   std::span<char> read_buffer() { return read_buffer_; }
+  std::span<char> write_buffer() { return write_buffer_; }
   v1::ClientFrame& scratch_request() { return scratch_request_; }
 
   void schedule_flush(std::shared_ptr<Session> session);
@@ -130,6 +132,7 @@ class Reactor final : public Router {
   std::uint32_t barriers_[3] = {0, 0, 0};
 
   std::vector<char> read_buffer_;
+  std::vector<char> write_buffer_;
   v1::ClientFrame scratch_request_;
 };
 

@@ -1,6 +1,7 @@
 #include "server/session.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/names.hpp"
 #include "server/frames.hpp"
@@ -12,7 +13,6 @@ using v1::Error;
 using Reason = v1::Presence;
 
 namespace {
-constexpr std::size_t kMaxIov = 64;  // frames per gather write
 constexpr std::chrono::milliseconds kErrorGrace{1000};
 }  // namespace
 
@@ -355,17 +355,29 @@ void Session::send(const LocalFrameRef& frame) {
 void Session::flush() {
   dirty_ = false;
   if (state_ == State::kClosed || write_waiting_) return;
-  std::array<asio::const_buffer, kMaxIov> iov;
+  const std::span<char> scratch = reactor_.write_buffer();
   while (head_ < outbox_.size()) {
-    std::size_t count = 0;
-    for (std::size_t i = head_; i < outbox_.size() && count < kMaxIov; ++i, ++count) {
-      const std::string& f = *outbox_[i];
-      const std::size_t skip = (i == head_) ? head_offset_ : 0;
-      iov[count] = asio::buffer(f.data() + skip, f.size() - skip);
+    // The queued frames leave in one write from one contiguous buffer: the
+    // copy costs less than the kernel's per-segment work on a long iovec of
+    // small frames. A frame too big for the buffer goes out on its own.
+    asio::const_buffer out;
+    const std::string& first = *outbox_[head_];
+    if (first.size() - head_offset_ > scratch.size()) {
+      out = asio::buffer(first.data() + head_offset_, first.size() - head_offset_);
+    } else {
+      std::size_t used = 0;
+      for (std::size_t i = head_; i < outbox_.size(); ++i) {
+        const std::string& f = *outbox_[i];
+        const std::size_t skip = (i == head_) ? head_offset_ : 0;
+        const std::size_t len = f.size() - skip;
+        if (used + len > scratch.size()) break;
+        std::memcpy(scratch.data() + used, f.data() + skip, len);
+        used += len;
+      }
+      out = asio::buffer(scratch.data(), used);
     }
     std::error_code ec;
-    const std::size_t n =
-        socket_.write_some(std::span<const asio::const_buffer>(iov.data(), count), ec);
+    const std::size_t n = socket_.write_some(out, ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
       write_waiting_ = true;
       socket_.async_wait(asio::ip::tcp::socket::wait_write,

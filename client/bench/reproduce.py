@@ -3,7 +3,12 @@
 pinned to one core and chat-bench on the other, several runs each, and writes
 medians (summary.md), raw results (results.jsonl) and plots (*.png).
 
-    /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C]
+Scenarios A-D also run against chat-bench-floor (rows "A floor" and so on):
+the least a server can do and still pass chat-bench, one send per connection
+per turn and nothing else, so its figures are what the kernel alone charges
+for the same traffic on this machine.
+
+    /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C] [--no-floor]
 
 Needs Debian's gnuplot-nox for the plots and util-linux's taskset. Sends
 traffic to 127.0.0.1 only; every server it starts is stopped again.
@@ -20,6 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHATD = os.path.join(ROOT, "build/release/server/chatd")
 BENCH = os.path.join(ROOT, "build/release/client/chat-bench")
+FLOOR = os.path.join(ROOT, "build/release/client/chat-bench-floor")
 SERVER_CORE = "1"
 BENCH_CORE = "0"
 
@@ -38,6 +44,8 @@ SCENARIOS = {
 }
 # F: scenario A's load with 1, 2 and 4 reactors, all on the one server core.
 F_REACTORS = [1, 2, 4]
+# Scenarios that also run against chat-bench-floor.
+FLOORED = ["A", "B", "C", "D"]
 
 
 def raise_fd_limit():
@@ -47,8 +55,12 @@ def raise_fd_limit():
 
 
 def start_server(reactors):
-    cmd = ["taskset", "-c", SERVER_CORE, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
-           "--reactors", str(reactors), "--log-level", "warn"]
+    """reactors: a count for chatd, or None for chat-bench-floor."""
+    if reactors is None:
+        cmd = ["taskset", "-c", SERVER_CORE, FLOOR, "--port", "0"]
+    else:
+        cmd = ["taskset", "-c", SERVER_CORE, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
+               "--reactors", str(reactors), "--log-level", "warn"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
     line = proc.stdout.readline()
     port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
@@ -93,19 +105,23 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "bench-results"))
     parser.add_argument("--only", default="A,B,C,D,E,F")
     parser.add_argument("--no-build", action="store_true")
+    parser.add_argument("--no-floor", action="store_true", help="skip the chat-bench-floor rows")
     args = parser.parse_args()
     only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
 
     if not args.no_build:
         subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(["cmake", "--build", "--preset", "release", "--target", "chatd", "chat-bench"],
+        subprocess.run(["cmake", "--build", "--preset", "release", "--target", "chatd", "chat-bench", "chat-bench-floor"],
                        cwd=ROOT, check=True)
 
     plan = [(name, desc, a, r) for name, (desc, argsets, r) in SCENARIOS.items() if name in only for a in argsets]
     if "F" in only:
         plan += [(f"F{r}", f"scenario A's load, {r} reactor(s) on one core", SCENARIOS["A"][1][0], r)
                  for r in F_REACTORS]
+    if not args.no_floor:
+        plan += [(f"{name} floor", f"{name}'s load against chat-bench-floor", SCENARIOS[name][1][0], None)
+                 for name in FLOORED if name in only]
 
     all_results = {}
     with open(os.path.join(args.out, "results.jsonl"), "w") as raw:
@@ -160,12 +176,12 @@ def write_plots(out, all_results):
     with open(os.path.join(out, "latency.dat"), "w") as f:
         f.write("scenario p50 p90 p99 p99.9 max\n")
         for name, runs in latency:
-            f.write(name + " " + " ".join(str(median(runs, k) or 0) for k in
+            f.write(name.replace(" ", "-") + " " + " ".join(str(median(runs, k) or 0) for k in
                     ["latency_p50_us", "latency_p90_us", "latency_p99_us", "latency_p999_us", "latency_max_us"]) + "\n")
     with open(os.path.join(out, "throughput.dat"), "w") as f:
         f.write("scenario deliveries_per_s per_server_cpu_s\n")
         for name, runs in latency:
-            f.write(f"{name} {median(runs, 'deliveries_per_s') or 0} {median(runs, 'deliveries_per_server_cpu_s') or 0}\n")
+            f.write(f"{name.replace(' ', '-')} {median(runs, 'deliveries_per_s') or 0} {median(runs, 'deliveries_per_server_cpu_s') or 0}\n")
     script = f"""
 set terminal pngcairo size 900,480 font "sans,10"
 set style data histograms
