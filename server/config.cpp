@@ -1,6 +1,7 @@
 #include "server/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <limits>
 #include <thread>
 
 namespace chat::server {
@@ -43,6 +44,13 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
        "CHATD_MAX_ROOM_BYTES")
       ->check(CLI::Range(std::size_t{2}, std::size_t{255}));
   flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES");
+  flag("--max-rooms", c.max_rooms,
+       "Most rooms the server holds: each of the N reactors holds at most ceil(max-rooms / N)",
+       "CHATD_MAX_ROOMS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag("--max-joined", c.max_joined, "Most rooms one connection may be in at once",
+       "CHATD_MAX_JOINED")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
   flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited)",
        "CHATD_RATE");
   flag("--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST");

@@ -27,6 +27,11 @@ struct Config {
   std::size_t max_nick_bytes = 32;
   std::size_t max_room_bytes = 64;
   std::size_t max_topic_bytes = 512;
+  // Rooms held by the whole server; each reactor's shard holds at most
+  // ceil(max_rooms / reactors), so no reactor has to ask another.
+  std::size_t max_rooms = 10'000;
+  // Rooms one connection may be in at once, joins in flight included.
+  std::size_t max_joined = 100;
 
   double rate_per_sec = 50;  // 0: unlimited
   double rate_burst = 100;

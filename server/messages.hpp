@@ -98,6 +98,15 @@ struct Joined {
   SharedFrame reply;
   std::uint64_t join = 0;  // from the Join
 };
+// The owner would not create the room (TOO_MANY_ROOMS): the session forgets
+// the join and passes `reply`, the Error, to its client.
+struct JoinRefused {
+  std::string room;
+  SessionId session = 0;
+  std::uint64_t join = 0;  // from the Join
+  v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;
+  SharedFrame reply;
+};
 struct RoomList {
   std::uint64_t query_id = 0;
   std::vector<v1::RoomInfo> rooms;
@@ -146,9 +155,9 @@ struct ToSession {
 
 using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg::Leave,
                              msg::Publish, msg::RoomQuery, msg::ListRooms, msg::Deliver,
-                             msg::Joined, msg::RoomList, msg::ClaimNick, msg::ReleaseNick,
-                             msg::RouteDirect, msg::NickClaimed, msg::DeliverDirect,
-                             msg::ToSession>;
+                             msg::Joined, msg::JoinRefused, msg::RoomList, msg::ClaimNick,
+                             msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
+                             msg::DeliverDirect, msg::ToSession>;
 
 // Where a shard sends its messages: the reactor it lives on.
 // Thread safety: called only on that reactor's thread.

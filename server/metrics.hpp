@@ -24,6 +24,7 @@ struct MetricsSnapshot {
   std::uint64_t idle_timeouts = 0;
   std::uint64_t mailbox_wakeups = 0;
   std::uint64_t accept_errors = 0;
+  std::uint64_t rooms = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }
@@ -38,6 +39,7 @@ class ReactorMetrics {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
   static void drop(Counter& c) { c.store(c.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed); }
+  static void set(Counter& c, std::uint64_t value) { c.store(value, std::memory_order_relaxed); }
   void error(v1::Error::Code code) { bump(errors[static_cast<std::size_t>(code) % kErrorCodes]); }
 
   // Any thread: adds this reactor's counters into `out`.
@@ -51,6 +53,7 @@ class ReactorMetrics {
   Counter slow_consumer_disconnects{0};
   Counter rate_limited{0};
   Counter idle_timeouts{0};
+  Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
   std::array<Counter, kErrorCodes> errors{};
 };
 
@@ -64,6 +67,7 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.slow_consumer_disconnects += get(slow_consumer_disconnects);
   out.rate_limited += get(rate_limited);
   out.idle_timeouts += get(idle_timeouts);
+  out.rooms += get(rooms);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
 }
 

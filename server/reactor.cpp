@@ -88,8 +88,15 @@ void Reactor::drain_inbox() {
 
 void Reactor::dispatch(Message&& m) {
   std::visit(Overloaded{
-                 [this](msg::Join&& j) { rooms_.on(std::move(j)); },
-                 [this](msg::Leave&& l) { rooms_.on(std::move(l)); },
+                 // Only joins create rooms and only leaves delete them.
+                 [this](msg::Join&& j) {
+                   rooms_.on(std::move(j));
+                   ReactorMetrics::set(metrics_.rooms, rooms_.room_count());
+                 },
+                 [this](msg::Leave&& l) {
+                   rooms_.on(std::move(l));
+                   ReactorMetrics::set(metrics_.rooms, rooms_.room_count());
+                 },
                  [this](msg::Publish&& p) {
                    ReactorMetrics::bump(metrics_.messages_published);
                    rooms_.on(std::move(p));
@@ -147,6 +154,14 @@ void Reactor::on(msg::Joined&& m) {
   // already sent its Leave; listing it here would outlive that Leave. The
   // client still gets the reply it asked for, before the leave reply.
   if (s->is_current_join(m.room, m.join)) local_members_[m.room].push_back(s);
+  s->send(m.reply);
+}
+
+void Reactor::on(msg::JoinRefused&& m) {
+  Session* s = find(m.session);
+  if (s == nullptr || !s->open()) return;
+  s->forget_join(m.room, m.join);
+  metrics_.error(m.code);
   s->send(m.reply);
 }
 

@@ -94,6 +94,7 @@ class Reactor final : public Router {
   void on(msg::Barrier&& m);
   void on(msg::Deliver&& m);
   void on(msg::Joined&& m);
+  void on(msg::JoinRefused&& m);
   void on(msg::RoomList&& m);
   void on(msg::NickClaimed&& m);
   void on(msg::DeliverDirect&& m);

@@ -8,13 +8,32 @@ namespace chat::server {
 
 RoomShard::RoomShard(const Config& config, Router& router) : config_(config), router_(router) {}
 
+std::size_t RoomShard::room_cap() const {
+  const std::size_t shards = router_.reactor_count();
+  return (config_.max_rooms + shards - 1) / shards;
+}
+
 void RoomShard::on(msg::Join&& m) {
-  auto [it, created] = rooms_.try_emplace(m.room);
-  Room& room = it->second;
-  if (created) {
-    room.name = m.room;
-    room.members_per_reactor.assign(router_.reactor_count(), 0);
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end()) {
+    // Each shard keeps to its own share of the cap, so the check needs no
+    // word from the other reactors. Joining a room that exists is always fine.
+    if (rooms_.size() >= room_cap()) {
+      constexpr auto kCode = v1::Error::CODE_TOO_MANY_ROOMS;
+      router_.send(reactor_of(m.session),
+                   msg::JoinRefused{m.room, m.session, m.join, kCode,
+                                    error_frame(kCode,
+                                                "cannot create " + m.room +
+                                                    ": the server holds its most rooms; "
+                                                    "rooms that exist can still be joined",
+                                                m.request_id)});
+      return;
+    }
+    it = rooms_.try_emplace(m.room).first;
+    it->second.name = m.room;
+    it->second.members_per_reactor.assign(router_.reactor_count(), 0);
   }
+  Room& room = it->second;
   if (!room.members.try_emplace(m.session, m.nick).second) {
     router_.to_session(m.session, error_frame(v1::Error::CODE_ALREADY_A_MEMBER,
                                               "already a member of " + m.room, m.request_id));

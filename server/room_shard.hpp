@@ -26,6 +26,8 @@ class RoomShard {
   std::vector<v1::RoomInfo> list() const;
 
   std::size_t room_count() const { return rooms_.size(); }
+  // The most rooms this shard holds: its share, rounded up, of max_rooms.
+  std::size_t room_cap() const;
 
  private:
   struct Room {

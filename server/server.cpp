@@ -30,6 +30,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_rate_burst(static_cast<std::uint32_t>(c.rate_burst));
   limits->set_outbox_cap_bytes(static_cast<std::uint32_t>(c.outbox_cap_bytes));
   limits->set_idle_timeout_ms(c.idle_timeout_ms);
+  limits->set_max_rooms(static_cast<std::uint32_t>(c.max_rooms));
+  limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
   return common::make_shared_frame(frame);
 }
 

@@ -161,6 +161,12 @@ void Session::dispatch(v1::ClientFrame& frame) {
         reply_error(Error::CODE_ALREADY_A_MEMBER, "already in " + *room, rid);
         return;
       }
+      // Joins in flight count, so pipelined joins cannot pass the cap.
+      if (rooms_.size() >= config.max_joined) {
+        reply_error(Error::CODE_TOO_MANY_JOINED,
+                    "already in " + std::to_string(config.max_joined) + " rooms; leave one first", rid);
+        return;
+      }
       const std::uint64_t join = next_join_++;
       rooms_.push_back(Membership{*room, join});
       const auto owner = reactor_.room_owner(*room);
@@ -309,6 +315,11 @@ std::vector<Session::Membership>::iterator Session::find_room(const std::string&
 bool Session::is_current_join(const std::string& room, std::uint64_t join) const {
   return std::any_of(rooms_.begin(), rooms_.end(),
                      [&](const Membership& m) { return m.room == room && m.join == join; });
+}
+
+void Session::forget_join(const std::string& room, std::uint64_t join) {
+  auto it = find_room(room);
+  if (it != rooms_.end() && it->join == join) rooms_.erase(it);
 }
 
 bool Session::check_body(const std::string& text, std::uint64_t request_id) {

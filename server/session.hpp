@@ -43,6 +43,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // wanted: false once the session has left the room (or left and joined it
   // again) while the answer was on its way.
   bool is_current_join(const std::string& room, std::uint64_t join) const;
+  // The owner refused join number `join` of `room`: forget it if current.
+  void forget_join(const std::string& room, std::uint64_t join);
   v1::Presence::Reason close_reason() const { return close_reason_; }
 
   void start(const SharedFrame& welcome);

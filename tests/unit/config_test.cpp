@@ -44,5 +44,32 @@ TEST(ConfigTest, RejectsABodyLimitThatCannotFitInAFrame) {
   EXPECT_NE(*parsed.exit_code, 0);
 }
 
+TEST(ConfigTest, ReadsTheRoomLimits) {
+  const char* defaults[] = {"chatd"};
+  auto parsed = parse_config(1, defaults);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_rooms, 10'000u);
+  EXPECT_EQ(parsed.config.max_joined, 100u);
+
+  ::setenv("CHATD_MAX_JOINED", "7", 1);
+  const char* argv[] = {"chatd", "--max-rooms", "50"};
+  parsed = parse_config(3, argv);
+  ::unsetenv("CHATD_MAX_JOINED");
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_rooms, 50u);
+  EXPECT_EQ(parsed.config.max_joined, 7u);
+}
+
+TEST(ConfigTest, RejectsARoomLimitOfZero) {
+  for (const char* flag : {"--max-rooms", "--max-joined"}) {
+    const char* argv[] = {"chatd", flag, "0"};
+    testing::internal::CaptureStderr();
+    auto parsed = parse_config(3, argv);
+    testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(parsed.exit_code) << flag;
+    EXPECT_NE(*parsed.exit_code, 0) << flag;
+  }
+}
+
 }  // namespace
 }  // namespace chat::server

@@ -19,6 +19,7 @@ class FakeRouter : public Router {
     for (const auto& [to, m] : sent) {
       if (const auto* r = std::get_if<msg::ToSession>(&m); r && r->session == session) out.push_back(decode(*r->frame));
       if (const auto* j = std::get_if<msg::Joined>(&m); j && j->session == session) out.push_back(decode(*j->reply));
+      if (const auto* j = std::get_if<msg::JoinRefused>(&m); j && j->session == session) out.push_back(decode(*j->reply));
     }
     return out;
   }
@@ -134,6 +135,54 @@ TEST_F(RoomShardTest, DropsAnEmptyRoomThatNeverSpoke) {
   publish(1);
   shard_.on(msg::Leave{"#r", "ann", kAnn, 4});
   EXPECT_EQ(shard_.room_count(), 1u) << "a room with history stays";
+}
+
+TEST_F(RoomShardTest, KeepsAnEmptyRoomWithATopic) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  msg::RoomQuery q;
+  q.kind = msg::RoomQuery::Kind::kSetTopic;
+  q.room = "#r";
+  q.nick = "ann";
+  q.topic = "stays";
+  q.session = kAnn;
+  shard_.on(std::move(q));
+  shard_.on(msg::Leave{"#r", "ann", kAnn, 2});
+  EXPECT_EQ(shard_.room_count(), 1u);
+}
+
+TEST_F(RoomShardTest, RefusesToCreateARoomPastItsShareOfTheCap) {
+  config_.max_rooms = 3;  // two shards: ceil(3 / 2) = 2 each
+  EXPECT_EQ(shard_.room_cap(), 2u);
+  shard_.on(msg::Join{"#a", "ann", kAnn, 1, 1});
+  shard_.on(msg::Join{"#b", "ann", kAnn, 2, 2});
+  router_.sent.clear();
+  shard_.on(msg::Join{"#c", "ann", kAnn, 3, 3});
+  EXPECT_EQ(shard_.room_count(), 2u);
+  ASSERT_EQ(router_.sent.size(), 1u) << "no presence for a join that did not happen";
+  const auto& [to, m] = router_.sent[0];
+  EXPECT_EQ(to, 0u) << "to the session's reactor";
+  const auto& refused = std::get<msg::JoinRefused>(m);
+  EXPECT_EQ(refused.room, "#c");
+  EXPECT_EQ(refused.join, 3u) << "so the session can tell which join it answers";
+  EXPECT_EQ(refused.code, v1::Error::CODE_TOO_MANY_ROOMS);
+  const auto error = FakeRouter::decode(*refused.reply);
+  EXPECT_EQ(error.error().code(), v1::Error::CODE_TOO_MANY_ROOMS);
+  EXPECT_EQ(error.request_id(), 3u);
+
+  // At the cap a room that exists can still be joined.
+  shard_.on(msg::Join{"#a", "bob", kBob, 4, 1});
+  EXPECT_TRUE(router_.replies_to(kBob).back().has_join());
+  // A message-less room that empties makes space.
+  shard_.on(msg::Leave{"#b", "ann", kAnn, 5});
+  shard_.on(msg::Join{"#c", "ann", kAnn, 6, 4});
+  EXPECT_TRUE(router_.replies_to(kAnn).back().has_join());
+  EXPECT_EQ(shard_.room_count(), 2u);
+}
+
+TEST_F(RoomShardTest, EchoesTheJoinNumber) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1, 42});
+  const auto& joined = std::get<msg::Joined>(router_.sent.at(0).second);
+  EXPECT_EQ(joined.join, 42u);
 }
 
 }  // namespace
