@@ -263,6 +263,95 @@ TEST(SurvivalTest, ConnectionChurnLeavesNoDescriptorsOrMemoryBehind) {
   EXPECT_TRUE(after.join("#churn").has_join());
 }
 
+TEST(SurvivalTest, RoomChurnLeavesNoRoomsBehindAndRoomsWithHistoryStopAtTheCap) {
+  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", "10", "--history", "50"}});
+  IoThread io;
+  TestClient keeper(io, chatd.port(), "keeper");
+  EXPECT_EQ(keeper.welcome().limits().max_rooms(), 10u);
+  ASSERT_TRUE(keeper.join("#home").has_join());
+  ASSERT_TRUE(keeper.say("#home", "home", 1).has_message());
+  const double baseline = chatd.metric("chatd_rooms");
+  EXPECT_EQ(baseline, 1);
+  auto rooms_settle_at = [&](double expected) {
+    for (int tries = 0; tries < 250 && chatd.metric("chatd_rooms") != expected; ++tries) {
+      std::this_thread::sleep_for(20ms);
+    }
+    return chatd.metric("chatd_rooms");
+  };
+
+  // 1000 fresh names, joined and left in pipelined batches of 50: far more
+  // than the cap of 10 (5 per reactor), and every join works because a room
+  // that empties without a message or topic is deleted.
+  RawConnection churner(chatd.port());
+  ASSERT_TRUE(churner.read_frame());
+  churner.send_frame(hello_frame("churner"));
+  ASSERT_TRUE(churner.read_until([](const v1::ServerFrame& f) { return f.has_hello(); }));
+  std::uint64_t id = 10;
+  for (int batch = 0; batch < 20; ++batch) {
+    std::string bytes;
+    std::set<std::uint64_t> waiting;
+    for (int i = 0; i < 50; ++i) {
+      const std::string room = "#fresh" + std::to_string(batch * 50 + i);
+      bytes += common::encode_frame(join_frame(room, id));
+      waiting.insert(id++);
+      v1::ClientFrame leave;
+      leave.set_request_id(id);
+      leave.mutable_leave()->set_room(room);
+      bytes += common::encode_frame(leave);
+      waiting.insert(id++);
+    }
+    churner.send_bytes(bytes);
+    while (!waiting.empty()) {
+      auto f = churner.read_frame(10s);
+      ASSERT_TRUE(f) << "batch " << batch << ": " << waiting.size() << " unanswered";
+      if (f->request_id() == 0) continue;
+      ASSERT_TRUE(f->request_id() % 2 == 0 ? f->has_join() : f->has_leave()) << f->DebugString();
+      waiting.erase(f->request_id());
+    }
+    ASSERT_EQ(rooms_settle_at(baseline), baseline) << "after batch " << batch;
+  }
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_TOO_MANY_ROOMS\"}"), 0);
+
+  // A room that had a message outlives its members, and so does its history.
+  TestClient visitor(io, chatd.port(), "visitor");
+  ASSERT_TRUE(visitor.join("#kept").has_join());
+  ASSERT_TRUE(visitor.say("#kept", "remember me", 1).has_message());
+  ASSERT_TRUE(visitor.leave("#kept").has_leave());
+  EXPECT_EQ(rooms_settle_at(baseline + 1), baseline + 1);
+  auto rejoin = visitor.join("#kept");
+  ASSERT_TRUE(rejoin.has_join());
+  ASSERT_EQ(rejoin.join().recent_size(), 1);
+  EXPECT_EQ(rejoin.join().recent(0).text(), "remember me");
+  EXPECT_EQ(rejoin.join().last_seq(), 1u);
+  ASSERT_TRUE(visitor.leave("#kept").has_leave());
+
+  // Join, fill the history, leave, with new names: the rooms stay (their
+  // history must not vanish under clients that catch up), but only up to
+  // the cap; past it, creating a room is refused.
+  const std::string text(1000, 'h');
+  int refused = 0;
+  for (int i = 0; i < 40; ++i) {
+    const std::string room = "#fill" + std::to_string(i);
+    auto join = visitor.join(room);
+    if (!join.has_join()) {
+      ASSERT_EQ(join.error().code(), v1::Error::CODE_TOO_MANY_ROOMS) << join.DebugString();
+      ++refused;
+      continue;
+    }
+    for (int n = 0; n < 60; ++n) ASSERT_TRUE(visitor.say(room, text, n + 1).has_message());
+    ASSERT_TRUE(visitor.leave(room).has_leave());
+  }
+  EXPECT_EQ(chatd.metric("chatd_rooms"), 10);
+  EXPECT_EQ(40 - refused, 10 - 2) << "#home and #kept hold two of the ten";
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_TOO_MANY_ROOMS\"}"), refused);
+
+  // The keeper was never disturbed, and rooms that exist still take joins.
+  EXPECT_TRUE(keeper.say("#home", "still home", 2).has_message());
+  EXPECT_TRUE(keeper.errors().empty());
+  EXPECT_TRUE(visitor.join("#home").has_join());
+  ASSERT_TRUE(keeper.wait_messages("#home", 2));
+}
+
 TEST(SurvivalTest, GarbageAndHalfOpenConnectionsGetATypedErrorOrACleanClose) {
   ChatdProcess chatd({{"--reactors", "2", "--idle-timeout-ms", "600"}});
   std::mt19937 rng(20261122);
