@@ -106,9 +106,21 @@ def main():
     parser.add_argument("--only", default="A,B,C,D,E,F")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--no-floor", action="store_true", help="skip the chat-bench-floor rows")
+    parser.add_argument("--report-only", action="store_true",
+                        help="run nothing: rewrite summary.md and the plots from OUT/results.jsonl")
     args = parser.parse_args()
     only = set(args.only.split(","))
     os.makedirs(args.out, exist_ok=True)
+
+    if args.report_only:
+        all_results = {}
+        with open(os.path.join(args.out, "results.jsonl")) as f:
+            for line in f:
+                r = json.loads(line)
+                all_results.setdefault(r["scenario"], (r["description"], []))[1].append(r)
+        write_summary(args.out, all_results)
+        write_plots(args.out, all_results)
+        return
 
     if not args.no_build:
         subprocess.run(["cmake", "--preset", "release"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
@@ -131,6 +143,7 @@ def main():
                 print(f"{name} run {i + 1}/{args.runs}: {desc}", file=sys.stderr, flush=True)
                 r = run_once(bench_args, reactors)
                 r["scenario"] = name
+                r["description"] = desc
                 raw.write(json.dumps(r) + "\n")
                 raw.flush()
                 runs.append(r)
@@ -187,15 +200,16 @@ set terminal pngcairo size 900,480 font "sans,10"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.85 border -1
-set key top left
+set key outside top center horizontal
 set grid ytics
 set output '{out}/latency.png'
 set title 'End-to-end latency percentiles (median of runs), microseconds, log scale'
 set logscale y
+set yrange [10:*]
 plot for [i=2:6] '{out}/latency.dat' using i:xtic(1) title columnheader(i)
-unset logscale y
 set output '{out}/throughput.png'
-set title 'Deliveries per second and per server CPU-second (median of runs)'
+set title 'Deliveries per second and per server CPU-second (median of runs), log scale'
+set yrange [10000:*]
 set format y '%.0s%c'
 plot '{out}/throughput.dat' using 2:xtic(1) title 'deliveries/s', '' using 3 title 'deliveries per server CPU-s'
 """
