@@ -1,7 +1,10 @@
 // The terminal client `chat`: line mode through connection cuts and a
 // server restart, and the full-screen UI driven through tmux.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
