@@ -17,8 +17,10 @@ namespace chat::testing {
 class ChatdProcess {
  public:
   struct Options {
-    std::vector<std::string> args;  // --bind 127.0.0.1 --port 0 --metrics 127.0.0.1:0 come first
-    std::optional<unsigned> max_fds;  // RLIMIT_NOFILE for the child
+    // Default member initialisers: {{"--reactors", "2"}} leaves max_fds
+    // out without -Wmissing-field-initializers.
+    std::vector<std::string> args = {};      // --bind 127.0.0.1 --port 0 --metrics 127.0.0.1:0 come first
+    std::optional<unsigned> max_fds = {};    // RLIMIT_NOFILE for the child
   };
 
   explicit ChatdProcess(Options options);
