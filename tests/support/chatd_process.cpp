@@ -2,21 +2,15 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
-#include <fcntl.h>
-#include <linux/close_range.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <iterator>
 #include <sstream>
-#include <stdexcept>
-#include <thread>
 
 namespace chat::testing {
 
@@ -31,70 +25,35 @@ std::uint16_t port_after(const std::string& line, const std::string& marker) {
   return j > i ? static_cast<std::uint16_t>(std::stoi(line.substr(i, j - i))) : 0;
 }
 
-}  // namespace
-
-ChatdProcess::ChatdProcess(Options options) {
-  std::vector<std::string> args = {CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0"};
-  args.insert(args.end(), options.args.begin(), options.args.end());
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe");
-  // Everything the child needs is built before fork: the test has other
-  // threads, so the child may only make async-signal-safe calls until exec.
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const rlimit limit{options.max_fds.value_or(0), options.max_fds.value_or(0)};
-  const pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork");
-  if (pid_ == 0) {
-    // chatd dies with the test even when the test aborts (a sanitizer
-    // report, a crash): an orphan would hold ctest's output pipe open and
-    // turn the failure into a timeout.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(out[1], STDOUT_FILENO);
-    ::close_range(3, ~0U, 0);  // none of the test's sockets live on in chatd
-    if (options.max_fds) ::setrlimit(RLIMIT_NOFILE, &limit);
-    ::execv(CHATD_PATH, argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  FILE* in = ::fdopen(out[0], "r");
-  char line[512];
-  for (int i = 0; i < 2 && std::fgets(line, sizeof line, in); ++i) {
-    if (!port_) port_ = port_after(line, "listening on 127.0.0.1:");
-    if (!metrics_port_) metrics_port_ = port_after(line, "metrics on http://127.0.0.1:");
-  }
-  // Keep reading chatd's stdout in the background so it never blocks on a full pipe.
-  std::thread([in] {
-    char sink[512];
-    while (std::fgets(sink, sizeof sink, in)) {
-    }
-    std::fclose(in);
-  }).detach();
+std::vector<std::string> chatd_argv(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
 }
 
-ChatdProcess::~ChatdProcess() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-  }
+// chatd prints both lines as soon as it listens; this only bounds a chatd
+// that never does (it crashed, or hangs), so the test fails instead of
+// running into ctest's timeout.
+constexpr std::chrono::seconds kStartTimeout{60};
+
+}  // namespace
+
+ChatdProcess::ChatdProcess(Options options)
+    : child_(chatd_argv(options.args), ChildOptions{.max_fds = options.max_fds}) {
+  child_.wait(
+      [this](const ChildProcess::Lines& lines) {
+        for (const auto& line : lines) {
+          if (!port_) port_ = port_after(line, "listening on 127.0.0.1:");
+          if (!metrics_port_) metrics_port_ = port_after(line, "metrics on http://127.0.0.1:");
+        }
+        return port_ != 0 && metrics_port_ != 0;
+      },
+      kStartTimeout);
 }
 
 std::optional<int> ChatdProcess::stop(int sig, std::chrono::milliseconds timeout) {
-  if (pid_ <= 0) return std::nullopt;
-  if (sig != 0) ::kill(pid_, sig);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return std::nullopt;
+  if (sig != 0) child_.signal(sig);
+  return child_.wait_exit(timeout);
 }
 
 std::map<std::string, double> ChatdProcess::metrics() const {
@@ -132,7 +91,7 @@ double ChatdProcess::metric(const std::string& name) const {
 }
 
 std::size_t ChatdProcess::rss_bytes() const {
-  std::ifstream status("/proc/" + std::to_string(pid_) + "/status");
+  std::ifstream status("/proc/" + std::to_string(pid()) + "/status");
   for (std::string line; std::getline(status, line);) {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
   }
@@ -141,7 +100,7 @@ std::size_t ChatdProcess::rss_bytes() const {
 
 std::size_t ChatdProcess::open_fds() const {
   std::size_t n = 0;
-  if (DIR* dir = ::opendir(("/proc/" + std::to_string(pid_) + "/fd").c_str())) {
+  if (DIR* dir = ::opendir(("/proc/" + std::to_string(pid()) + "/fd").c_str())) {
     while (dirent* e = ::readdir(dir)) n += e->d_name[0] != '.';
     ::closedir(dir);
   }
@@ -149,7 +108,7 @@ std::size_t ChatdProcess::open_fds() const {
 }
 
 double ChatdProcess::cpu_seconds() const {
-  std::ifstream stat("/proc/" + std::to_string(pid_) + "/stat");
+  std::ifstream stat("/proc/" + std::to_string(pid()) + "/stat");
   std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
   // Fields after the command name (which is in parentheses): utime is the 14th field overall.
   std::istringstream rest(all.substr(all.rfind(')') + 2));

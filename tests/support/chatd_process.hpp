@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "support/child_process.hpp"
+
 namespace chat::testing {
 
 class ChatdProcess {
@@ -23,15 +25,18 @@ class ChatdProcess {
     std::optional<unsigned> max_fds = {};    // RLIMIT_NOFILE for the child
   };
 
+  // Starts chatd and waits for the lines that name its ports.
   explicit ChatdProcess(Options options);
-  ~ChatdProcess();  // SIGKILL if still running
+  // The destructor (ChildProcess's) sends SIGKILL if chatd is still running.
 
-  pid_t pid() const { return pid_; }
+  // chatd's pid; -1 once stop() has seen it exit.
+  pid_t pid() const { return child_.pid(); }
   // From chatd's first lines; 0 if it never said.
   std::uint16_t port() const { return port_; }
   std::uint16_t metrics_port() const { return metrics_port_; }
 
-  // Sends `sig` and waits up to `timeout` for the exit status (128+signal if killed).
+  // Sends `sig` (none if 0) and waits up to `timeout` for the exit status
+  // (128+signal if killed).
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
 
   // Reads /metrics: "name" or "name{label=\"x\"}" -> value.
@@ -44,7 +49,8 @@ class ChatdProcess {
   double cpu_seconds() const;
 
  private:
-  pid_t pid_ = -1;
+  // Its stdout is drained all the time, so chatd never blocks on a full pipe.
+  ChildProcess child_;
   std::uint16_t port_ = 0;
   std::uint16_t metrics_port_ = 0;
 };
