@@ -2,17 +2,16 @@
 // message exactly once and in order. Only correctness is checked here, never
 // speed: the numbers depend on the machine.
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <thread>
+#include <utility>
 #include <vector>
 
+#include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
 
 namespace chat::testing {
@@ -21,50 +20,18 @@ namespace {
 using namespace std::chrono_literals;
 
 struct BenchRun {
-  int exit_code = -1;  // -1: killed after the timeout
+  int exit_code = -1;  // 128+signal if killed; -1: still running at the timeout, then killed
   std::string out;     // stdout
 };
 
 // Runs chat-bench with `args`, collecting its stdout; kills it after `timeout`.
 BenchRun run_bench(std::vector<std::string> args, std::chrono::seconds timeout = 60s) {
+  args.insert(args.begin(), CHAT_BENCH_PATH);
+  ChildProcess bench(std::move(args));
+  bench.close_stdin();
   BenchRun run;
-  int out[2];
-  if (::pipe(out) != 0) return run;
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    std::vector<char*> argv{const_cast<char*>(CHAT_BENCH_PATH)};
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(CHAT_BENCH_PATH, argv.data());
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  // Read on a thread so a chatty child never blocks on a full pipe.
-  std::thread reader([&run, fd = out[0]] {
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buffer, sizeof buffer)) > 0) run.out.append(buffer, static_cast<std::size_t>(n));
-    ::close(fd);
-  });
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  int status = 0;
-  bool exited = false;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      exited = true;
-      break;
-    }
-    std::this_thread::sleep_for(20ms);
-  }
-  if (!exited) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, &status, 0);
-  }
-  reader.join();
-  if (exited && WIFEXITED(status)) run.exit_code = WEXITSTATUS(status);
+  run.exit_code = bench.wait_exit(timeout).value_or(-1);
+  run.out = bench.text();
   return run;
 }
 
