@@ -1,11 +1,9 @@
 // Starting and stopping: the in-process server and the real chatd binary.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
-
-#include <cstdio>
 
 #include "support/chatd_process.hpp"
+#include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -83,13 +81,10 @@ TEST(ChatdProcessTest, ServesMetrics) {
 }
 
 TEST(ChatdProcessTest, HelpListsEveryFlag) {
-  std::string help;
-  FILE* p = ::popen(CHATD_PATH " --help", "r");
-  ASSERT_NE(p, nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) help.append(buf, n);
-  const int status = ::pclose(p);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ChildProcess chatd({CHATD_PATH, "--help"});
+  chatd.close_stdin();
+  EXPECT_EQ(chatd.wait_exit(60s), 0);
+  const std::string help = chatd.text();
   for (const char* flag : {"--bind", "--port", "--reactors", "--log-level", "--metrics", "--history", "--replay",
                            "--max-history-page", "--max-frame-bytes", "--max-body-bytes", "--max-nick-bytes",
                            "--max-room-bytes", "--max-topic-bytes", "--rate", "--burst", "--outbox-cap-bytes",

@@ -3,9 +3,9 @@
 // plain protobuf length-delimited framing.
 #include <gtest/gtest.h>
 
-#include <cstdio>
-#include <future>
+#include <string>
 
+#include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -18,27 +18,23 @@ TEST(PythonInteropTest, LogsInJoinsSaysAndReceives) {
   TestClient cpp(io, server.port(), "cpp");
   ASSERT_TRUE(cpp.join("#interop").has_join());
 
-  const std::string command = "PYTHONPATH=" CHAT_PYTHONPATH " /usr/bin/python3 " CHAT_PYTHON_CLIENT
-                              " --port " + std::to_string(server.port()) +
-                              " --nick py --room '#interop' --say 'hello from python'"
-                              " --expect 'hello from cpp' --timeout 20 2>&1";
-  auto output = std::async(std::launch::async, [&] {
-    std::string out;
-    FILE* p = ::popen(command.c_str(), "r");
-    if (p == nullptr) return std::make_pair(-1, out);
-    char line[1024];
-    while (std::fgets(line, sizeof line, p)) out += line;
-    return std::make_pair(::pclose(p), out);
-  });
+  // Its stdout is checked below; its stderr (a traceback, say) goes to the test's.
+  ChildProcess py({"/usr/bin/python3", CHAT_PYTHON_CLIENT, "--port", std::to_string(server.port()), "--nick", "py",
+                   "--room", "#interop", "--say", "hello from python", "--expect", "hello from cpp", "--timeout",
+                   "20"},
+                  {.env = {"PYTHONPATH=" CHAT_PYTHONPATH}});
+  py.close_stdin();
 
   // Answer once the Python client's message has arrived here.
-  ASSERT_TRUE(cpp.wait_messages("#interop", 1, 20s));
+  ASSERT_TRUE(cpp.wait_messages("#interop", 1, 20s)) << py.text();
   const auto heard = cpp.messages("#interop");
   EXPECT_EQ(heard[0].sender(), "py");
   EXPECT_EQ(heard[0].text(), "hello from python");
   ASSERT_TRUE(cpp.say("#interop", "hello from cpp", 1).has_message());
 
-  const auto [status, text] = output.get();
+  // The client's own --timeout is 20 s; this only bounds a hung interpreter.
+  const auto status = py.wait_exit(60s);
+  const std::string text = py.text();
   EXPECT_EQ(status, 0) << text;
   EXPECT_NE(text.find("welcome chatd/"), std::string::npos) << text;
   EXPECT_NE(text.find("hello py"), std::string::npos) << text;
