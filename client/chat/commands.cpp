@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 namespace chat::term {
 namespace {
@@ -79,7 +80,11 @@ Command parse_command(std::string_view line) {
   auto [name, rest] = split_word(line.substr(1));
   std::string cmd(name);
   std::transform(cmd.begin(), cmd.end(), cmd.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  auto [first, after] = split_word(rest);
+  // Plain variables, not a structured binding: need_arg captures them, and
+  // clang 14 cannot capture structured bindings.
+  std::string_view first;
+  std::string_view after;
+  std::tie(first, after) = split_word(rest);
   auto need_arg = [&](CommandKind kind, const char* usage) {
     if (first.empty()) return invalid(std::string("usage: ") + usage);
     Command r;
