@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <thread>
 
 namespace chat::testing {
 
@@ -88,6 +89,15 @@ double ChatdProcess::metric(const std::string& name) const {
   const auto all = metrics();
   auto it = all.find(name);
   return it == all.end() ? -1 : it->second;
+}
+
+bool ChatdProcess::wait_metric(const std::string& name, double value, std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (metric(name) == value) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 std::size_t ChatdProcess::rss_bytes() const {

@@ -42,6 +42,10 @@ class ChatdProcess {
   // Reads /metrics: "name" or "name{label=\"x\"}" -> value.
   std::map<std::string, double> metrics() const;
   double metric(const std::string& name) const;
+  // Polls until metric(name) == value; false if it still differs after
+  // `timeout`. For counts the server updates just after what a client can
+  // see (a connection is counted closed after its socket is).
+  bool wait_metric(const std::string& name, double value, std::chrono::milliseconds timeout) const;
 
   // From /proc: resident memory, open descriptors, CPU seconds used so far.
   std::size_t rss_bytes() const;
