@@ -10,6 +10,7 @@
 
 #include "chat/v1/chat.pb.h"
 #include "common/framing.hpp"
+#include "server/frames.hpp"
 
 namespace chat::server {
 
@@ -149,6 +150,9 @@ struct DeliverDirect {
 struct ToSession {
   SessionId session = 0;
   SharedFrame frame;
+  // Set when `frame` is an Error: the session's reactor counts it, as it
+  // counts the errors its sessions raise themselves.
+  v1::Error::Code error = v1::Error::CODE_UNSPECIFIED;
 };
 
 }  // namespace msg
@@ -169,6 +173,11 @@ class Router {
   virtual void send(std::uint32_t to, Message&& m) = 0;
   void to_session(SessionId session, SharedFrame frame) {
     send(reactor_of(session), msg::ToSession{session, std::move(frame)});
+  }
+  // An Error for a session on any reactor, counted in chatd_errors_total there.
+  void error_to_session(SessionId session, v1::Error::Code code, std::string_view message,
+                        std::uint64_t request_id) {
+    send(reactor_of(session), msg::ToSession{session, error_frame(code, message, request_id), code});
   }
 };
 

@@ -20,8 +20,8 @@ void NickShard::on(msg::ReleaseNick&& m) {
 void NickShard::on(msg::RouteDirect&& m) {
   auto it = nicks_.find(common::fold_case(m.to));
   if (it == nicks_.end()) {
-    router_.to_session(m.session, error_frame(v1::Error::CODE_NO_SUCH_NICK,
-                                              "no such nick: " + m.to, m.request_id));
+    router_.error_to_session(m.session, v1::Error::CODE_NO_SUCH_NICK,
+                             "no such nick: " + m.to, m.request_id);
     return;
   }
   v1::ServerFrame frame;

@@ -181,8 +181,8 @@ void Reactor::on(msg::NickClaimed&& m) {
 void Reactor::on(msg::DeliverDirect&& m) {
   Session* target = find(m.target);
   if (target == nullptr || !target->open()) {
-    to_session(m.sender, error_frame(v1::Error::CODE_NO_SUCH_NICK,
-                                     "no such nick: " + m.target_nick, m.request_id));
+    error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK,
+                     "no such nick: " + m.target_nick, m.request_id);
     return;
   }
   target->send(m.frame);
@@ -194,6 +194,7 @@ void Reactor::on(msg::DeliverDirect&& m) {
 }
 
 void Reactor::on(msg::ToSession&& m) {
+  if (m.error != v1::Error::CODE_UNSPECIFIED) metrics_.error(m.error);
   if (Session* s = find(m.session)) s->send(m.frame);
 }
 

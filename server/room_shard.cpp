@@ -35,8 +35,8 @@ void RoomShard::on(msg::Join&& m) {
   }
   Room& room = it->second;
   if (!room.members.try_emplace(m.session, m.nick).second) {
-    router_.to_session(m.session, error_frame(v1::Error::CODE_ALREADY_A_MEMBER,
-                                              "already a member of " + m.room, m.request_id));
+    router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
+                             "already a member of " + m.room, m.request_id);
     return;
   }
   ++room.members_per_reactor[reactor_of(m.session)];
@@ -63,8 +63,8 @@ void RoomShard::on(msg::Leave&& m) {
   auto it = rooms_.find(m.room);
   if (it == rooms_.end() || it->second.members.erase(m.session) == 0) {
     if (m.reason == v1::Presence::REASON_UNSPECIFIED) {
-      router_.to_session(m.session, error_frame(v1::Error::CODE_NOT_A_MEMBER,
-                                                "not a member of " + m.room, m.request_id));
+      router_.error_to_session(m.session, v1::Error::CODE_NOT_A_MEMBER,
+                               "not a member of " + m.room, m.request_id);
     }
     return;
   }
@@ -86,8 +86,8 @@ void RoomShard::on(msg::Leave&& m) {
 void RoomShard::on(msg::Publish&& m) {
   auto it = rooms_.find(m.room);
   if (it == rooms_.end() || !it->second.members.contains(m.session)) {
-    router_.to_session(m.session, error_frame(v1::Error::CODE_NOT_A_MEMBER,
-                                              "not a member of " + m.room, m.request_id));
+    router_.error_to_session(m.session, v1::Error::CODE_NOT_A_MEMBER,
+                             "not a member of " + m.room, m.request_id);
     return;
   }
   Room& room = it->second;
@@ -115,8 +115,8 @@ void RoomShard::on(msg::Publish&& m) {
 void RoomShard::on(msg::RoomQuery&& q) {
   auto it = rooms_.find(q.room);
   if (it == rooms_.end()) {
-    router_.to_session(q.session, error_frame(v1::Error::CODE_NO_SUCH_ROOM,
-                                              "no such room: " + q.room, q.request_id));
+    router_.error_to_session(q.session, v1::Error::CODE_NO_SUCH_ROOM,
+                             "no such room: " + q.room, q.request_id);
     return;
   }
   Room& room = it->second;
@@ -131,8 +131,8 @@ void RoomShard::on(msg::RoomQuery&& q) {
     }
     case msg::RoomQuery::Kind::kSetTopic: {
       if (!room.members.contains(q.session)) {
-        router_.to_session(q.session, error_frame(v1::Error::CODE_NOT_A_MEMBER,
-                                                  "not a member of " + q.room, q.request_id));
+        router_.error_to_session(q.session, v1::Error::CODE_NOT_A_MEMBER,
+                                 "not a member of " + q.room, q.request_id);
         return;
       }
       room.topic = q.topic;

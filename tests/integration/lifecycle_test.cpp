@@ -73,11 +73,17 @@ TEST(ChatdProcessTest, ServesMetrics) {
   TestClient a(io, chatd.port(), "ann");
   ASSERT_TRUE(a.join("#m").has_join());
   EXPECT_EQ(a.join("#m").error().code(), v1::Error::CODE_ALREADY_A_MEMBER);
+  // Errors a room's or a nick's owner raises count too, wherever it runs.
+  EXPECT_EQ(a.direct("nobody", "hi").error().code(), v1::Error::CODE_NO_SUCH_NICK);
+  const auto who = a.call([](client::Client& c, client::ReplyHandler h) { c.who("#nowhere", std::move(h)); });
+  EXPECT_EQ(who.error().code(), v1::Error::CODE_NO_SUCH_ROOM);
   const auto m = chatd.metrics();
   EXPECT_EQ(m.at("chatd_connections_open"), 1);
   EXPECT_EQ(m.at("chatd_connections_accepted_total"), 1);
-  EXPECT_EQ(m.at("chatd_frames_in_total"), 3);
+  EXPECT_EQ(m.at("chatd_frames_in_total"), 5);
   EXPECT_EQ(m.at("chatd_errors_total{code=\"CODE_ALREADY_A_MEMBER\"}"), 1);
+  EXPECT_EQ(m.at("chatd_errors_total{code=\"CODE_NO_SUCH_NICK\"}"), 1);
+  EXPECT_EQ(m.at("chatd_errors_total{code=\"CODE_NO_SUCH_ROOM\"}"), 1);
 }
 
 TEST(ChatdProcessTest, HelpListsEveryFlag) {
@@ -88,7 +94,7 @@ TEST(ChatdProcessTest, HelpListsEveryFlag) {
   for (const char* flag : {"--bind", "--port", "--reactors", "--log-level", "--metrics", "--history", "--replay",
                            "--max-history-page", "--max-frame-bytes", "--max-body-bytes", "--max-nick-bytes",
                            "--max-room-bytes", "--max-topic-bytes", "--rate", "--burst", "--outbox-cap-bytes",
-                           "--idle-timeout-ms", "--shutdown-grace-ms"}) {
+                           "--idle-timeout-ms", "--shutdown-grace-ms", "--max-rooms", "--max-joined"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }
