@@ -106,6 +106,50 @@ TEST(SurvivalTest, StalledReadersAreDroppedOthersGetEverythingMemoryStaysBounded
   }
 }
 
+// A reader that lets its socket fill and then catches up gets every frame
+// whole and in order. Its outbox holds small frames (coalesced into one
+// segment of the gather write) and large ones (segments of their own), and
+// the full socket cuts writes anywhere inside either. About 7 MB go out:
+// more than the kernel buffers for one socket (tcp_wmem's 4 MiB at most),
+// so the server's writes do stop part-way.
+TEST(SurvivalTest, AReaderThatFallsBehindThenCatchesUpGetsEveryFrameWholeAndInOrder) {
+  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--outbox-cap-bytes", std::to_string(64 << 20)}});
+  IoThread io;
+  TestClient publisher(io, chatd.port(), "pub");
+  ASSERT_TRUE(publisher.join("#mix").has_join());
+  RawConnection reader(chatd.port(), 4096);
+  reader.send_frame(hello_frame("behind"));
+  reader.send_frame(join_frame("#mix"));
+  const auto joined = reader.read_until([](const v1::ServerFrame& f) { return f.has_join(); });
+  ASSERT_TRUE(joined);
+  const std::uint64_t first_seq = joined->join().last_seq() + 1;
+
+  // Every 7th message is larger than the coalescing limit (2 KiB); the rest
+  // are up to 2 KiB. Each text says which it is.
+  constexpr int kMessages = 4000;
+  std::vector<std::string> texts;
+  for (int i = 0; i < kMessages; ++i) {
+    const std::size_t pad = i % 7 == 0 ? 3000 + i % 1000 : 1000 + static_cast<std::size_t>(i * 37 % 1000);
+    texts.push_back(std::to_string(i) + ":" + std::string(pad, static_cast<char>('a' + i % 26)));
+  }
+  for (int i = 0; i < kMessages; ++i) publisher.say_async("#mix", texts[i], static_cast<std::uint64_t>(i + 1));
+  ASSERT_TRUE(publisher.wait([&] { return publisher.replies().size() == static_cast<std::size_t>(kMessages); }, 30s));
+  for (const auto& r : publisher.replies()) ASSERT_TRUE(r.has_message()) << r.DebugString();
+
+  // Only now does the reader read: everything was queued behind a full socket.
+  std::vector<v1::RoomMessage> got;
+  while (got.size() < texts.size()) {
+    auto f = reader.read_frame(10s);
+    ASSERT_TRUE(f) << "the stream ended after " << got.size() << " messages";
+    if (f->has_message()) got.push_back(f->message());
+  }
+  for (int i = 0; i < kMessages; ++i) {
+    ASSERT_EQ(got[i].seq(), first_seq + static_cast<std::uint64_t>(i));
+    ASSERT_EQ(got[i].text(), texts[i]) << "message " << i;
+  }
+  EXPECT_EQ(chatd.metric("chatd_slow_consumer_disconnects_total"), 0);
+}
+
 TEST(SurvivalTest, FloodIsRateLimitedWithRetryAfterAndOthersAreUnaffected) {
   ChatdProcess chatd({{"--reactors", "2", "--rate", "20", "--burst", "20"}});
   IoThread io;
