@@ -52,6 +52,7 @@ struct Room {
 
 volatile std::sig_atomic_t g_stop = 0;
 
+// Thread safety: one thread does everything; nothing here is shared.
 class FloorServer {
  public:
   explicit FloorServer(std::uint16_t port) {
