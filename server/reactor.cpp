@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
-#include "common/overloaded.hpp"
 #include "common/names.hpp"
+#include "common/overloaded.hpp"
 #include "server/frames.hpp"
 #include "server/session.hpp"
 

@@ -179,12 +179,12 @@ void Session::dispatch(v1::ClientFrame& frame) {
     case v1::ClientFrame::kLeave: {
       auto room = room_arg(frame.leave().room(), rid);
       if (!room) return;
-      auto it = find_room(*room);
-      if (it == rooms_.end()) {
+      const Membership* m = membership(*room);
+      if (m == nullptr) {
         reply_error(Error::CODE_NOT_A_MEMBER, "not in " + *room, rid);
         return;
       }
-      rooms_.erase(it);
+      drop(*m);
       reactor_.remove_local_member(*room, this);
       const auto owner = reactor_.room_owner(*room);
       reactor_.send(owner, msg::Leave{std::move(*room), nick_, id_, rid});
@@ -307,22 +307,23 @@ std::optional<std::string> Session::room_arg(const std::string& room, std::uint6
   return canonical;
 }
 
-bool Session::is_member(const std::string& room) const {
-  return std::any_of(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
+const Session::Membership* Session::membership(const std::string& room) const {
+  auto it = std::find_if(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
+  return it == rooms_.end() ? nullptr : &*it;
 }
 
-std::vector<Session::Membership>::iterator Session::find_room(const std::string& room) {
-  return std::find_if(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
-}
+void Session::drop(const Membership& m) { rooms_.erase(rooms_.begin() + (&m - rooms_.data())); }
+
+bool Session::is_member(const std::string& room) const { return membership(room) != nullptr; }
 
 bool Session::is_current_join(const std::string& room, std::uint64_t join) const {
-  return std::any_of(rooms_.begin(), rooms_.end(),
-                     [&](const Membership& m) { return m.room == room && m.join == join; });
+  const Membership* m = membership(room);
+  return m != nullptr && m->join == join;
 }
 
 void Session::forget_join(const std::string& room, std::uint64_t join) {
-  auto it = find_room(room);
-  if (it != rooms_.end() && it->join == join) rooms_.erase(it);
+  const Membership* m = membership(room);
+  if (m != nullptr && m->join == join) drop(*m);
 }
 
 bool Session::check_body(const std::string& text, std::uint64_t request_id) {

@@ -82,8 +82,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool require_login(std::uint64_t request_id);
   // Canonical room name, or an INVALID_ROOM error and nothing.
   std::optional<std::string> room_arg(const std::string& room, std::uint64_t request_id);
+  // The session's entry for `room` (a room is listed at most once), or null.
+  const Membership* membership(const std::string& room) const;
+  void drop(const Membership& m);  // m: an entry of rooms_
   bool is_member(const std::string& room) const;
-  std::vector<Membership>::iterator find_room(const std::string& room);
   bool check_body(const std::string& text, std::uint64_t request_id);
   void consume_written(std::size_t n);
   void abort();
