@@ -29,10 +29,14 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
       ->check(CLI::Range(0u, 1024u));
   flag("--log-level", c.log_level, "trace, debug, info, warn, error or off", "CHATD_LOG_LEVEL")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  flag("--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY");
-  flag("--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY");
+  // Upper bounds keep every limit within the Welcome's 32-bit fields.
+  flag("--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+  flag("--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
   flag("--max-history-page", c.max_history_page, "Most messages in one history reply",
-       "CHATD_MAX_HISTORY_PAGE");
+       "CHATD_MAX_HISTORY_PAGE")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
   flag("--max-frame-bytes", c.max_frame_bytes, "Largest frame a client may send",
        "CHATD_MAX_FRAME_BYTES")
       ->check(CLI::Range(std::size_t{64}, std::size_t{64} << 20));
@@ -43,7 +47,8 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   flag("--max-room-bytes", c.max_room_bytes, "Longest room name, '#' included",
        "CHATD_MAX_ROOM_BYTES")
       ->check(CLI::Range(std::size_t{2}, std::size_t{255}));
-  flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES");
+  flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
   flag("--max-rooms", c.max_rooms,
        "Most rooms the server holds: each of the N reactors holds at most ceil(max-rooms / N)",
        "CHATD_MAX_ROOMS")
@@ -51,18 +56,23 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   flag("--max-joined", c.max_joined, "Most rooms one connection may be in at once",
        "CHATD_MAX_JOINED")
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited)",
+  // The Welcome announces the rate rounded down, so a client that paces
+  // itself by it is never limited; hence no rates between 0 and 1.
+  flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited; else at least 1)",
        "CHATD_RATE");
-  flag("--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST");
+  flag("--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST")
+      ->check(CLI::Range(1.0, 1e6));
   flag("--outbox-cap-bytes", c.outbox_cap_bytes,
        "Unsent bytes queued for a client before it is dropped as a slow consumer",
-       "CHATD_OUTBOX_CAP_BYTES");
+       "CHATD_OUTBOX_CAP_BYTES")
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
   flag("--idle-timeout-ms", c.idle_timeout_ms,
        "Close a silent connection after this long (pinged at half of it)",
        "CHATD_IDLE_TIMEOUT_MS")
       ->check(CLI::Range(100u, 86'400'000u));
   flag("--shutdown-grace-ms", c.shutdown_grace_ms,
-       "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS");
+       "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
+      ->check(CLI::Range(0u, 600'000u));
 
   std::string metrics;
   flag("--metrics", metrics,
@@ -84,6 +94,13 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
     }
     if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
       throw CLI::ValidationError("--max-body-bytes",
+                                 "must leave 1024 bytes of room under --max-frame-bytes");
+    }
+    if (c.rate_per_sec != 0 && !(c.rate_per_sec >= 1 && c.rate_per_sec <= 1e6)) {
+      throw CLI::ValidationError("--rate", "must be 0 (unlimited) or from 1 to 1000000");
+    }
+    if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
+      throw CLI::ValidationError("--max-topic-bytes",
                                  "must leave 1024 bytes of room under --max-frame-bytes");
     }
   } catch (const CLI::ParseError& e) {

@@ -173,7 +173,8 @@ void RoomShard::reply_history(const Room& room, const msg::RoomQuery& q) {
     std::uint64_t lo;
     std::uint64_t hi;
     if (q.has_after) {
-      lo = std::max(q.after_seq + 1, first);
+      // Nothing after the newest (and after_seq + 1 must not wrap round).
+      lo = q.after_seq >= room.last_seq ? room.last_seq + 1 : std::max(q.after_seq + 1, first);
       hi = std::min(room.last_seq, lo + page - 1);
     } else {
       hi = (q.before_seq == 0) ? room.last_seq : std::min(room.last_seq, q.before_seq - 1);

@@ -26,7 +26,7 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_max_topic_bytes(static_cast<std::uint32_t>(c.max_topic_bytes));
   limits->set_max_history_page(static_cast<std::uint32_t>(c.max_history_page));
   limits->set_history_per_room(static_cast<std::uint32_t>(c.history_per_room));
-  limits->set_rate_per_sec(static_cast<std::uint32_t>(c.rate_per_sec));
+  limits->set_rate_per_sec(static_cast<std::uint32_t>(c.rate_per_sec));  // rounded down: 1 or more
   limits->set_rate_burst(static_cast<std::uint32_t>(c.rate_burst));
   limits->set_outbox_cap_bytes(static_cast<std::uint32_t>(c.outbox_cap_bytes));
   limits->set_idle_timeout_ms(c.idle_timeout_ms);

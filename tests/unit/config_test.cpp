@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <vector>
 
 namespace chat::server {
 namespace {
@@ -69,6 +70,40 @@ TEST(ConfigTest, RejectsARoomLimitOfZero) {
     ASSERT_TRUE(parsed.exit_code) << flag;
     EXPECT_NE(*parsed.exit_code, 0) << flag;
   }
+}
+
+TEST(ConfigTest, RejectsValuesThatWouldBreakTheProtocolOrItsLimits) {
+  const std::vector<std::vector<const char*>> bad = {
+      {"--max-history-page", "0"},            // a page could never hold a message
+      {"--outbox-cap-bytes", "0"},            // every client dropped at its Welcome
+      {"--outbox-cap-bytes", "4294967296"},   // over the Welcome's 32-bit field
+      {"--rate", "0.5"},                      // announced as 0, which means unlimited
+      {"--rate", "-1"},
+      {"--burst", "0"},
+      {"--history", "20000000"},
+      {"--max-topic-bytes", "65000"},         // a topic frame could not fit in a frame
+      {"--shutdown-grace-ms", "-5"},
+  };
+  for (const auto& args : bad) {
+    std::vector<const char*> argv = {"chatd"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    testing::internal::CaptureStderr();
+    auto parsed = parse_config(static_cast<int>(argv.size()), argv.data());
+    testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(parsed.exit_code) << args[0] << " " << args[1];
+    EXPECT_NE(*parsed.exit_code, 0) << args[0] << " " << args[1];
+  }
+}
+
+TEST(ConfigTest, AcceptsTheEdgesOfEachRange) {
+  const char* argv[] = {"chatd", "--rate", "1", "--burst", "1", "--max-history-page", "1",
+                        "--outbox-cap-bytes", "65536", "--history", "0", "--replay", "0"};
+  auto parsed = parse_config(13, argv);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.rate_per_sec, 1);
+  EXPECT_EQ(parsed.config.max_history_page, 1u);
+  EXPECT_EQ(parsed.config.outbox_cap_bytes, 65536u);
+  EXPECT_EQ(parsed.config.history_per_room, 0u);
 }
 
 }  // namespace

@@ -114,6 +114,10 @@ TEST_F(RoomShardTest, PagesHistoryBothWaysAndForgetsTheOldest) {
   EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{14, 15}));
   shard_.on(history(0, 15, 0));
   EXPECT_TRUE(seqs_of_last_history_reply().empty());
+  shard_.on(history(0, 99, 0));  // past the newest
+  EXPECT_TRUE(seqs_of_last_history_reply().empty());
+  shard_.on(history(0, UINT64_MAX, 0));  // after_seq + 1 must not wrap round to the oldest
+  EXPECT_TRUE(seqs_of_last_history_reply().empty());
   shard_.on(history(3, std::nullopt, 0));  // everything before 3 is gone
   EXPECT_TRUE(seqs_of_last_history_reply().empty());
 }
