@@ -65,6 +65,13 @@ struct Publish {
   SessionId session = 0;
   std::uint64_t request_id = 0;
 };
+// A member's nick changed: the owner renames it and tells the room.
+struct Rename {
+  std::string room;
+  SessionId session = 0;
+  std::string old_nick;
+  std::string nick;
+};
 struct RoomQuery {
   enum class Kind { kWho, kGetTopic, kSetTopic, kHistory };
   Kind kind = Kind::kWho;
@@ -113,7 +120,8 @@ struct RoomList {
   std::vector<v1::RoomInfo> rooms;
 };
 
-// session's reactor -> nick owner.
+// session's reactor -> nick owner. A claim of the nick the session already
+// holds, in another case, succeeds and respells it (a rename).
 struct ClaimNick {
   std::string nick;
   SessionId session = 0;
@@ -158,7 +166,7 @@ struct ToSession {
 }  // namespace msg
 
 using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg::Leave,
-                             msg::Publish, msg::RoomQuery, msg::ListRooms, msg::Deliver,
+                             msg::Publish, msg::Rename, msg::RoomQuery, msg::ListRooms, msg::Deliver,
                              msg::Joined, msg::JoinRefused, msg::RoomList, msg::ClaimNick,
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
                              msg::DeliverDirect, msg::ToSession>;

@@ -6,7 +6,11 @@
 namespace chat::server {
 
 void NickShard::on(msg::ClaimNick&& m) {
-  const bool ok = nicks_.try_emplace(common::fold_case(m.nick), Holder{m.session, m.nick}).second;
+  auto [it, ok] = nicks_.try_emplace(common::fold_case(m.nick), Holder{m.session, m.nick});
+  if (!ok && it->second.session == m.session) {
+    it->second.nick = m.nick;  // its holder renaming it to another case
+    ok = true;
+  }
   router_.send(reactor_of(m.session), msg::NickClaimed{std::move(m.nick), m.session, ok, m.request_id});
 }
 

@@ -101,6 +101,7 @@ void Reactor::dispatch(Message&& m) {
                    ReactorMetrics::bump(metrics_.messages_published);
                    rooms_.on(std::move(p));
                  },
+                 [this](msg::Rename&& r) { rooms_.on(std::move(r)); },
                  [this](msg::RoomQuery&& q) { rooms_.on(std::move(q)); },
                  [this](msg::ClaimNick&& c) { nicks_.on(std::move(c)); },
                  [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
@@ -175,7 +176,7 @@ void Reactor::on(msg::NickClaimed&& m) {
     }
     return;
   }
-  s->on_login(m);
+  s->on_nick_claimed(m);
 }
 
 void Reactor::on(msg::DeliverDirect&& m) {

@@ -112,6 +112,17 @@ void RoomShard::on(msg::Publish&& m) {
   if (room.history.size() > config_.history_per_room) room.history.pop_front();
 }
 
+void RoomShard::on(msg::Rename&& m) {
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end()) return;  // its join was refused, or it has left
+  Room& room = it->second;
+  auto member = room.members.find(m.session);
+  if (member == room.members.end()) return;
+  member->second = m.nick;
+  broadcast_presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED,
+                     m.old_nick);
+}
+
 void RoomShard::on(msg::RoomQuery&& q) {
   auto it = rooms_.find(q.room);
   if (it == rooms_.end()) {
@@ -215,7 +226,8 @@ void RoomShard::broadcast(const Room& room, const SharedFrame& frame, SessionId 
 }
 
 void RoomShard::broadcast_presence(const Room& room, const std::string& nick,
-                                   v1::Presence::Kind kind, v1::Presence::Reason reason) {
+                                   v1::Presence::Kind kind, v1::Presence::Reason reason,
+                                   const std::string& old_nick) {
   v1::ServerFrame frame;
   auto* presence = frame.mutable_presence();
   presence->set_room(room.name);
@@ -223,6 +235,7 @@ void RoomShard::broadcast_presence(const Room& room, const std::string& nick,
   presence->set_kind(kind);
   presence->set_reason(reason);
   presence->set_timestamp_ms(now_ms());
+  presence->set_old_nick(old_nick);
   broadcast(room, common::make_shared_frame(frame));
 }
 

@@ -22,6 +22,7 @@ class RoomShard {
   void on(msg::Join&& m);
   void on(msg::Leave&& m);
   void on(msg::Publish&& m);
+  void on(msg::Rename&& m);
   void on(msg::RoomQuery&& m);
   std::vector<v1::RoomInfo> list() const;
 
@@ -45,7 +46,7 @@ class RoomShard {
   void broadcast(const Room& room, const SharedFrame& frame, SessionId sender = 0,
                  const SharedFrame& sender_frame = nullptr);
   void broadcast_presence(const Room& room, const std::string& nick, v1::Presence::Kind kind,
-                          v1::Presence::Reason reason);
+                          v1::Presence::Reason reason, const std::string& old_nick = {});
   void reply_history(const Room& room, const msg::RoomQuery& q);
   std::vector<std::string> sorted_nicks(const Room& room) const;
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "common/names.hpp"
 #include "server/frames.hpp"
@@ -61,12 +62,13 @@ void Session::on_readable(const std::error_code& ec) {
 }
 
 bool Session::accepting_requests() const {
-  return state_ == State::kOpen && reading_ && !login_pending_;
+  return state_ == State::kOpen && reading_ && !nick_pending_;
 }
 
 void Session::process(std::string_view bytes) {
-  // Requests after a hello wait until the nick's owner has answered, so a
-  // client may send hello and join back to back.
+  // Requests after a hello or rename wait until the nick's owner has
+  // answered, so a client may send hello and join back to back, and what it
+  // says after a rename goes out under the new nick.
   const common::DecodeError error = decoder_.feed(bytes, [this](std::string_view payload) {
     handle_frame(payload);
     return accepting_requests();
@@ -122,7 +124,7 @@ void Session::dispatch(v1::ClientFrame& frame) {
   switch (frame.body_case()) {
     case v1::ClientFrame::kHello: {
       std::string& nick = *frame.mutable_hello()->mutable_nick();
-      if (logged_in() || login_pending_) {
+      if (logged_in() || nick_pending_) {
         reply_error(Error::CODE_ALREADY_LOGGED_IN, "already logged in as " + nick_, rid);
         return;
       }
@@ -133,10 +135,7 @@ void Session::dispatch(v1::ClientFrame& frame) {
                     rid);
         return;
       }
-      login_pending_ = true;
-      // The owner is computed before the message takes the string.
-      const auto owner = reactor_.nick_owner(nick);
-      reactor_.send(owner, msg::ClaimNick{std::move(nick), id_, rid});
+      claim_nick(std::move(nick), rid);
       return;
     }
     case v1::ClientFrame::kPing: {
@@ -157,6 +156,19 @@ void Session::dispatch(v1::ClientFrame& frame) {
   if (!require_login(rid)) return;
 
   switch (frame.body_case()) {
+    case v1::ClientFrame::kRename: {
+      std::string& nick = *frame.mutable_rename()->mutable_nick();
+      if (!common::is_valid_nick(nick, config.max_nick_bytes)) {
+        reply_error(Error::CODE_INVALID_NICK, "not a valid nick: " + nick, rid);
+        return;
+      }
+      if (nick == nick_) {
+        send(rename_reply(nick_, rid));
+        return;
+      }
+      claim_nick(std::move(nick), rid);
+      return;
+    }
     case v1::ClientFrame::kJoin: {
       auto room = room_arg(frame.join().room(), rid);
       if (!room) return;
@@ -269,19 +281,46 @@ void Session::dispatch(v1::ClientFrame& frame) {
   }
 }
 
-void Session::on_login(const msg::NickClaimed& m) {
-  login_pending_ = false;
-  if (m.ok) {
+void Session::claim_nick(std::string nick, std::uint64_t request_id) {
+  nick_pending_ = true;
+  // The owner is computed before the message takes the string.
+  const auto owner = reactor_.nick_owner(nick);
+  reactor_.send(owner, msg::ClaimNick{std::move(nick), id_, request_id});
+}
+
+void Session::on_nick_claimed(const msg::NickClaimed& m) {
+  nick_pending_ = false;
+  if (!m.ok) {
+    reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
+  } else if (!logged_in()) {
     nick_ = m.nick;
     v1::ServerFrame reply;
     reply.set_request_id(m.request_id);
     reply.mutable_hello()->set_nick(nick_);
     send(common::make_shared_frame(reply));
   } else {
-    reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
+    // A rename. The old nick is given back unless only its case changed (the
+    // owner has respelled the same entry). Each room owner hears of it after
+    // every earlier Join and Publish of this session, on the same channel.
+    std::string old = std::exchange(nick_, m.nick);
+    if (common::fold_case(old) != common::fold_case(nick_)) {
+      reactor_.send(reactor_.nick_owner(old), msg::ReleaseNick{old, id_});
+    }
+    for (const Membership& r : rooms_) {
+      reactor_.send(reactor_.room_owner(r.room), msg::Rename{r.room, id_, old, nick_});
+    }
+    send(rename_reply(old, m.request_id));
   }
-  // Go on with whatever the client sent after its hello.
+  // Go on with whatever the client sent after its hello or rename.
   if (accepting_requests()) process({});
+}
+
+SharedFrame Session::rename_reply(const std::string& old_nick, std::uint64_t request_id) const {
+  v1::ServerFrame reply;
+  reply.set_request_id(request_id);
+  reply.mutable_rename()->set_old_nick(old_nick);
+  reply.mutable_rename()->set_nick(nick_);
+  return common::make_shared_frame(reply);
 }
 
 void Session::reply_error(Error::Code code, std::string_view text, std::uint64_t request_id,

@@ -58,7 +58,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // Writes as much of the outbox as the socket takes now (one gather write).
   void flush();
 
-  void on_login(const msg::NickClaimed& m);
+  // The nick owner's answer to this session's hello or rename.
+  void on_nick_claimed(const msg::NickClaimed& m);
   // Called once per reactor tick: pings a quiet client, closes a silent one.
   void check_idle(Clock::time_point now);
   // Stop reading requests (shutdown, first phase).
@@ -80,6 +81,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void reply_error(v1::Error::Code code, std::string_view text, std::uint64_t request_id,
                    std::uint32_t retry_after_ms = 0);
   bool require_login(std::uint64_t request_id);
+  // Asks the nick's owner for it; requests wait until it answers.
+  void claim_nick(std::string nick, std::uint64_t request_id);
+  SharedFrame rename_reply(const std::string& old_nick, std::uint64_t request_id) const;
   // Canonical room name, or an INVALID_ROOM error and nothing.
   std::optional<std::string> room_arg(const std::string& room, std::uint64_t request_id);
   // The session's entry for `room` (a room is listed at most once), or null.
@@ -111,7 +115,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t outbox_bytes_ = 0;
 
   std::string nick_;
-  bool login_pending_ = false;
+  bool nick_pending_ = false;
   std::vector<Membership> rooms_;
   std::uint64_t next_join_ = 1;
 

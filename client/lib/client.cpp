@@ -169,6 +169,12 @@ std::uint64_t Client::hello(const std::string& nick, ReplyHandler h) {
   return request(std::move(f), std::move(h));
 }
 
+std::uint64_t Client::rename(const std::string& nick, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_rename()->set_nick(nick);
+  return request(std::move(f), std::move(h));
+}
+
 std::uint64_t Client::join(const std::string& room, ReplyHandler h) {
   v1::ClientFrame f;
   f.mutable_join()->set_room(room);

@@ -55,6 +55,8 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t request(v1::ClientFrame frame, ReplyHandler on_reply = nullptr);
 
   std::uint64_t hello(const std::string& nick, ReplyHandler h = nullptr);
+  // Changes the nick in place; rooms see a Presence RENAMED.
+  std::uint64_t rename(const std::string& nick, ReplyHandler h = nullptr);
   std::uint64_t join(const std::string& room, ReplyHandler h = nullptr);
   std::uint64_t leave(const std::string& room, ReplyHandler h = nullptr);
   // The reply to a say is the sender's own copy of the message, carrying

@@ -96,6 +96,9 @@ v1::ServerFrame TestClient::call(Op op, std::chrono::milliseconds timeout) {
 v1::ServerFrame TestClient::hello(const std::string& nick) {
   return call([nick](client::Client& c, client::ReplyHandler h) { c.hello(nick, std::move(h)); });
 }
+v1::ServerFrame TestClient::rename(const std::string& nick) {
+  return call([nick](client::Client& c, client::ReplyHandler h) { c.rename(nick, std::move(h)); });
+}
 v1::ServerFrame TestClient::join(const std::string& room) {
   return call([room](client::Client& c, client::ReplyHandler h) { c.join(room, std::move(h)); });
 }

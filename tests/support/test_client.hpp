@@ -57,6 +57,7 @@ class TestClient {
   // Sends a request and waits for its reply (or error).
   v1::ServerFrame call(Op op, std::chrono::milliseconds timeout = 10s);
   v1::ServerFrame hello(const std::string& nick);
+  v1::ServerFrame rename(const std::string& nick);
   v1::ServerFrame join(const std::string& room);
   v1::ServerFrame leave(const std::string& room);
   v1::ServerFrame say(const std::string& room, const std::string& text, std::uint64_t client_msg_id = 0);
