@@ -66,6 +66,61 @@ TEST(ChatdProcessTest, ExitsZeroOnSigint) {
   EXPECT_EQ(*status, 0);
 }
 
+// A connect to 127.0.0.1:port: true if the server took it (and said Welcome).
+bool welcomed_at(std::uint16_t port) {
+  try {
+    RawConnection probe(port);
+    const auto first = probe.read_frame(2s);
+    return first && first->has_welcome();
+  } catch (const std::runtime_error&) {
+    return false;  // refused
+  }
+}
+
+// SIGINT with clients connected: chatd stops accepting at once, delivers
+// what it has sequenced to the clients that read, tells them it is going,
+// and exits 0. A client that does not read holds the shutdown open for the
+// grace period, which is the window in which to try to connect.
+TEST(ChatdProcessTest, OnSigintStopsAcceptingTellsReadersFlushesAndExitsZero) {
+  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--outbox-cap-bytes", std::to_string(256 << 20),
+                       "--shutdown-grace-ms", "4000"}});
+  const std::uint16_t port = chatd.port();
+  ASSERT_NE(port, 0);
+  IoThread io;
+  TestClient ann(io, port, "ann");
+  TestClient bob(io, port, "bob");
+  ASSERT_TRUE(ann.join("#x").has_join());
+  ASSERT_TRUE(bob.join("#x").has_join());
+  RawConnection staller(port, 4096);
+  ASSERT_TRUE(staller.read_frame());  // welcome
+  v1::ClientFrame f;
+  f.set_request_id(1);
+  f.mutable_hello()->set_nick("staller");
+  staller.send_frame(f);
+  f.Clear();
+  f.set_request_id(2);
+  f.mutable_join()->set_room("#x");
+  staller.send_frame(f);
+  ASSERT_TRUE(staller.read_until([](const v1::ServerFrame& s) { return s.request_id() == 2; }));
+
+  // 24 MB for the staller, which reads no more: more than the kernel's
+  // buffers on both ends hold, so the rest waits in chatd's outbox.
+  constexpr int kMessages = 6000;
+  const std::string text(4000, 'z');
+  for (int i = 1; i <= kMessages; ++i) ann.say_async("#x", text, static_cast<std::uint64_t>(i));
+  ASSERT_TRUE(bob.wait_messages("#x", kMessages, 60s));
+  ASSERT_TRUE(welcomed_at(port)) << "accepting before the signal";
+
+  ASSERT_FALSE(chatd.stop(SIGINT, 300ms)) << "the staller's outbox should hold the shutdown open";
+  EXPECT_FALSE(welcomed_at(port)) << "a connection was accepted after SIGINT";
+  EXPECT_TRUE(ann.wait([&] { return ann.got_shutdown() && ann.disconnected(); }));
+  EXPECT_TRUE(bob.wait([&] { return bob.got_shutdown() && bob.disconnected(); }));
+  EXPECT_EQ(bob.messages("#x").size(), static_cast<std::size_t>(kMessages));
+  const auto status = chatd.stop(0, 20s);
+  ASSERT_TRUE(status) << "chatd did not exit after its grace period";
+  EXPECT_EQ(*status, 0);
+}
+
 TEST(ChatdProcessTest, ServesMetrics) {
   ChatdProcess chatd({{"--reactors", "2"}});
   ASSERT_NE(chatd.metrics_port(), 0);
