@@ -1,11 +1,12 @@
 #pragma once
 // The terminal client's brain, independent of any UI: it owns the
 // connection (a chat::client::Client, replaced on every reconnect), logs in,
-// joins, reconnects with capped, jittered exponential backoff, rejoins, and
-// fills what was missed by sequence number so that every room message is
-// shown exactly once and in order; a range the server no longer holds is
-// reported as a GapEvent. It parses typed lines into commands and reports
-// everything as UiEvents to one sink.
+// joins, reconnects with capped, jittered exponential backoff
+// (reconnect_delay in backoff.hpp), rejoins, and fills what was missed by
+// sequence number so that every room message is shown exactly once and in
+// order; a range the server no longer holds is reported as a GapEvent. It
+// parses typed lines into commands and reports everything as UiEvents to
+// one sink.
 //
 // Catching up after a reconnect, per room:
 //
@@ -86,6 +87,7 @@ class ChatCore {
     std::vector<v1::RoomMessage> buffered;
     std::vector<std::string> members;  // sorted
     std::string topic;
+    std::string return_to;  // the current room when /join added this one
   };
 
   void connect();

@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
   bool plain = false;
   bool json = false;
   bool check = false;
-  int reconnect_min_ms = 250;
-  int reconnect_max_ms = 10000;
-  int ping_ms = 2000;
+  // The defaults are Options' own (see backoff.hpp for how they are used).
+  int reconnect_min_ms = static_cast<int>(options.reconnect_min.count());
+  int reconnect_max_ms = static_cast<int>(options.reconnect_max.count());
+  int ping_ms = static_cast<int>(options.ping_interval.count());
   int eof_timeout_ms = 5000;
 
   CLI::App app{"chat: a terminal client for chatd", "chat"};
