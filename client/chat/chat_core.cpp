@@ -1,8 +1,8 @@
 #include "client/chat/chat_core.hpp"
+#include "client/chat/backoff.hpp"
 
 #include <algorithm>
 #include <cassert>
-#include <cmath>
 
 namespace chat::term {
 namespace {
@@ -208,12 +208,7 @@ void ChatCore::on_disconnected(std::uint64_t gen, std::error_code ec) {
 void ChatCore::schedule_reconnect(const std::string& why) {
   if (quitting_) return;
   ++gen_;  // whatever the old connection still says is stale now
-  // Exponential backoff, capped, with "equal jitter": half fixed, half random,
-  // so that many clients cut at once do not all come back at once.
-  const double base = static_cast<double>(options_.reconnect_min.count()) * std::pow(2.0, std::min(attempt_, 20));
-  const double capped = std::min(base, static_cast<double>(options_.reconnect_max.count()));
-  std::uniform_real_distribution<double> half(0.5, 1.0);
-  const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(capped * half(rng_)));
+  const auto delay = reconnect_delay(attempt_, options_.reconnect_min, options_.reconnect_max, rng_);
   ++attempt_;
   set_state(ConnState::kWaiting, why, delay.count());
   reconnect_timer_.expires_after(delay);
@@ -262,15 +257,18 @@ void ChatCore::send_join(const std::string& room) {
 void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) {
   Room* r = find_room(room);
   if (!f.has_join()) {
-    emit_error(f.error());
     if (r && !r->ever_joined) {
-      // A first join that failed: forget the room.
+      // A first join that failed: forget the room and go back to where the
+      // /join was typed, before saying why, so that the error shows there
+      // (the full screen puts it in the current window).
+      const std::string back = r->return_to;
       rooms_.erase(rooms_.begin() + (r - rooms_.data()));
       if (current_ == room) {
-        current_ = rooms_.empty() ? "" : rooms_.back().name;
+        current_ = find_room(back) ? back : rooms_.empty() ? "" : rooms_.back().name;
         sink_(SwitchEvent{now_ms(), current_});
       }
     }
+    emit_error(f.error());
     return;
   }
   if (!r) return;  // parted while the join was in flight
@@ -492,6 +490,7 @@ void ChatCore::execute(const Command& c) {
       }
       Room r;
       r.name = room;
+      r.return_to = current_;
       rooms_.push_back(std::move(r));
       // Switch now, so text typed right after the /join goes there; the
       // server handles our requests in order.

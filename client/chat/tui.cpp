@@ -236,6 +236,13 @@ void Tui::on_event(const UiEvent& e) {
             add_line(core_.current_room(), Line{ts, "--", kPairInfo, "left " + p.room, 0});
           },
           [&](const SwitchEvent& s) {
+            // A window the core no longer has (a /join the server refused)
+            // goes; so does anything shown only there.
+            const auto rooms = core_.rooms();
+            for (auto it = buffers_.begin(); it != buffers_.end();) {
+              const bool known = it->first.empty() || std::find(rooms.begin(), rooms.end(), it->first) != rooms.end();
+              it = known ? std::next(it) : buffers_.erase(it);
+            }
             Buffer& b = buffers_[s.room];
             b.unread = 0;
             b.mentioned = false;
