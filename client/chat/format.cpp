@@ -46,7 +46,7 @@ std::int64_t event_time(const UiEvent& event) {
 }
 
 std::vector<std::string> plain_bodies(const UiEvent& event) {
-  return std::visit(
+  auto lines = std::visit(
       Overloaded{
           [](const MessageEvent& e) -> std::vector<std::string> {
             if (e.action) return {e.room + " * " + e.nick + " " + e.text};
@@ -109,6 +109,16 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
           [](const QuitEvent&) -> std::vector<std::string> { return {}; },
       },
       event);
+  // Text from peers may hold newlines and escape sequences: one event must
+  // stay one line (a script reads lines), and a peer must not drive the
+  // reader's terminal. Control bytes become spaces, as in the full screen.
+  for (auto& line : lines) {
+    for (char& ch : line) {
+      const auto byte = static_cast<unsigned char>(ch);
+      if (byte < 0x20 || byte == 0x7f) ch = ' ';
+    }
+  }
+  return lines;
 }
 
 std::vector<std::string> plain_lines(const UiEvent& event) {

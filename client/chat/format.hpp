@@ -16,7 +16,8 @@ namespace chat::term {
 
 // Local wall-clock time as HH:MM:SS.
 std::string format_clock(std::int64_t ts_ms);
-// The event's lines without the leading "[HH:MM:SS] " (none for status-only events).
+// The event's lines without the leading "[HH:MM:SS] " (none for status-only
+// events); control characters in them are replaced with spaces.
 std::vector<std::string> plain_bodies(const UiEvent& event);
 // The same with the time prefix.
 std::vector<std::string> plain_lines(const UiEvent& event);
