@@ -1,0 +1,267 @@
+// How the terminal client prints events in line mode: the plain line and
+// the JSON object of every event kind, and the timestamps on them.
+#include "client/chat/format.hpp"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <nlohmann/json.hpp>
+#include <optional>
+
+namespace chat::term {
+namespace {
+
+using nlohmann::json;
+
+// Local time is what a person wants to read; the tests pin the zone to UTC
+// so that the expected clock is known, and put the caller's zone back.
+class ChatFormatTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (const char* tz = ::getenv("TZ")) saved_tz_ = tz;
+    ::setenv("TZ", "UTC", 1);
+    ::tzset();
+  }
+  void TearDown() override {
+    if (saved_tz_) {
+      ::setenv("TZ", saved_tz_->c_str(), 1);
+    } else {
+      ::unsetenv("TZ");
+    }
+    ::tzset();
+  }
+
+  // 2024-05-06 14:09:45.678 UTC
+  static constexpr std::int64_t kTs = 1715004585678;
+
+  static json parsed(const UiEvent& e) {
+    const std::string line = json_line(e);
+    EXPECT_EQ(line.find('\n'), std::string::npos) << "one line per event";
+    return json::parse(line);
+  }
+
+ private:
+  std::optional<std::string> saved_tz_;
+};
+
+TEST_F(ChatFormatTest, ClockIsLocalHoursMinutesSeconds) {
+  EXPECT_EQ(format_clock(kTs), "14:09:45");
+  EXPECT_EQ(format_clock(0), "00:00:00");
+  EXPECT_EQ(format_clock(86'399'999), "23:59:59");  // milliseconds are cut, not rounded
+  ::setenv("TZ", "UTC-2", 1);                       // POSIX: two hours east
+  ::tzset();
+  EXPECT_EQ(format_clock(kTs), "16:09:45");
+}
+
+TEST_F(ChatFormatTest, PlainLinesCarryTheEventsTime) {
+  const MessageEvent m{kTs, "#general", "scripty", "hello from a script", 7};
+  EXPECT_EQ(plain_bodies(m), std::vector<std::string>{"#general <scripty> hello from a script"});
+  EXPECT_EQ(plain_lines(m), std::vector<std::string>{"[14:09:45] #general <scripty> hello from a script"});
+  EXPECT_EQ(event_time(m), kTs);
+  // Status-only events have no time and print nothing.
+  EXPECT_EQ(event_time(StatusEvent{}), 0);
+  EXPECT_TRUE(plain_lines(StatusEvent{}).empty());
+  EXPECT_TRUE(plain_lines(QuitEvent{}).empty());
+}
+
+TEST_F(ChatFormatTest, Messages) {
+  MessageEvent m{kTs, "#general", "alice", "hi all", 42};
+  EXPECT_EQ(plain_lines(m), std::vector<std::string>{"[14:09:45] #general <alice> hi all"});
+  json j = parsed(m);
+  EXPECT_EQ(j["type"], "message");
+  EXPECT_EQ(j["room"], "#general");
+  EXPECT_EQ(j["nick"], "alice");
+  EXPECT_EQ(j["text"], "hi all");
+  EXPECT_EQ(j["seq"], 42);
+  EXPECT_EQ(j["action"], false);
+  EXPECT_EQ(j["own"], false);
+  EXPECT_EQ(j["history"], false);
+  EXPECT_EQ(j["ts"], kTs);
+
+  m.action = true;
+  m.own = true;
+  m.history = true;
+  m.text = "waves";
+  EXPECT_EQ(plain_lines(m), std::vector<std::string>{"[14:09:45] #general * alice waves"});
+  j = parsed(m);
+  EXPECT_EQ(j["action"], true);
+  EXPECT_EQ(j["own"], true);
+  EXPECT_EQ(j["history"], true);
+  EXPECT_EQ(j["text"], "waves");
+}
+
+TEST_F(ChatFormatTest, DirectMessagesBothWays) {
+  DirectEvent in{kTs, "bob", "psst", false};
+  EXPECT_EQ(plain_lines(in), std::vector<std::string>{"[14:09:45] *bob* psst"});
+  DirectEvent out{kTs, "bob", "hi", true};
+  EXPECT_EQ(plain_lines(out), std::vector<std::string>{"[14:09:45] -> *bob* hi"});
+  const json j = parsed(out);
+  EXPECT_EQ(j, (json{{"type", "direct"}, {"peer", "bob"}, {"text", "hi"}, {"outgoing", true}, {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, Presence) {
+  PresenceEvent joined{kTs, "#general", "bob", "joined", ""};
+  EXPECT_EQ(plain_lines(joined), std::vector<std::string>{"[14:09:45] * bob joined #general"});
+  PresenceEvent quit{kTs, "#general", "bob", "quit", "slow consumer"};
+  EXPECT_EQ(plain_lines(quit), std::vector<std::string>{"[14:09:45] * bob quit #general (slow consumer)"});
+  EXPECT_EQ(parsed(quit), (json{{"type", "presence"},
+                                {"room", "#general"},
+                                {"nick", "bob"},
+                                {"what", "quit"},
+                                {"reason", "slow consumer"},
+                                {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, TopicsSetShownAndMissing) {
+  TopicEvent changed{kTs, "#general", "welcome", "alice", true};
+  EXPECT_EQ(plain_lines(changed), std::vector<std::string>{"[14:09:45] -- alice set the topic of #general: welcome"});
+  TopicEvent shown{kTs, "#general", "welcome", "alice", false};
+  EXPECT_EQ(plain_lines(shown), std::vector<std::string>{"[14:09:45] -- topic of #general: welcome (set by alice)"});
+  TopicEvent anonymous{kTs, "#general", "welcome", "", false};
+  EXPECT_EQ(plain_lines(anonymous), std::vector<std::string>{"[14:09:45] -- topic of #general: welcome"});
+  TopicEvent none{kTs, "#general", "", "", false};
+  EXPECT_EQ(plain_lines(none), std::vector<std::string>{"[14:09:45] -- #general has no topic"});
+  EXPECT_EQ(parsed(changed), (json{{"type", "topic"},
+                                   {"room", "#general"},
+                                   {"topic", "welcome"},
+                                   {"set_by", "alice"},
+                                   {"changed", true},
+                                   {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, JoinedShowsMembersAndTheTopicOnce) {
+  JoinedEvent j{kTs, "#general", "welcome", {"alice", "scripty"}, false};
+  EXPECT_EQ(plain_lines(j), (std::vector<std::string>{"[14:09:45] -- joined #general (2 members: alice, scripty)",
+                                                      "[14:09:45] -- topic of #general: welcome"}));
+  j.rejoined = true;  // after a reconnect the topic is not news
+  EXPECT_EQ(plain_lines(j),
+            std::vector<std::string>{"[14:09:45] -- rejoined #general (2 members: alice, scripty)"});
+  JoinedEvent bare{kTs, "#new", "", {"alice"}, false};
+  EXPECT_EQ(plain_lines(bare), std::vector<std::string>{"[14:09:45] -- joined #new (1 members: alice)"});
+  EXPECT_EQ(parsed(j), (json{{"type", "joined"},
+                             {"room", "#general"},
+                             {"topic", "welcome"},
+                             {"members", {"alice", "scripty"}},
+                             {"rejoined", true},
+                             {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, PartedAndWho) {
+  const PartedEvent p{kTs, "#general"};
+  EXPECT_EQ(plain_lines(p), std::vector<std::string>{"[14:09:45] -- left #general"});
+  EXPECT_EQ(parsed(p), (json{{"type", "parted"}, {"room", "#general"}, {"ts", kTs}}));
+  const WhoEvent w{kTs, "#general", {"alice", "scripty"}};
+  EXPECT_EQ(plain_lines(w), std::vector<std::string>{"[14:09:45] -- #general (2): alice scripty"});
+  EXPECT_EQ(parsed(w), (json{{"type", "who"}, {"room", "#general"}, {"nicks", {"alice", "scripty"}}, {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, RoomListOneLinePerRoom) {
+  RoomListEvent l;
+  l.ts_ms = kTs;
+  l.rooms.push_back({"#general", "welcome", 2, 17});
+  l.rooms.push_back({"#quiet", "", 1, 0});
+  EXPECT_EQ(plain_lines(l), (std::vector<std::string>{"[14:09:45] -- 2 rooms",
+                                                      "[14:09:45] --   #general 2 members: welcome",
+                                                      "[14:09:45] --   #quiet 1 members"}));
+  const json j = parsed(l);
+  EXPECT_EQ(j["type"], "rooms");
+  ASSERT_EQ(j["rooms"].size(), 2u);
+  EXPECT_EQ(j["rooms"][0], (json{{"name", "#general"}, {"members", 2}, {"topic", "welcome"}, {"last_seq", 17}}));
+  EXPECT_EQ(j["rooms"][1]["name"], "#quiet");
+  RoomListEvent empty;
+  empty.ts_ms = kTs;
+  EXPECT_EQ(plain_lines(empty), std::vector<std::string>{"[14:09:45] -- 0 rooms"});
+}
+
+TEST_F(ChatFormatTest, ErrorsAndInfo) {
+  const ErrorEvent e{kTs, "NO_SUCH_NICK", "no one is called nobody"};
+  EXPECT_EQ(plain_lines(e), std::vector<std::string>{"[14:09:45] ! NO_SUCH_NICK no one is called nobody"});
+  EXPECT_EQ(parsed(e),
+            (json{{"type", "error"}, {"code", "NO_SUCH_NICK"}, {"message", "no one is called nobody"}, {"ts", kTs}}));
+  const InfoEvent i{kTs, "server restarted; history starts over", ""};
+  EXPECT_EQ(plain_lines(i), std::vector<std::string>{"[14:09:45] -- server restarted; history starts over"});
+  EXPECT_EQ(parsed(i),
+            (json{{"type", "info"}, {"text", "server restarted; history starts over"}, {"room", ""}, {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, GapsSayHowManyAreUnavailable) {
+  const GapEvent many{kTs, "#p", 7, 1, 7};
+  EXPECT_EQ(plain_lines(many), std::vector<std::string>{"[14:09:45] -- 7 messages unavailable in #p"});
+  const GapEvent one{kTs, "#p", 1, 4, 4};
+  EXPECT_EQ(plain_lines(one), std::vector<std::string>{"[14:09:45] -- 1 message unavailable in #p"});
+  EXPECT_EQ(parsed(many),
+            (json{{"type", "gap"}, {"room", "#p"}, {"count", 7}, {"first_seq", 1}, {"last_seq", 7}, {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, EpochIsJsonOnly) {
+  // The core adds a readable InfoEvent beside it.
+  const EpochEvent e{kTs, 11, 22};
+  EXPECT_TRUE(plain_lines(e).empty());
+  EXPECT_EQ(parsed(e), (json{{"type", "epoch"}, {"old", 11}, {"new", 22}, {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, ConnectionStates) {
+  EXPECT_EQ(plain_lines(ConnectionEvent{kTs, ConnState::kConnecting, "127.0.0.1:7777", 0}),
+            std::vector<std::string>{"[14:09:45] -- connecting to 127.0.0.1:7777"});
+  EXPECT_TRUE(plain_lines(ConnectionEvent{kTs, ConnState::kLoggingIn, "alice", 0}).empty());
+  EXPECT_EQ(plain_lines(ConnectionEvent{kTs, ConnState::kOnline, "alice", 0}),
+            std::vector<std::string>{"[14:09:45] -- connected as alice"});
+  EXPECT_EQ(plain_lines(ConnectionEvent{kTs, ConnState::kWaiting, "connection closed", 1234}),
+            std::vector<std::string>{"[14:09:45] -- connection closed; reconnecting in 1.2s"});
+  EXPECT_EQ(plain_lines(ConnectionEvent{kTs, ConnState::kClosed, "", 0}),
+            std::vector<std::string>{"[14:09:45] -- closed"});
+  EXPECT_EQ(parsed(ConnectionEvent{kTs, ConnState::kWaiting, "connection closed", 1234}),
+            (json{{"type", "connection"},
+                  {"state", "reconnecting"},
+                  {"detail", "connection closed"},
+                  {"retry_in_ms", 1234},
+                  {"ts", kTs}}));
+  // Even the silent state has its JSON line: a script may want every state.
+  EXPECT_EQ(parsed(ConnectionEvent{kTs, ConnState::kLoggingIn, "alice", 0})["state"], "logging in");
+}
+
+TEST_F(ChatFormatTest, SwitchHelpStatusAndQuit) {
+  EXPECT_EQ(plain_lines(SwitchEvent{kTs, "#side"}), std::vector<std::string>{"[14:09:45] -- now talking in #side"});
+  EXPECT_EQ(plain_lines(SwitchEvent{kTs, ""}), std::vector<std::string>{"[14:09:45] -- no current room"});
+  EXPECT_EQ(parsed(SwitchEvent{kTs, "#side"}), (json{{"type", "switch"}, {"room", "#side"}, {"ts", kTs}}));
+  const HelpEvent h{kTs, {"/join ROOM   join", "/quit   leave"}};
+  EXPECT_EQ(plain_lines(h), (std::vector<std::string>{"[14:09:45] /join ROOM   join", "[14:09:45] /quit   leave"}));
+  EXPECT_EQ(parsed(h), (json{{"type", "help"}, {"lines", {"/join ROOM   join", "/quit   leave"}}, {"ts", kTs}}));
+  // Nothing to say for a status change; quit is a JSON line without a time.
+  EXPECT_EQ(json_line(StatusEvent{}), "");
+  EXPECT_EQ(parsed(QuitEvent{}), (json{{"type", "quit"}}));
+}
+
+TEST_F(ChatFormatTest, JsonHasNoTimeWhenTheEventHasNone) {
+  const json j = parsed(InfoEvent{0, "x", ""});
+  EXPECT_FALSE(j.contains("ts"));
+}
+
+TEST_F(ChatFormatTest, JsonSurvivesInvalidUtf8FromAPeer) {
+  // A peer's bytes are not trusted: bad UTF-8 is replaced, not fatal.
+  const MessageEvent m{kTs, "#general", "bob", std::string("bad \xff\xfe bytes"), 1};
+  std::string line;
+  ASSERT_NO_THROW(line = json_line(m));
+  const json j = json::parse(line);
+  EXPECT_EQ(j["text"], "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes");
+  // Quotes and newlines are escaped, so one event stays one line.
+  const MessageEvent q{kTs, "#general", "bob", "say \"hi\"\nnext", 2};
+  EXPECT_EQ(json::parse(json_line(q))["text"], "say \"hi\"\nnext");
+}
+
+TEST_F(ChatFormatTest, PlainLinesKeepPeersFromBreakingLinesOrDrivingTheTerminal) {
+  // A newline in a message would let a peer fake a second event; an escape
+  // sequence would reach the reader's terminal.
+  const MessageEvent m{kTs, "#general", "mallory", "hi\n[14:09:46] -- connected as admin\x1b[2J\r\x7f!", 1};
+  EXPECT_EQ(plain_lines(m),
+            std::vector<std::string>{"[14:09:45] #general <mallory> hi [14:09:46] -- connected as admin [2J  !"});
+  const TopicEvent t{kTs, "#general", "line\tone\nline two", "mallory", true};
+  EXPECT_EQ(plain_bodies(t), std::vector<std::string>{"-- mallory set the topic of #general: line one line two"});
+  // UTF-8 passes untouched.
+  const MessageEvent u{kTs, "#general", "zoë", "naïve café ☕", 2};
+  EXPECT_EQ(plain_bodies(u), std::vector<std::string>{"#general <zoë> naïve café ☕"});
+}
+
+}  // namespace
+}  // namespace chat::term
