@@ -4,10 +4,14 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
 #include <set>
+#include <sstream>
 
 #include "integration/term_helpers.hpp"
 #include "support/server_fixture.hpp"
@@ -239,6 +243,257 @@ TEST(TerminalLineModeTest, ServerErrorsAreLinesAndTheClientStays) {
   EXPECT_EQ(c.wait_exit(20s), 0);
 }
 
+// `chat --plain` as a person's script would run it.
+std::unique_ptr<ChildProcess> start_plain(std::uint16_t port, const std::string& nick,
+                                          const std::vector<std::string>& rooms) {
+  std::vector<std::string> argv{CHAT_PATH, "--plain", "--host", "127.0.0.1", "--port", std::to_string(port),
+                                "--nick", nick};
+  for (const auto& r : rooms) {
+    argv.push_back("--join");
+    argv.push_back(r);
+  }
+  return std::make_unique<ChildProcess>(argv);
+}
+
+// The index of the first line at or after `from` that contains `needle`.
+std::optional<std::size_t> find_line(const std::vector<std::string>& lines, const std::string& needle,
+                                     std::size_t from = 0) {
+  for (std::size_t i = from; i < lines.size(); ++i) {
+    if (lines[i].find(needle) != std::string::npos) return i;
+  }
+  return std::nullopt;
+}
+
+// Every line but the time prefix: "[HH:MM:SS] " is checked and cut.
+std::vector<std::string> untimed(const std::vector<std::string>& lines) {
+  std::vector<std::string> out;
+  for (const auto& l : lines) {
+    const bool stamped = l.size() > 11 && l[0] == '[' && l[3] == ':' && l[6] == ':' && l[9] == ']' && l[10] == ' ';
+    out.push_back(stamped ? l.substr(11) : "UNSTAMPED " + l);
+  }
+  return out;
+}
+
+TEST(TerminalLineModeTest, PartLeavesTheCurrentRoomOrANamedOne) {
+  RunningServer server(test_config(1));  // one reactor: bob's rooms deliver in his order
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#a").has_join());
+  ASSERT_TRUE(bob.join("#b").has_join());
+  auto c = start_plain(server.port(), "pat", {"#a", "#b"});
+  ASSERT_TRUE(c->wait_line("-- joined #b")) << c->text();
+
+  // No argument: the current room (the first joined); the next one takes over.
+  c->write_line("/part");
+  ASSERT_TRUE(c->wait_line("-- left #a")) << c->text();
+  ASSERT_TRUE(c->wait_line("-- now talking in #b")) << c->text();
+  ASSERT_TRUE(bob.wait([&] {
+    for (const auto& p : bob.presences()) {
+      if (p.nick() == "pat" && p.room() == "#a" && p.kind() == v1::Presence::KIND_LEFT) return true;
+    }
+    return false;
+  })) << "the server took pat out of #a";
+  // Parted means no more of its messages; #b still talks.
+  ASSERT_TRUE(bob.say("#a", "after the part", 1).has_message());
+  ASSERT_TRUE(bob.say("#b", "still in b", 2).has_message());
+  ASSERT_TRUE(c->wait_line("#b <bob> still in b")) << c->text();
+  EXPECT_EQ(c->text().find("after the part"), std::string::npos) << c->text();
+
+  // A named room, as the server spells it or not; one not joined is an error.
+  c->write_line("/part #nope");
+  ASSERT_TRUE(c->wait_line("! CLIENT not in #nope")) << c->text();
+  c->write_line("/part B");
+  ASSERT_TRUE(c->wait_line("-- left #b")) << c->text();
+  ASSERT_TRUE(c->wait_line("-- no current room")) << c->text();
+  c->write_line("talking to no one");
+  ASSERT_TRUE(c->wait_line("! CLIENT no current room")) << c->text();
+  c->write_line("/quit");
+  EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+}
+
+TEST(TerminalLineModeTest, MeSaysAnActionAndShowsOthersActions) {
+  RunningServer server(test_config(1));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#m").has_join());
+  auto c = start_plain(server.port(), "mo", {"#m"});
+  ASSERT_TRUE(c->wait_line("-- joined #m")) << c->text();
+
+  c->write_line("/me waves at bob");
+  ASSERT_TRUE(c->wait_line("#m * mo waves at bob")) << c->text();
+  ASSERT_TRUE(bob.wait_messages("#m", 1));
+  // On the wire an action is text with the "/me " prefix, readable anywhere.
+  EXPECT_EQ(bob.messages("#m")[0].text(), "/me waves at bob");
+  ASSERT_TRUE(bob.say("#m", "/me nods", 1).has_message());
+  ASSERT_TRUE(c->wait_line("#m * bob nods")) << c->text();
+  EXPECT_EQ(c->text().find("<bob> /me"), std::string::npos) << c->text();
+
+  c->write_line("/me");
+  ASSERT_TRUE(c->wait_line("! CLIENT usage: /me TEXT")) << c->text();
+  c->write_line("/quit");
+  EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+}
+
+TEST(TerminalLineModeTest, WhoAndListShowMembersAndRooms) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#w").has_join());
+  ASSERT_TRUE(bob.join("#x").has_join());
+  TestClient cy(io, server.port(), "cy");
+  ASSERT_TRUE(cy.join("#x").has_join());
+  auto c = start_plain(server.port(), "wes", {"#w"});
+  ASSERT_TRUE(c->wait_line("-- joined #w (2 members: bob, wes)")) << c->text();
+
+  c->write_line("/who");
+  ASSERT_TRUE(c->wait_line("-- #w (2): bob wes")) << c->text();
+  c->write_line("/who X");  // any room, joined or not, spelt loosely
+  ASSERT_TRUE(c->wait_line("-- #x (2): bob cy")) << c->text();
+  c->write_line("/names #w");
+  ASSERT_TRUE(c->wait([](const auto& lines) {
+    int n = 0;
+    for (const auto& l : lines) n += l.find("-- #w (2): bob wes") != std::string::npos ? 1 : 0;
+    return n == 2;
+  })) << c->text();
+  c->write_line("/who #nosuch");
+  ASSERT_TRUE(c->wait_line("! NO_SUCH_ROOM")) << c->text();
+
+  c->write_line("/list");
+  ASSERT_TRUE(c->wait_line("-- 2 rooms")) << c->text();
+  // One line per room, in name order.
+  ASSERT_TRUE(c->wait_line("--   #x 2 members")) << c->text();
+  const auto lines = untimed(c->lines());
+  const auto head = find_line(lines, "-- 2 rooms");
+  ASSERT_TRUE(head);
+  ASSERT_GE(lines.size(), *head + 3);
+  EXPECT_EQ(lines[*head + 1], "--   #w 2 members");
+  EXPECT_EQ(lines[*head + 2], "--   #x 2 members");
+  c->write_line("/quit");
+  EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+}
+
+TEST(TerminalLineModeTest, TopicIsShownAndSet) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#t").has_join());
+  auto c = start_plain(server.port(), "tia", {"#t"});
+  ASSERT_TRUE(c->wait_line("-- joined #t")) << c->text();
+
+  c->write_line("/topic");
+  ASSERT_TRUE(c->wait_line("-- #t has no topic")) << c->text();
+  c->write_line("/topic release on friday");
+  ASSERT_TRUE(c->wait_line("-- tia set the topic of #t: release on friday")) << c->text();
+  // The server has it: another member asks.
+  const auto got = bob.call([](client::Client& cl, client::ReplyHandler h) { cl.get_topic("#t", std::move(h)); });
+  ASSERT_TRUE(got.has_topic()) << got.DebugString();
+  EXPECT_EQ(got.topic().topic(), "release on friday");
+  EXPECT_EQ(got.topic().set_by(), "tia");
+  c->write_line("/topic");
+  ASSERT_TRUE(c->wait_line("-- topic of #t: release on friday (set by tia)")) << c->text();
+
+  // Someone else sets it: shown as it happens.
+  const auto set = bob.call(
+      [](client::Client& cl, client::ReplyHandler h) { cl.set_topic("#t", "moved to monday", std::move(h)); });
+  ASSERT_FALSE(set.has_error()) << set.DebugString();
+  ASSERT_TRUE(c->wait_line("-- bob set the topic of #t: moved to monday")) << c->text();
+  // Joining a room with a topic shows it.
+  auto late = start_plain(server.port(), "lee", {"#t"});
+  ASSERT_TRUE(late->wait_line("-- topic of #t: moved to monday")) << late->text();
+  for (auto* p : {c.get(), late.get()}) {
+    p->write_line("/quit");
+    EXPECT_EQ(p->wait_exit(20s), 0) << p->text();
+  }
+}
+
+TEST(TerminalLineModeTest, HistoryFetchesTheLastNMessages) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#h").has_join());
+  for (int i = 1; i <= 30; ++i) {
+    char text[8];
+    std::snprintf(text, sizeof text, "h%02d", i);
+    ASSERT_TRUE(bob.say("#h", text, static_cast<std::uint64_t>(i)).has_message());
+  }
+  auto c = start_plain(server.port(), "hal", {"#h"});
+  ASSERT_TRUE(c->wait_line("-- joined #h")) << c->text();
+
+  c->write_line("/history 5");
+  ASSERT_TRUE(c->wait_line("-- history of #h: 5 messages")) << c->text();
+  ASSERT_TRUE(c->wait([](const auto& lines) {
+    const auto at = find_line(lines, "-- history of #h: 5 messages");
+    return at && lines.size() >= *at + 6;
+  })) << c->text();
+  auto lines = untimed(c->lines());
+  auto at = *find_line(lines, "-- history of #h: 5 messages");
+  // The newest five, oldest first, right after the header.
+  EXPECT_EQ(std::vector<std::string>(lines.begin() + static_cast<long>(at) + 1, lines.begin() + static_cast<long>(at) + 6),
+            (std::vector<std::string>{"#h <bob> h26", "#h <bob> h27", "#h <bob> h28", "#h <bob> h29", "#h <bob> h30"}));
+
+  // No number: the last 20.
+  c->write_line("/history");
+  ASSERT_TRUE(c->wait_line("-- history of #h: 20 messages")) << c->text();
+  ASSERT_TRUE(c->wait([](const auto& lines) {
+    const auto at20 = find_line(lines, "-- history of #h: 20 messages");
+    return at20 && lines.size() >= *at20 + 21;
+  })) << c->text();
+  lines = untimed(c->lines());
+  at = *find_line(lines, "-- history of #h: 20 messages");
+  EXPECT_EQ(lines[at + 1], "#h <bob> h11");
+  EXPECT_EQ(lines[at + 20], "#h <bob> h30");
+
+  // A history replay is not new: live messages carry on from where they were.
+  ASSERT_TRUE(bob.say("#h", "h31", 31).has_message());
+  ASSERT_TRUE(c->wait_line("#h <bob> h31")) << c->text();
+  c->write_line("/history lots");
+  ASSERT_TRUE(c->wait_line("! CLIENT usage: /history [N]")) << c->text();
+  c->write_line("/quit");
+  EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+}
+
+TEST(TerminalLineModeTest, HelpListsTheCommands) {
+  // No server needed: help is local, and the client stays to reconnect.
+  ChildProcess c({CHAT_PATH, "--plain", "--host", "127.0.0.1", "--port", "1", "--nick", "hap",
+                  "--reconnect-min-ms", "50"});
+  c.write_line("/help");
+  for (const char* usage : {"/join ROOM", "/part [ROOM]", "/msg NICK TEXT", "/me TEXT", "/who [ROOM]", "/list",
+                            "/topic [TEXT]", "/history [N]", "/switch ROOM|N", "/help", "/quit"}) {
+    EXPECT_TRUE(c.wait_for_line([&](const std::string& l) {
+      return l.size() > 11 && l.compare(11, std::strlen(usage) + 1, std::string(usage) + " ") == 0;
+    })) << usage << "\n" << c.text();
+  }
+  EXPECT_TRUE(c.wait_line("//text sends /text")) << c.text();
+  c.write_line("/quit");
+  EXPECT_EQ(c.wait_exit(20s), 0) << c.text();
+}
+
+TEST(TerminalLineModeTest, PipedStdinWithoutFlagsIsLineMode) {
+  // The README's example, stdout a pipe here (a terminal in the tmux test below).
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient alice(io, server.port(), "alice");
+  ASSERT_TRUE(alice.join("#general").has_join());
+  const auto [status, out] = run_command("printf 'hello from a script\\n/who\\n' | " + std::string(CHAT_PATH) +
+                                         " --port " + std::to_string(server.port()) +
+                                         " --nick scripty --join '#general'");
+  EXPECT_EQ(status, 0) << out;
+  ASSERT_TRUE(alice.wait_messages("#general", 1));
+  EXPECT_EQ(alice.messages("#general")[0].text(), "hello from a script");
+  std::vector<std::string> lines;
+  std::istringstream in(out);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  EXPECT_EQ(untimed(lines), (std::vector<std::string>{
+                                "-- connecting to 127.0.0.1:" + std::to_string(server.port()),
+                                "-- connected as scripty",
+                                "-- joined #general (2 members: alice, scripty)",
+                                "* scripty joined #general",
+                                "#general <scripty> hello from a script",
+                                "-- #general (2): alice scripty",
+                            }))
+      << out;
+}
+
 // ------------------------------------------------------------ tmux and the UI
 
 class Tmux {
@@ -260,7 +515,12 @@ class Tmux {
   }
   void keys(const std::string& keys) const { run("send-keys -t t " + keys); }
   // Literal text, then nothing else.
-  void type(const std::string& text) const { run("send-keys -t t -l '" + text + "'"); }
+  void type(const std::string& text) const {
+    // One shell word for run()'s sh: single-quoted, each ' as '\''.
+    std::string quoted;
+    for (char ch : text) quoted += ch == '\'' ? std::string("'\\''") : std::string(1, ch);
+    run("send-keys -t t -l '" + quoted + "'");
+  }
   std::string screen() const { return run("capture-pane -p -t t").second; }
   bool wait_screen(const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout = 20s) const {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -385,6 +645,178 @@ TEST(TerminalUiTest, CtrlCAndCtrlDQuitCleanly) {
     ASSERT_TRUE(tmux.wait_text("EXITED" + std::to_string(run) + "=0")) << key << "\n" << tmux.screen();
     EXPECT_TRUE(tmux.wait_text("RESTORED" + std::to_string(run), 5s)) << tmux.screen();
   }
+}
+
+// Starts `chat` full screen in the tmux pane, in a shell line that reports
+// its exit status as EXITED=N afterwards.
+void start_ui(const Tmux& tmux, std::uint16_t port, const std::string& nick, const std::string& extra) {
+  tmux.type(std::string(CHAT_PATH) + " --host 127.0.0.1 --port " + std::to_string(port) + " --nick " + nick + " " +
+            extra + "; echo EXITED=$?");
+  tmux.keys("Enter");
+}
+
+TEST(TerminalUiTest, JoinCommandOpensAWindowAndServerErrorsAreLinesThatDoNotEndIt) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#first").has_join());
+  ASSERT_TRUE(bob.join("#third").has_join());
+
+  Tmux tmux(100, 30);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  start_ui(tmux, server.port(), "alice", "--join first");
+  ASSERT_TRUE(tmux.wait_text("[1:#first]")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+
+  // /join typed in the UI: a second window, current at once, and the server
+  // has alice in the room.
+  tmux.type("/join #third");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("[2:#third]")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("-- joined #third (2 members: alice, bob)")) << tmux.screen();
+  EXPECT_EQ(tmux.screen().rfind(" #third", 0), 0u) << "the title names the room\n" << tmux.screen();
+  tmux.type("now in third");
+  tmux.keys("Enter");
+  ASSERT_TRUE(bob.wait_messages("#third", 1)) << tmux.screen();
+  EXPECT_EQ(bob.messages("#third")[0].text(), "now in third");
+
+  // Errors from the server, and the client's own, show as "!" lines in the
+  // window where they were typed; the client stays, online.
+  tmux.keys("M-1");
+  ASSERT_TRUE(tmux.wait_text("[1:#first]")) << tmux.screen();
+  tmux.type("/join b@d");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("! INVALID_ROOM")) << tmux.screen();
+  EXPECT_TRUE(tmux.wait_text("[1:#first]")) << "back where the /join was typed\n" << tmux.screen();
+  tmux.type("/msg nobody are you there");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("! NO_SUCH_NICK")) << tmux.screen();
+  tmux.type("/frobnicate");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("! CLIENT unknown command /frobnicate (try /help)")) << tmux.screen();
+  EXPECT_EQ(tmux.screen().find("EXITED="), std::string::npos) << "still running, full screen\n" << tmux.screen();
+  EXPECT_NE(tmux.status_line().find("[online"), std::string::npos) << tmux.status_line();
+  // The refused room left no window behind: /switch 2 is still #third.
+  tmux.type("/switch 2");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("[2:#third]")) << tmux.screen();
+  tmux.type("still here");
+  tmux.keys("Enter");
+  ASSERT_TRUE(bob.wait_messages("#third", 2)) << tmux.screen();
+  EXPECT_EQ(bob.messages("#third")[1].text(), "still here");
+
+  tmux.type("/quit");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("EXITED=0")) << tmux.screen();
+}
+
+TEST(TerminalUiTest, PageUpShowsOlderLinesAndPageDownComesBack) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  RunningServer server(test_config(1));  // one reactor: bob's lines arrive in the order he said them
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#long").has_join());
+  ASSERT_TRUE(bob.join("#other").has_join());
+
+  Tmux tmux(80, 24);  // 21 rows for messages
+  ASSERT_TRUE(tmux.wait_text("$"));
+  start_ui(tmux, server.port(), "sam", "--join long --join other");
+  ASSERT_TRUE(tmux.wait_text("[1:#long]")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+  ASSERT_TRUE(bob.wait([&] {
+    int joined = 0;
+    for (const auto& p : bob.presences()) joined += p.nick() == "sam" ? 1 : 0;
+    return joined == 2;
+  }));
+  // Three panes' worth of lines.
+  auto fill = [](int i) {
+    char text[24];
+    std::snprintf(text, sizeof text, "<bob> fill-%02d", i);
+    return std::string(text);
+  };
+  for (int i = 1; i <= 60; ++i) {
+    ASSERT_TRUE(bob.say("#long", fill(i).substr(6), static_cast<std::uint64_t>(i)).has_message());
+  }
+  ASSERT_TRUE(tmux.wait_text(fill(60))) << tmux.screen();
+  auto shows = [](const std::string& screen, const std::string& line) { return screen.find(line) != std::string::npos; };
+  std::string screen = tmux.screen();
+  EXPECT_FALSE(shows(screen, fill(30))) << screen;
+
+  // PgUp: a page further back; the newest lines are off the screen.
+  tmux.keys("PPage");
+  ASSERT_TRUE(tmux.wait_text("[scrolled: PgDn]")) << tmux.screen();
+  screen = tmux.screen();
+  EXPECT_TRUE(shows(screen, fill(30))) << screen;
+  EXPECT_FALSE(shows(screen, fill(60))) << screen;
+  tmux.keys("PPage");
+  ASSERT_TRUE(tmux.wait_text(fill(10))) << tmux.screen();
+  EXPECT_FALSE(shows(tmux.screen(), fill(30))) << tmux.screen();
+
+  // Scrolled back, a new line does not move what is being read. (The
+  // #other line comes after it on the same connection: once #other shows
+  // as unread, the #long line has arrived too.)
+  ASSERT_TRUE(bob.say("#long", "fill-61", 61).has_message());
+  ASSERT_TRUE(bob.say("#other", "elsewhere", 62).has_message());
+  ASSERT_TRUE(tmux.wait_text("[Act: 2:#other(1)]")) << tmux.screen();
+  screen = tmux.screen();
+  EXPECT_TRUE(shows(screen, fill(10))) << screen;
+  EXPECT_FALSE(shows(screen, fill(61))) << screen;
+
+  // PgDn: a page nearer; then on to the bottom, the newest line in view.
+  tmux.keys("NPage");
+  ASSERT_TRUE(tmux.wait_text(fill(30))) << tmux.screen();
+  for (int i = 0; i < 3; ++i) tmux.keys("NPage");  // one more than needed: the bottom stays the bottom
+  ASSERT_TRUE(tmux.wait_text(fill(61))) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_screen([&](const std::string&) { return tmux.status_line().find("scrolled") == std::string::npos; }))
+      << tmux.status_line();
+  screen = tmux.screen();
+  EXPECT_TRUE(shows(screen, fill(60))) << screen;
+  EXPECT_FALSE(shows(screen, fill(30))) << screen;
+
+  tmux.type("/quit");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("EXITED=0")) << tmux.screen();
+}
+
+TEST(TerminalUiTest, StatusLineShowsTheRoundTripTime) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  RunningServer server(test_config(1));
+  Tmux tmux(100, 24);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  start_ui(tmux, server.port(), "rita", "--join r");  // the default ping interval
+  // "[online 0.2ms]": the state, then the last ping's round trip.
+  const std::regex rtt(R"(\[online [0-9]+\.[0-9]ms\])");
+  ASSERT_TRUE(tmux.wait_screen([&](const std::string&) { return std::regex_search(tmux.status_line(), rtt); }))
+      << tmux.screen();
+  EXPECT_NE(tmux.status_line().find("[rita]"), std::string::npos) << tmux.status_line();
+  tmux.keys("C-c");
+  ASSERT_TRUE(tmux.wait_text("EXITED=0")) << tmux.screen();
+}
+
+TEST(TerminalLineModeTest, PipedStdinOnATerminalIsLineMode) {
+  // The README's example exactly: stdin a pipe, stdout the terminal.
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient alice(io, server.port(), "alice");
+  ASSERT_TRUE(alice.join("#general").has_join());
+  Tmux tmux(120, 24);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  tmux.type("printf 'hello from a script\\n/who\\n' | " + std::string(CHAT_PATH) + " --port " +
+            std::to_string(server.port()) + " --nick scripty --join '#general'; echo EXITED=$?");
+  tmux.keys("Enter");
+  const std::regex exited(R"(EXITED=\d)");  // not the typed "EXITED=$?"
+  ASSERT_TRUE(tmux.wait_screen([&](const std::string& screen) { return std::regex_search(screen, exited); }))
+      << tmux.screen();
+  const std::string screen = tmux.screen();
+  EXPECT_NE(screen.find("EXITED=0"), std::string::npos) << screen;
+  EXPECT_EQ(tmux.run("display -p -t t '#{alternate_on}'").second, "0\n") << "never went full screen";
+  const std::regex stamped(R"(\[\d\d:\d\d:\d\d\] #general <scripty> hello from a script)");
+  EXPECT_TRUE(std::regex_search(screen, stamped)) << screen;
+  EXPECT_NE(screen.find("] -- #general (2): alice scripty"), std::string::npos) << screen;
+  ASSERT_TRUE(alice.wait_messages("#general", 1));
+  EXPECT_EQ(alice.messages("#general")[0].text(), "hello from a script");
 }
 
 }  // namespace
