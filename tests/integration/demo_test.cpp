@@ -1,11 +1,17 @@
 // The docker-compose demo: the compose file is valid, and its topology,
-// run without Docker by demo/run-local.sh, has every bot hear every other.
+// run without Docker by demo/run-local.sh, has every bot hear every other,
+// for a fixed time or until Ctrl+C.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
+#include <thread>
 
 #include "integration/term_helpers.hpp"
 
@@ -40,7 +46,7 @@ TEST(DemoTest, LocalRunOfTheComposeTopologyHasEveryBotHearEveryOther) {
   fs::remove_all(logs);
   // run-local.sh finds chat and chatd through CHAT_BIN and CHATD_BIN.
   const std::string command = "CHAT_BIN=" CHAT_PATH " CHATD_BIN=" CHATD_PATH " timeout 120 bash " CHAT_SOURCE_DIR
-                              "/demo/run-local.sh --duration 8 --logs " + logs.string() + " 2>&1";
+                              "/demo/run-local.sh --duration 20 --logs " + logs.string() + " 2>&1";
   const auto [status, out] = run_command(command);
   ASSERT_EQ(status, 0) << out;
   for (const auto& bot : bots) {
@@ -55,6 +61,119 @@ TEST(DemoTest, LocalRunOfTheComposeTopologyHasEveryBotHearEveryOther) {
           << bot << " never heard " << other << "\n" << text.str();
     }
   }
+  fs::remove_all(logs);
+}
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The processes, the test's descendants or not, whose environment holds
+// `marker` ("NAME=value"): everything run-local.sh started, however it was
+// started, and however its parent died.
+std::vector<std::string> marked_processes(const std::string& marker) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string env = read_file(entry.path() / "environ");  // empty for a zombie, or if it has gone
+    if (env.find(std::string(1, '\0') + marker + '\0') == std::string::npos && env.rfind(marker + '\0', 0) != 0) {
+      continue;
+    }
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    for (char& ch : cmdline) ch = ch == '\0' ? ' ' : ch;
+    found.push_back(pid + ": " + cmdline);
+  }
+  return found;
+}
+
+// Whatever becomes of the test, nothing the script started outlives it.
+struct KillMarkedOnExit {
+  std::string marker;
+  ~KillMarkedOnExit() {
+    for (const auto& p : marked_processes(marker)) ::kill(std::stoi(p.substr(0, p.find(':'))), SIGKILL);
+  }
+};
+
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += i + "\n";
+  return out;
+}
+
+TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) {
+  // The README's way: --duration 0 runs until Ctrl+C (SIGINT), here on a free port.
+  const auto bots = compose_bots();
+  ASSERT_GE(bots.size(), 3u) << "the compose file has at least three bots";
+  const std::string tag = std::to_string(::getpid()) + "-" +
+                          std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+  const fs::path logs = fs::temp_directory_path() / ("chat-demo-int-" + tag);
+  fs::remove_all(logs);
+  const std::string marker = "CHAT_DEMO_TEST_RUN=" + tag;
+  const KillMarkedOnExit guard{marker};  // destroyed after `script`, which kills the script itself
+  ChildProcess script({"/bin/bash", CHAT_SOURCE_DIR "/demo/run-local.sh", "--duration", "0", "--port", "0", "--logs",
+                       logs.string()},
+                      ChildOptions{{"CHAT_BIN=" CHAT_PATH, "CHATD_BIN=" CHATD_PATH, marker}});
+  ASSERT_TRUE(script.wait_line("run-local: Ctrl+C stops everything", 60s)) << script.text();
+  const std::regex listening(R"(run-local: chatd listening on 127\.0\.0\.1:(\d+) with)");
+  std::smatch m;
+  const std::string first = script.lines().front();
+  ASSERT_TRUE(std::regex_search(first, m, listening)) << script.text();
+  const std::string port = m[1];
+  EXPECT_NE(port, "0");
+  for (const auto& bot : bots) {
+    EXPECT_TRUE(script.wait_line("run-local: bot-" + bot + ": env CHAT_HOST=127.0.0.1 CHAT_PORT=" + port + " ", 1s))
+        << script.text();
+  }
+  EXPECT_TRUE(script.wait_line("run-local: talk to them:  CHAT_HOST=127.0.0.1 CHAT_PORT=" + port + " ", 1s))
+      << script.text();
+
+  // Let them talk until every bot has heard every other.
+  auto everyone_heard = [&] {
+    for (const auto& bot : bots) {
+      const std::string log = read_file(logs / ("bot-" + bot + ".log"));
+      for (const auto& other : bots) {
+        if (other != bot && log.find("#lobby <" + other + "> ") == std::string::npos) return false;
+      }
+    }
+    return true;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (!everyone_heard() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
+  ASSERT_TRUE(everyone_heard()) << script.text();
+  const auto running = marked_processes(marker);
+  // At least the script, chatd, and a chat per bot (the bots' shells and sleeps besides).
+  ASSERT_GE(running.size(), 2 + 2 * bots.size()) << joined(running);
+  EXPECT_TRUE(std::any_of(running.begin(), running.end(),
+                          [](const std::string& p) { return p.find(": chatd ") != std::string::npos; }))
+      << joined(running);
+
+  // Ctrl+C: it stops at once (not after some sleep of its own), stops
+  // everything it started, and reports.
+  script.signal(SIGINT);
+  const auto status = script.wait_exit(30s);
+  ASSERT_TRUE(status.has_value()) << "still running 30 s after SIGINT\n" << script.text();
+  EXPECT_EQ(*status, 0) << script.text();
+  for (const auto& bot : bots) {
+    std::string pattern = "run-local: " + bot + " heard";
+    for (const auto& other : bots) {
+      if (other != bot) pattern += " " + other + ":[1-9][0-9]*";
+    }
+    EXPECT_TRUE(std::regex_search(script.text(), std::regex(pattern))) << pattern << "\n" << script.text();
+  }
+  EXPECT_TRUE(script.wait_line("run-local: logs in " + logs.string(), 1s)) << script.text();
+  std::vector<std::string> left = marked_processes(marker);
+  for (auto until = std::chrono::steady_clock::now() + 10s; !left.empty() && std::chrono::steady_clock::now() < until;
+       left = marked_processes(marker)) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_TRUE(left.empty()) << "left running:\n" << joined(left);
+  // chatd stopped cleanly: its log ends without a complaint from the sanitizer or the shell.
+  EXPECT_EQ(read_file(logs / "server.log").find("ERROR"), std::string::npos) << read_file(logs / "server.log");
   fs::remove_all(logs);
 }
 
