@@ -123,7 +123,10 @@ void ChatCore::connect() {
   };
   ev.on_error = [this, live](const v1::Error& e) { if (live()) emit_error(e); };
   ev.on_shutdown = [this, live](const v1::Shutdown& s) {
-    if (live()) info("server is shutting down" + (s.reason().empty() ? "" : ": " + s.reason()));
+    if (!live()) return;
+    // chatd's reason is this very phrase: do not say it twice.
+    const std::string what = "server is shutting down";
+    info(s.reason().empty() || s.reason() == what ? what : what + ": " + s.reason());
   };
   ev.on_disconnect = [this, live, gen](std::error_code ec) { if (live()) on_disconnected(gen, ec); };
   if (client_) client_->close();

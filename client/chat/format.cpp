@@ -123,9 +123,11 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
 
 std::vector<std::string> plain_lines(const UiEvent& event) {
   auto lines = plain_bodies(event);
-  const std::string stamp = "[" + format_clock(event_time(event)) + "] ";
-  // (stamp + l, not l.insert(0, stamp): GCC 12 at -O2 warns falsely about
-  // the latter, -Wrestrict.)
+  // (Appended piece by piece, and stamp + l, not "[" + clock or
+  // l.insert(0, stamp): GCC 12 at -O2 warns falsely about those, -Wrestrict.)
+  std::string stamp = "[";
+  stamp += format_clock(event_time(event));
+  stamp += "] ";
   for (auto& l : lines) l = stamp + l;
   return lines;
 }

@@ -504,8 +504,10 @@ void Tui::draw_status(int row, int cols) {
   for (std::size_t i = 0; i < rooms.size(); ++i) {
     auto it = buffers_.find(rooms[i]);
     if (it == buffers_.end() || it->second.unread == 0 || rooms[i] == current) continue;
-    act += (act.empty() ? "" : " ") + std::to_string(i + 1) + ":" + rooms[i] + "(" +
-           std::to_string(it->second.unread) + (it->second.mentioned ? "!" : "") + ")";
+    // (No "literal" + std::string&& here: GCC 12 at -O2 warns falsely, -Wrestrict.)
+    if (!act.empty()) act += ' ';
+    act += std::to_string(i + 1) + ":" + rooms[i] + "(" + std::to_string(it->second.unread) +
+           (it->second.mentioned ? "!" : "") + ")";
   }
   if (!act.empty()) s += " [Act: " + act + "]";
   s += " [" + std::string(to_string(core_.state()));

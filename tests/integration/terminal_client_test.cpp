@@ -209,6 +209,7 @@ TEST(TerminalLineModeTest, ServerRestartIsNoticedAndClientsCarryOn) {
   for (auto* c : {a.get(), b.get()}) {
     ASSERT_TRUE(c->wait_line("\"type\":\"epoch\"", 30s)) << c->text();
     EXPECT_TRUE(c->wait_line("server restarted; history starts over", 1s)) << c->text();
+    EXPECT_TRUE(c->wait_line("\"text\":\"server is shutting down\"", 1s)) << "said once\n" << c->text();
     ASSERT_TRUE(c->wait([](const auto& lines) { return count_type(lines, "joined") >= 2; }, 30s)) << c->text();
   }
   // The rooms' sequence numbers started over; the clients accept seq 1 again.
