@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -105,8 +106,9 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
-TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) {
-  // The README's way: --duration 0 runs until Ctrl+C (SIGINT), here on a free port.
+// The README's way: --duration 0 runs until Ctrl+C (SIGINT) or SIGTERM,
+// here on a free port.
+void run_until_signal(int sig) {
   const auto bots = compose_bots();
   ASSERT_GE(bots.size(), 3u) << "the compose file has at least three bots";
   const std::string tag = std::to_string(::getpid()) + "-" +
@@ -152,11 +154,11 @@ TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) {
                           [](const std::string& p) { return p.find(": chatd ") != std::string::npos; }))
       << joined(running);
 
-  // Ctrl+C: it stops at once (not after some sleep of its own), stops
-  // everything it started, and reports.
-  script.signal(SIGINT);
+  // It stops at once (not after some sleep of its own), stops everything
+  // it started, and reports.
+  script.signal(sig);
   const auto status = script.wait_exit(30s);
-  ASSERT_TRUE(status.has_value()) << "still running 30 s after SIGINT\n" << script.text();
+  ASSERT_TRUE(status.has_value()) << "still running 30 s after " << ::strsignal(sig) << "\n" << script.text();
   EXPECT_EQ(*status, 0) << script.text();
   for (const auto& bot : bots) {
     std::string pattern = "run-local: " + bot + " heard";
@@ -176,6 +178,10 @@ TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) {
   EXPECT_EQ(read_file(logs / "server.log").find("ERROR"), std::string::npos) << read_file(logs / "server.log");
   fs::remove_all(logs);
 }
+
+TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) { run_until_signal(SIGINT); }
+
+TEST(DemoTest, LocalRunStopsAtOnceOnSigterm) { run_until_signal(SIGTERM); }
 
 }  // namespace
 }  // namespace chat::testing
