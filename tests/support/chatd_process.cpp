@@ -100,12 +100,29 @@ bool ChatdProcess::wait_metric(const std::string& name, double value, std::chron
   }
 }
 
-std::size_t ChatdProcess::rss_bytes() const {
-  std::ifstream status("/proc/" + std::to_string(pid()) + "/status");
+namespace {
+
+// A "Name:   123 kB" line of /proc/PID/status, in bytes; 0 if absent.
+std::size_t status_bytes(pid_t pid, const std::string& field) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  const std::string prefix = field + ":";
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoul(line.substr(6)) * 1024;
+    if (line.rfind(prefix, 0) == 0) return std::stoul(line.substr(prefix.size())) * 1024;
   }
   return 0;
+}
+
+}  // namespace
+
+std::size_t ChatdProcess::rss_bytes() const { return status_bytes(pid(), "VmRSS"); }
+
+std::size_t ChatdProcess::peak_rss_bytes() const { return status_bytes(pid(), "VmHWM"); }
+
+bool ChatdProcess::reset_peak_rss() const {
+  std::ofstream clear_refs("/proc/" + std::to_string(pid()) + "/clear_refs");
+  clear_refs << "5";
+  clear_refs.flush();
+  return clear_refs.good();
 }
 
 std::size_t ChatdProcess::open_fds() const {

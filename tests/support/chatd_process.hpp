@@ -49,6 +49,13 @@ class ChatdProcess {
 
   // From /proc: resident memory, open descriptors, CPU seconds used so far.
   std::size_t rss_bytes() const;
+  // VmHWM: the most resident memory chatd has held since it started, or
+  // since the last reset_peak_rss(). A peak between two samples of
+  // rss_bytes() cannot hide from it.
+  std::size_t peak_rss_bytes() const;
+  // Sets VmHWM back to the current RSS (writes 5 to /proc/PID/clear_refs);
+  // false if the kernel refused.
+  bool reset_peak_rss() const;
   std::size_t open_fds() const;
   double cpu_seconds() const;
 
