@@ -253,12 +253,14 @@ void ChatCore::send_join(const std::string& room) {
     // Until the reply has told us last_seq, anything live waits.
     r->syncing = r->ever_joined;
     r->buffered.clear();
+    r->join_sent_gen = gen_;
   }
   client_->join(room, guard([this, room](const v1::ServerFrame& f) { on_join_reply(room, f); }));
 }
 
 void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) {
   Room* r = find_room(room);
+  if (r) r->join_sent_gen = 0;
   if (!f.has_join()) {
     if (r && !r->ever_joined) {
       // A first join that failed: forget the room and go back to where the
@@ -488,7 +490,9 @@ void ChatCore::execute(const Command& c) {
     case CommandKind::kJoin: {
       const std::string room = normalize_room(c.arg);
       if (Room* r = find_room(room)) {
-        if (!r->joined) send_join(room);
+        // Not while its join is in flight: the server would refuse the
+        // second (ALREADY_A_MEMBER), perhaps before it accepts the first.
+        if (!r->joined && r->join_sent_gen != gen_) send_join(room);
         return switch_to(room);
       }
       Room r;
@@ -561,7 +565,11 @@ void ChatCore::execute(const Command& c) {
     }
     case CommandKind::kHistory: {
       if (current_.empty()) return emit_error("CLIENT", "no current room");
-      const std::uint32_t n = c.arg.empty() ? 20 : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(c.arg.substr(0, 9)), history_page_));
+      // The parser let through digits only, not all zeros; more than a page is a page.
+      const std::string digits = c.arg.substr(std::min(c.arg.find_first_not_of('0'), c.arg.size()));
+      const std::uint32_t n = c.arg.empty()       ? 20
+                              : digits.size() > 9 ? history_page_
+                                                  : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
       const std::string room = current_;
       client_->history(room, 0, std::nullopt, n, guard([this, room](const v1::ServerFrame& f) {
         if (!reply_ok(f)) return;

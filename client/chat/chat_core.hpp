@@ -88,6 +88,7 @@ class ChatCore {
     std::vector<std::string> members;  // sorted
     std::string topic;
     std::string return_to;  // the current room when /join added this one
+    std::uint64_t join_sent_gen = 0;  // gen_ when a join went out; its reply is awaited while equal
   };
 
   void connect();

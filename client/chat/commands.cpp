@@ -116,8 +116,9 @@ Command parse_command(std::string_view line) {
     return invalid("unknown command /" + cmd + " (try /help)");
   }
   if (c.kind == CommandKind::kHistory && !c.arg.empty() &&
-      !std::all_of(c.arg.begin(), c.arg.end(), [](unsigned char ch) { return std::isdigit(ch); })) {
-    return invalid("usage: /history [N]");
+      (!std::all_of(c.arg.begin(), c.arg.end(), [](unsigned char ch) { return std::isdigit(ch); }) ||
+       c.arg.find_first_not_of('0') == std::string::npos)) {
+    return invalid("usage: /history [N]  (N from 1)");
   }
   return c;
 }

@@ -449,6 +449,8 @@ TEST(TerminalLineModeTest, HistoryFetchesTheLastNMessages) {
   ASSERT_TRUE(c->wait_line("#h <bob> h31")) << c->text();
   c->write_line("/history lots");
   ASSERT_TRUE(c->wait_line("! CLIENT usage: /history [N]")) << c->text();
+  c->write_line("/history 99999999999");  // more than a page: a page
+  ASSERT_TRUE(c->wait_line("-- history of #h: 31 messages")) << c->text();
   c->write_line("/quit");
   EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
 }
@@ -467,6 +469,27 @@ TEST(TerminalLineModeTest, HelpListsTheCommands) {
   EXPECT_TRUE(c.wait_line("//text sends /text")) << c.text();
   c.write_line("/quit");
   EXPECT_EQ(c.wait_exit(20s), 0) << c.text();
+}
+
+TEST(TerminalLineModeTest, JoiningARoomAgainWhileItsJoinIsInFlightKeepsIt) {
+  // A script's "/join #a" for a room --join already asked for: all of it is
+  // sent the moment the login succeeds, before the first join's reply.
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#a").has_join());
+  const auto [status, out] = run_command("printf '/join #a\\nhello again\\n/who\\n' | " + std::string(CHAT_PATH) +
+                                         " --plain --port " + std::to_string(server.port()) +
+                                         " --nick jo --join '#a'");
+  EXPECT_EQ(status, 0) << out;
+  EXPECT_NE(out.find("] #a <jo> hello again\n"), std::string::npos) << "the room is still shown\n" << out;
+  EXPECT_NE(out.find("] -- #a (2): bob jo\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("ALREADY_A_MEMBER"), std::string::npos) << "one join, not two\n" << out;
+  const auto first = out.find("-- joined #a");
+  ASSERT_NE(first, std::string::npos) << out;
+  EXPECT_EQ(out.find("-- joined #a", first + 1), std::string::npos) << out;
+  ASSERT_TRUE(bob.wait_messages("#a", 1));
+  EXPECT_EQ(bob.messages("#a")[0].text(), "hello again");
 }
 
 TEST(TerminalLineModeTest, PipedStdinWithoutFlagsIsLineMode) {

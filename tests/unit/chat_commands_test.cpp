@@ -127,10 +127,15 @@ TEST(ChatCommandsTest, HistoryTakesAnOptionalCount) {
   expect_command("/history", CommandKind::kHistory, "", kAny);
   expect_command("/history 5", CommandKind::kHistory, "5", kAny);
   expect_command("/history 200", CommandKind::kHistory, "200", kAny);
-  expect_invalid("/history five", "usage: /history [N]");
-  expect_invalid("/history -3", "usage: /history [N]");
-  expect_invalid("/history 5x", "usage: /history [N]");
-  expect_invalid("/history 1.5", "usage: /history [N]");
+  expect_invalid("/history five", "usage: /history [N]  (N from 1)");
+  expect_invalid("/history -3", "usage: /history [N]  (N from 1)");
+  expect_invalid("/history 5x", "usage: /history [N]  (N from 1)");
+  expect_invalid("/history 1.5", "usage: /history [N]  (N from 1)");
+  expect_invalid("/history 0", "usage: /history [N]  (N from 1)");
+  expect_invalid("/history 000", "usage: /history [N]  (N from 1)");
+  expect_command("/history 007", CommandKind::kHistory, "007", kAny);
+  // Huge counts parse; the client asks for at most a page.
+  expect_command("/history 99999999999999999999", CommandKind::kHistory, "99999999999999999999", kAny);
 }
 
 TEST(ChatCommandsTest, SwitchTakesARoomOrANumberAndHasAliases) {
