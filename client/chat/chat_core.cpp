@@ -567,9 +567,11 @@ void ChatCore::execute(const Command& c) {
       if (current_.empty()) return emit_error("CLIENT", "no current room");
       // The parser let through digits only, not all zeros; more than a page is a page.
       const std::string digits = c.arg.substr(std::min(c.arg.find_first_not_of('0'), c.arg.size()));
-      const std::uint32_t n = c.arg.empty()       ? 20
-                              : digits.size() > 9 ? history_page_
-                                                  : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
+      std::uint32_t n = 20;
+      if (!c.arg.empty()) {
+        n = digits.size() > 9 ? history_page_
+                              : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
+      }
       const std::string room = current_;
       client_->history(room, 0, std::nullopt, n, guard([this, room](const v1::ServerFrame& f) {
         if (!reply_ok(f)) return;

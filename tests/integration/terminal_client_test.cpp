@@ -429,7 +429,8 @@ TEST(TerminalLineModeTest, HistoryFetchesTheLastNMessages) {
   auto lines = untimed(c->lines());
   auto at = *find_line(lines, "-- history of #h: 5 messages");
   // The newest five, oldest first, right after the header.
-  EXPECT_EQ(std::vector<std::string>(lines.begin() + static_cast<long>(at) + 1, lines.begin() + static_cast<long>(at) + 6),
+  const auto after = lines.begin() + static_cast<long>(at);
+  EXPECT_EQ(std::vector<std::string>(after + 1, after + 6),
             (std::vector<std::string>{"#h <bob> h26", "#h <bob> h27", "#h <bob> h28", "#h <bob> h29", "#h <bob> h30"}));
 
   // No number: the last 20.
@@ -763,7 +764,9 @@ TEST(TerminalUiTest, PageUpShowsOlderLinesAndPageDownComesBack) {
     ASSERT_TRUE(bob.say("#long", fill(i).substr(6), static_cast<std::uint64_t>(i)).has_message());
   }
   ASSERT_TRUE(tmux.wait_text(fill(60))) << tmux.screen();
-  auto shows = [](const std::string& screen, const std::string& line) { return screen.find(line) != std::string::npos; };
+  auto shows = [](const std::string& screen, const std::string& line) {
+    return screen.find(line) != std::string::npos;
+  };
   std::string screen = tmux.screen();
   EXPECT_FALSE(shows(screen, fill(30))) << screen;
 
@@ -792,7 +795,8 @@ TEST(TerminalUiTest, PageUpShowsOlderLinesAndPageDownComesBack) {
   ASSERT_TRUE(tmux.wait_text(fill(30))) << tmux.screen();
   for (int i = 0; i < 3; ++i) tmux.keys("NPage");  // one more than needed: the bottom stays the bottom
   ASSERT_TRUE(tmux.wait_text(fill(61))) << tmux.screen();
-  ASSERT_TRUE(tmux.wait_screen([&](const std::string&) { return tmux.status_line().find("scrolled") == std::string::npos; }))
+  ASSERT_TRUE(tmux.wait_screen(
+      [&](const std::string&) { return tmux.status_line().find("scrolled") == std::string::npos; }))
       << tmux.status_line();
   screen = tmux.screen();
   EXPECT_TRUE(shows(screen, fill(60))) << screen;

@@ -172,7 +172,8 @@ TEST(ChatCommandsTest, EveryListedCommandParsesAndHasAHelpLine) {
     const Command c = parse_command(name + (name == "/history" ? " 5" : " x y"));
     EXPECT_NE(c.kind, CommandKind::kInvalid) << name << ": " << c.error;
     const auto& help = help_lines();
-    EXPECT_TRUE(std::any_of(help.begin(), help.end(), [&](const std::string& l) { return l.rfind(name + " ", 0) == 0; }))
+    EXPECT_TRUE(
+        std::any_of(help.begin(), help.end(), [&](const std::string& l) { return l.rfind(name + " ", 0) == 0; }))
         << name << " has no help line";
   }
 }
