@@ -957,7 +957,14 @@ TEST(SurvivalTest, ShutdownUnderLoadDeliversEveryAckedMessageThenExitsZero) {
   // the answer to its say.
   EXPECT_GE(acked.size(), sequenced);
   for (auto& c : clients) {
-    EXPECT_TRUE(c->wait([&] { return c->got_shutdown() && c->disconnected(); }));
+    EXPECT_TRUE(c->wait([&] { return c->got_shutdown() && c->disconnected(); }))
+        << "shutdown " << c->got_shutdown() << ", disconnected " << c->disconnected() << ", "
+        << c->messages("#load").size() << " messages, errors:"
+        << [&] {
+             std::string codes;
+             for (const auto& e : c->errors()) codes += " " + v1::Error::Code_Name(e.code());
+             return codes;
+           }();
     std::set<std::string> got;
     std::uint64_t expected_seq = 1;
     for (const auto& m : c->messages("#load")) {
