@@ -69,10 +69,12 @@ void Session::process(std::string_view bytes) {
   // Requests after a hello or rename wait until the nick's owner has
   // answered, so a client may send hello and join back to back, and what it
   // says after a rename goes out under the new nick.
+  processing_ = true;
   const common::DecodeError error = decoder_.feed(bytes, [this](std::string_view payload) {
     handle_frame(payload);
     return accepting_requests();
   });
+  processing_ = false;
   switch (error) {
     case common::DecodeError::kNone:
       break;
@@ -311,8 +313,11 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     }
     send(rename_reply(old, m.request_id));
   }
-  // Go on with whatever the client sent after its hello or rename.
-  if (accepting_requests()) process({});
+  // Go on with whatever the client sent after its hello or rename. When the
+  // nick's owner is this reactor, the answer came back inside process(),
+  // whose loop goes on by itself: decoding again from here would hand the
+  // same buffered frames out twice and wait for the socket twice.
+  if (!processing_ && accepting_requests()) process({});
 }
 
 SharedFrame Session::rename_reply(const std::string& old_nick, std::uint64_t request_id) const {
@@ -508,6 +513,7 @@ void Session::close(v1::Presence::Reason reason, SharedFrame last_frame,
   if (last_frame) {
     outbox_bytes_ += last_frame->size();
     outbox_.emplace_back(std::move(last_frame));
+    ReactorMetrics::bump(reactor_.metrics().frames_out);
   }
   reactor_.retire(shared_from_this());
   close_timer_.emplace(socket_.get_executor(), grace);

@@ -116,6 +116,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string nick_;
   bool nick_pending_ = false;
+  bool processing_ = false;  // inside process(): see on_nick_claimed
   std::vector<Membership> rooms_;
   std::uint64_t next_join_ = 1;
 

@@ -3,6 +3,8 @@
 // server is shown to be unaffected.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -139,6 +141,59 @@ TEST_F(BadInputTest, CommandsBeforeLoginAreRefused) {
   EXPECT_TRUE(bad.ping().has_pong()) << "ping works before login";
   EXPECT_TRUE(bad.hello("late").has_hello());
   EXPECT_TRUE(bad.join("#calm").has_join());
+  expect_good_client_unaffected();
+}
+
+// hello, join and say pipelined and sent a byte at a time, from a connection
+// on each of the two reactors, so that for one of them the nick's owner is
+// its own reactor and answers inside the read that completed the hello.
+// Each request is answered once, in order.
+TEST_F(BadInputTest, PipelinedRequestsSentByteByByteAreEachAnsweredOnce) {
+  for (int i = 0; i < 2; ++i) {
+    auto conn = raw();
+    const std::string nick = "byte" + std::to_string(i);
+    std::string bytes;
+    v1::ClientFrame f;
+    f.set_request_id(1);
+    f.mutable_hello()->set_nick(nick);
+    bytes += common::encode_frame(f);
+    f.Clear();
+    f.set_request_id(2);
+    f.mutable_join()->set_room("#calm");
+    bytes += common::encode_frame(f);
+    f.Clear();
+    f.set_request_id(3);
+    f.mutable_say()->set_room("#calm");
+    f.mutable_say()->set_text("one byte at a time");
+    bytes += common::encode_frame(f);
+    f.Clear();
+    f.set_request_id(4);
+    f.mutable_ping()->set_nonce(4);
+    bytes += common::encode_frame(f);
+    for (char c : bytes) conn->send_bytes(std::string_view(&c, 1));
+
+    // The join and the say are answered by the room's owner, the ping at
+    // once, so the answers may come in any order. A who for the same room
+    // follows any duplicate join or say on the owner's channel, so once it
+    // is answered every duplicate would have arrived.
+    std::map<std::uint64_t, int> answers;
+    ASSERT_TRUE(conn->read_until([&](const v1::ServerFrame& s) {
+      EXPECT_FALSE(s.has_error()) << s.DebugString();
+      if (s.request_id() != 0) ++answers[s.request_id()];
+      return answers.size() == 4;
+    })) << nick;
+    f.Clear();
+    f.set_request_id(5);
+    f.mutable_who()->set_room("#calm");
+    conn->send_frame(f);
+    ASSERT_TRUE(conn->read_until([&](const v1::ServerFrame& s) {
+      EXPECT_FALSE(s.has_error()) << s.DebugString();
+      if (s.request_id() != 0) ++answers[s.request_id()];
+      return s.request_id() == 5;
+    })) << nick;
+    EXPECT_EQ(answers, (std::map<std::uint64_t, int>{{1, 1}, {2, 1}, {3, 1}, {4, 1}, {5, 1}})) << nick;
+  }
+  EXPECT_EQ(server_->metrics().errors_of(v1::Error::CODE_ALREADY_LOGGED_IN), 0u);
   expect_good_client_unaffected();
 }
 
