@@ -25,6 +25,7 @@ struct MetricsSnapshot {
   std::uint64_t mailbox_wakeups = 0;
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
+  std::uint64_t rooms_reclaimed = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }
@@ -54,6 +55,7 @@ class ReactorMetrics {
   Counter rate_limited{0};
   Counter idle_timeouts{0};
   Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
+  Counter rooms_reclaimed{0};
   std::array<Counter, kErrorCodes> errors{};
 };
 
@@ -68,6 +70,7 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.rate_limited += get(rate_limited);
   out.idle_timeouts += get(idle_timeouts);
   out.rooms += get(rooms);
+  out.rooms_reclaimed += get(rooms_reclaimed);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
 }
 

@@ -104,6 +104,8 @@ std::string MetricsServer::render(const MetricsSnapshot& m) {
   };
   metric("connections_open", "gauge", "Connections open now.", m.connections_open);
   metric("rooms", "gauge", "Rooms held now, summed over reactors.", m.rooms);
+  metric("rooms_reclaimed_total", "counter", "Empty rooms dropped to make way for new ones.",
+         m.rooms_reclaimed);
   metric("connections_accepted_total", "counter", "Connections accepted.", m.connections_accepted);
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);

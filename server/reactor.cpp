@@ -88,10 +88,11 @@ void Reactor::drain_inbox() {
 
 void Reactor::dispatch(Message&& m) {
   std::visit(Overloaded{
-                 // Only joins create rooms and only leaves delete them.
+                 // Only joins create (and reclaim) rooms and only leaves delete them.
                  [this](msg::Join&& j) {
                    rooms_.on(std::move(j));
                    ReactorMetrics::set(metrics_.rooms, rooms_.room_count());
+                   ReactorMetrics::set(metrics_.rooms_reclaimed, rooms_.reclaimed_count());
                  },
                  [this](msg::Leave&& l) {
                    rooms_.on(std::move(l));

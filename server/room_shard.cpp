@@ -18,13 +18,13 @@ void RoomShard::on(msg::Join&& m) {
   if (it == rooms_.end()) {
     // Each shard keeps to its own share of the cap, so the check needs no
     // word from the other reactors. Joining a room that exists is always fine.
-    if (rooms_.size() >= room_cap()) {
+    if (rooms_.size() >= room_cap() && !reclaim_one()) {
       constexpr auto kCode = v1::Error::CODE_TOO_MANY_ROOMS;
       router_.send(reactor_of(m.session),
                    msg::JoinRefused{m.room, m.session, m.join, kCode,
                                     error_frame(kCode,
                                                 "cannot create " + m.room +
-                                                    ": the server holds its most rooms; "
+                                                    ": the server holds its most rooms, all in use; "
                                                     "rooms that exist can still be joined",
                                                 m.request_id)});
       return;
@@ -32,6 +32,7 @@ void RoomShard::on(msg::Join&& m) {
     it = rooms_.try_emplace(m.room).first;
     it->second.name = m.room;
     it->second.members_per_reactor.assign(router_.reactor_count(), 0);
+    it->second.incarnation = next_incarnation_++;
   }
   Room& room = it->second;
   if (!room.members.try_emplace(m.session, m.nick).second) {
@@ -40,6 +41,10 @@ void RoomShard::on(msg::Join&& m) {
     return;
   }
   ++room.members_per_reactor[reactor_of(m.session)];
+  if (room.empty_since) {
+    empty_.erase(*room.empty_since);
+    room.empty_since.reset();
+  }
 
   v1::ServerFrame frame;
   frame.set_request_id(m.request_id);
@@ -52,6 +57,7 @@ void RoomShard::on(msg::Join&& m) {
     *reply->add_recent() = *it2;
   }
   reply->set_last_seq(room.last_seq);
+  reply->set_incarnation(room.incarnation);
   // Joined travels the same FIFO as every later Deliver to that reactor, so
   // the joiner sees each message sequenced after last_seq exactly once.
   router_.send(reactor_of(m.session),
@@ -79,8 +85,20 @@ void RoomShard::on(msg::Leave&& m) {
   }
   broadcast_presence(room, m.nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT,
                      m.reason);
-  // A room that never held a message or a topic leaves no trace.
-  if (room.members.empty() && room.last_seq == 0 && room.topic.empty()) rooms_.erase(it);
+  if (!room.members.empty()) return;
+  if (room.last_seq == 0 && room.topic.empty()) {
+    rooms_.erase(it);  // a room that never held a message or a topic leaves no trace
+  } else {
+    room.empty_since = empty_.insert(empty_.end(), room.name);
+  }
+}
+
+bool RoomShard::reclaim_one() {
+  if (empty_.empty()) return false;
+  rooms_.erase(empty_.front());
+  empty_.pop_front();
+  ++reclaimed_;
+  return true;
 }
 
 void RoomShard::on(msg::Publish&& m) {

@@ -1,11 +1,15 @@
 #pragma once
 // The rooms owned by one reactor: those with stable_hash(room) % N == index.
 // For each: the gapless sequence counter, the history ring, the members and
-// how many sit on each reactor, the topic.
+// how many sit on each reactor, the topic. An empty room is kept for its
+// history until its slot is needed: at the cap, a new room replaces the room
+// that has been empty longest.
 // Thread safety: reactor-confined (its owner reactor's thread only).
 
 #include <cstdint>
 #include <deque>
+#include <list>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +31,8 @@ class RoomShard {
   std::vector<v1::RoomInfo> list() const;
 
   std::size_t room_count() const { return rooms_.size(); }
+  // Empty rooms dropped so far to make way for new ones.
+  std::uint64_t reclaimed_count() const { return reclaimed_; }
   // The most rooms this shard holds: its share, rounded up, of max_rooms.
   std::size_t room_cap() const;
 
@@ -40,7 +46,13 @@ class RoomShard {
     std::deque<v1::RoomMessage> history;
     std::unordered_map<SessionId, std::string> members;  // session -> nick
     std::vector<std::uint32_t> members_per_reactor;
+    std::uint64_t incarnation = 0;  // new each time the name is created
+    // While the room is empty: its place in empty_.
+    std::optional<std::list<std::string>::iterator> empty_since;
   };
+
+  // Drops the room that has been empty longest; false if none is empty.
+  bool reclaim_one();
 
   // Sends `frame` once to every reactor with members in `room`.
   void broadcast(const Room& room, const SharedFrame& frame, SessionId sender = 0,
@@ -53,6 +65,9 @@ class RoomShard {
   const Config& config_;
   Router& router_;
   std::unordered_map<std::string, Room> rooms_;
+  std::list<std::string> empty_;  // rooms with no members, longest empty first
+  std::uint64_t next_incarnation_ = 1;
+  std::uint64_t reclaimed_ = 0;
 };
 
 }  // namespace chat::server

@@ -186,36 +186,74 @@ TEST_F(ShardedMaxRoomsTest, EachReactorHoldsItsShareOfTheCap) {
   expect_bystander_got(spoken_);
 }
 
-TEST_F(ShardedMaxRoomsTest, RoomsWithHistoryAreKeptButStopAtTheCap) {
+TEST_F(ShardedMaxRoomsTest, AtTheCapTheRoomEmptyLongestMakesWayAndComesBackNew) {
   start_bystander();
-  // Join, say something, leave, over and over: each room keeps its history,
-  // so the rooms pile up, but only to the cap.
+  // Join, say something, leave, over and over: each room keeps its history
+  // while there is space, and at the cap the room that has been empty
+  // longest on that shard gives up its slot. #calm, which has members, stays.
   TestClient filler(io_, server_.port(), "filler");
-  int created = 0;
-  int refused = 0;
+  std::uint64_t first_life = 0;
   for (int i = 0; i < 40; ++i) {
     const std::string room = "#h" + std::to_string(i);
     auto join = filler.join(room);
-    if (!join.has_join()) {
-      ASSERT_EQ(code_of(join), v1::Error::CODE_TOO_MANY_ROOMS) << join.DebugString();
-      ++refused;
-      continue;
-    }
-    ++created;
-    ASSERT_TRUE(filler.say(room, "history", i + 1).has_message());
+    ASSERT_TRUE(join.has_join()) << room << ": " << join.DebugString();
+    if (i == 0) first_life = join.join().incarnation();
+    ASSERT_TRUE(filler.say(room, "history of " + room, i + 1).has_message());
     ASSERT_TRUE(filler.leave(room).has_leave());
     if (i % 8 == 0) speak();
   }
-  EXPECT_EQ(created, 3) << "#calm and three more fill both shards' two";
-  EXPECT_EQ(refused, 40 - created);
-  EXPECT_EQ(server_->metrics().rooms, 4u);
-  // The history is still served.
+  EXPECT_EQ(server_->metrics().rooms, 4u) << "#calm and three more fill both shards' two";
+  EXPECT_EQ(server_->metrics().rooms_reclaimed, 37u);
+  EXPECT_EQ(server_->metrics().errors_of(v1::Error::CODE_TOO_MANY_ROOMS), 0u);
+
+  // The newest room of each shard is still there with its history...
   TestClient late(io_, server_.port(), "late");
-  auto join = late.join("#h0");
-  ASSERT_TRUE(join.has_join()) << join.DebugString();
-  ASSERT_EQ(join.join().recent_size(), 1);
-  EXPECT_EQ(join.join().recent(0).text(), "history");
-  EXPECT_EQ(join.join().last_seq(), 1u);
+  auto kept = late.join("#h39");
+  ASSERT_TRUE(kept.has_join()) << kept.DebugString();
+  ASSERT_EQ(kept.join().recent_size(), 1);
+  EXPECT_EQ(kept.join().recent(0).text(), "history of #h39");
+  EXPECT_EQ(kept.join().last_seq(), 1u);
+  // ...and the first one, reclaimed long ago, comes back new: no history, a
+  // new incarnation, so a client that was in it knows not to compare seqs.
+  auto reborn = late.join("#h0");
+  ASSERT_TRUE(reborn.has_join()) << reborn.DebugString();
+  EXPECT_EQ(reborn.join().recent_size(), 0);
+  EXPECT_EQ(reborn.join().last_seq(), 0u);
+  EXPECT_NE(reborn.join().incarnation(), first_life);
+  expect_bystander_got(spoken_);
+}
+
+TEST_F(ShardedMaxRoomsTest, RoomsInUseAreNeverReclaimed) {
+  start_bystander();
+  // Both shards full of rooms that have members: nothing can be reclaimed,
+  // so a new room is refused, and the rooms and their members are untouched.
+  TestClient holder(io_, server_.port(), "holder");
+  std::vector<std::string> held;
+  for (int i = 0; server_->metrics().rooms < 4 && i < 100; ++i) {
+    const std::string room = "#in" + std::to_string(i);
+    auto join = holder.join(room);
+    if (!join.has_join()) {
+      ASSERT_EQ(code_of(join), v1::Error::CODE_TOO_MANY_ROOMS) << join.DebugString();
+      continue;
+    }
+    ASSERT_TRUE(holder.say(room, "mine", i + 1).has_message());
+    held.push_back(room);
+  }
+  ASSERT_EQ(held.size(), 3u);
+  const auto refusals = server_->metrics().errors_of(v1::Error::CODE_TOO_MANY_ROOMS);
+  TestClient creator(io_, server_.port(), "creator");
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_EQ(code_of(creator.join("#new" + std::to_string(i))), v1::Error::CODE_TOO_MANY_ROOMS);
+  }
+  speak();
+  EXPECT_EQ(server_->metrics().errors_of(v1::Error::CODE_TOO_MANY_ROOMS), refusals + 6);
+  EXPECT_EQ(server_->metrics().rooms_reclaimed, 0u);
+  for (const auto& room : held) {
+    auto page = creator.call([room](client::Client& c, client::ReplyHandler h) { c.history(room, 0, std::nullopt, 10, std::move(h)); });
+    ASSERT_TRUE(page.has_history()) << room;
+    EXPECT_EQ(page.history().last_seq(), 1u) << room;
+  }
+  EXPECT_EQ(rooms_of(*bystander_, "holder"), std::set<std::string>(held.begin(), held.end()));
   expect_bystander_got(spoken_);
 }
 
@@ -301,22 +339,21 @@ class BothLimitsTest : public RoomLimitsTest {
 
 TEST_F(BothLimitsTest, AJoinRefusedForTooManyRoomsDoesNotHoldAJoinedSlot) {
   start_bystander();
-  // Fill both shards (two rooms each, #calm among them) with rooms that
-  // keep their history.
-  TestClient creator(io_, server_.port(), "creator");
+  // Fill both shards (two rooms each, #calm among them) with rooms that a
+  // holder stays in, so none can be reclaimed.
+  TestClient holder(io_, server_.port(), "holder");
   std::vector<std::string> kept;
   for (int i = 0; server_->metrics().rooms < 4 && i < 100; ++i) {
     const std::string room = "#f" + std::to_string(i);
-    auto join = creator.join(room);
+    auto join = holder.join(room);
     if (!join.has_join()) {
       ASSERT_EQ(code_of(join), v1::Error::CODE_TOO_MANY_ROOMS) << join.DebugString();
       continue;
     }
-    ASSERT_TRUE(creator.say(room, "keep", i + 1).has_message());
-    ASSERT_TRUE(creator.leave(room).has_leave());
     kept.push_back(room);
   }
   ASSERT_EQ(kept.size(), 3u);
+  TestClient creator(io_, server_.port(), "creator");
   // Five refusals in a row: none of them holds one of the three slots...
   for (int i = 0; i < 5; ++i) {
     EXPECT_EQ(code_of(creator.join("#new" + std::to_string(i))), v1::Error::CODE_TOO_MANY_ROOMS);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
 #include <vector>
 
 namespace chat::server {
@@ -180,6 +181,58 @@ TEST_F(RoomShardTest, RefusesToCreateARoomPastItsShareOfTheCap) {
   shard_.on(msg::Leave{"#b", "ann", kAnn, 5});
   shard_.on(msg::Join{"#c", "ann", kAnn, 6, 4});
   EXPECT_TRUE(router_.replies_to(kAnn).back().has_join());
+  EXPECT_EQ(shard_.room_count(), 2u);
+}
+
+TEST_F(RoomShardTest, AtTheCapANewRoomTakesTheSlotOfTheRoomEmptyLongest) {
+  config_.max_rooms = 4;  // two shards: two rooms each
+  auto speak_and_leave = [&](const std::string& room, std::uint64_t join) {
+    shard_.on(msg::Join{room, "ann", kAnn, join, join});
+    shard_.on(msg::Publish{room, "ann", "kept", 0, kAnn, 0});
+    shard_.on(msg::Leave{room, "ann", kAnn, join});
+  };
+  speak_and_leave("#old", 1);
+  speak_and_leave("#newer", 2);
+  ASSERT_EQ(shard_.room_count(), 2u);
+  // Rejoining #old takes it off the empty list; leaving puts it at the back.
+  shard_.on(msg::Join{"#old", "bob", kBob, 3, 3});
+  const std::uint64_t first_life = router_.replies_to(kBob).back().join().incarnation();
+  EXPECT_EQ(router_.replies_to(kBob).back().join().last_seq(), 1u);
+  shard_.on(msg::Leave{"#old", "bob", kBob, 4});
+
+  router_.sent.clear();
+  shard_.on(msg::Join{"#third", "cat", kBob, 5, 5});
+  ASSERT_TRUE(router_.replies_to(kBob).back().has_join()) << "a slot was reclaimed";
+  EXPECT_EQ(shard_.room_count(), 2u);
+  EXPECT_EQ(shard_.reclaimed_count(), 1u);
+  std::set<std::string> names;
+  for (const auto& info : shard_.list()) names.insert(info.name());
+  EXPECT_EQ(names, (std::set<std::string>{"#old", "#third"})) << "#newer had been empty longest";
+
+  // #old, reclaimed in its turn, comes back as a new room.
+  shard_.on(msg::Leave{"#third", "cat", kBob, 6});  // never spoke: deleted
+  shard_.on(msg::Publish{"#old", "ann", "x", 0, kAnn, 0});  // not a member: refused, changes nothing
+  shard_.on(msg::Join{"#a1", "ann", kAnn, 7, 7});
+  shard_.on(msg::Publish{"#a1", "ann", "busy", 0, kAnn, 0});  // #a1 keeps its member
+  shard_.on(msg::Join{"#a2", "ann", kAnn, 8, 8});              // takes #old's slot
+  EXPECT_EQ(shard_.reclaimed_count(), 2u);
+  shard_.on(msg::Leave{"#a2", "ann", kAnn, 9});  // never spoke: deleted
+  shard_.on(msg::Join{"#old", "bob", kBob, 10, 10});
+  const auto again = router_.replies_to(kBob).back().join();
+  EXPECT_EQ(again.last_seq(), 0u);
+  EXPECT_EQ(again.recent_size(), 0);
+  EXPECT_NE(again.incarnation(), first_life);
+}
+
+TEST_F(RoomShardTest, NeverReclaimsARoomWithMembers) {
+  config_.max_rooms = 4;
+  shard_.on(msg::Join{"#a", "ann", kAnn, 1, 1});
+  shard_.on(msg::Publish{"#a", "ann", "here", 0, kAnn, 0});
+  shard_.on(msg::Join{"#b", "bob", kBob, 2, 2});
+  router_.sent.clear();
+  shard_.on(msg::Join{"#c", "bob", kBob, 3, 3});
+  EXPECT_EQ(router_.replies_to(kBob).back().error().code(), v1::Error::CODE_TOO_MANY_ROOMS);
+  EXPECT_EQ(shard_.reclaimed_count(), 0u);
   EXPECT_EQ(shard_.room_count(), 2u);
 }
 
