@@ -148,7 +148,10 @@ void ChatCore::on_connected(std::uint64_t gen) {
     // over from 0, so the catch-up below fetches the new epoch's history.
     sink_(EpochEvent{now_ms(), epoch_, w.epoch()});
     info("server restarted; history starts over");
-    for (auto& r : rooms_) r.last_seq = 0;
+    for (auto& r : rooms_) {
+      r.last_seq = 0;
+      r.incarnation = 0;  // the new epoch's rooms are all new
+    }
   }
   epoch_ = w.epoch();
   login();
@@ -283,6 +286,13 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
   r->members.assign(j.members().begin(), j.members().end());
   std::sort(r->members.begin(), r->members.end());
   sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined});
+  if (r->incarnation != 0 && j.incarnation() != r->incarnation) {
+    // The server reclaimed the room while it was empty (at its room cap) and
+    // this is a new room of the same name: its seqs start over.
+    info(r->name + " was emptied and reclaimed by the server; its history starts over");
+    r->last_seq = 0;
+  }
+  r->incarnation = j.incarnation();
   if (!r->ever_joined) {
     r->ever_joined = true;
     for (const auto& m : j.recent()) deliver(*r, m, true);

@@ -82,7 +82,8 @@ class ChatCore {
     bool joined = false;       // joined on the current connection
     bool ever_joined = false;  // its first JoinReply has been seen
     bool syncing = false;      // catching up: live messages wait in `buffered`
-    std::uint64_t last_seq = 0;    // newest seq shown (this epoch)
+    std::uint64_t last_seq = 0;    // newest seq shown (this epoch and incarnation)
+    std::uint64_t incarnation = 0;  // the room's, from its last JoinReply (0: none yet)
     std::uint64_t target_seq = 0;  // JoinReply.last_seq while syncing
     std::vector<v1::RoomMessage> buffered;
     std::vector<std::string> members;  // sorted
