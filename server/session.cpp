@@ -308,10 +308,10 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     if (common::fold_case(old) != common::fold_case(nick_)) {
       reactor_.send(reactor_.nick_owner(old), msg::ReleaseNick{old, id_});
     }
+    send(rename_reply(old, m.request_id));  // first: before a room owner here answers
     for (const Membership& r : rooms_) {
       reactor_.send(reactor_.room_owner(r.room), msg::Rename{r.room, id_, old, nick_});
     }
-    send(rename_reply(old, m.request_id));
   }
   // Go on with whatever the client sent after its hello or rename. When the
   // nick's owner is this reactor, the answer came back inside process(),

@@ -83,10 +83,6 @@ std::function<void(const v1::ServerFrame&)> ChatCore::guard(
     // same frame as a message, which must still be shown.
     asio::post(io_, [this, alive] {
       if (!alive.lock()) return;
-      if (hold_queue_ && outstanding_ == 0) {
-        hold_queue_ = false;
-        drain_queue();
-      }
       maybe_finish();
     });
   };
@@ -159,22 +155,15 @@ void ChatCore::on_connected(std::uint64_t gen) {
 
 void ChatCore::login() {
   set_state(ConnState::kLoggingIn, nick_);
+  hello_pending_ = true;
   client_->hello(nick_, guard([this](const v1::ServerFrame& f) {
+    hello_pending_ = false;
     if (f.has_hello()) {
       nick_ = f.hello().nick();
-      fallback_nick_.clear();
       on_online();
       return;
     }
     emit_error(f.error());
-    if (!fallback_nick_.empty()) {
-      // /nick asked for a name that is taken: go back to the old one.
-      nick_ = std::exchange(fallback_nick_, "");
-      info("keeping the nick " + nick_);
-      sink_(StatusEvent{});
-      client_->close();  // reconnects as the old nick
-      return;
-    }
     if (ever_logged_in_ && f.error().code() != v1::Error::CODE_INVALID_NICK) {
       // Probably our own ghost from the dropped connection, which the server
       // has not noticed yet: try again after a backoff.
@@ -187,7 +176,6 @@ void ChatCore::login() {
 
 void ChatCore::on_online() {
   logged_in_ = true;
-  hold_queue_ = false;
   ever_logged_in_ = true;
   attempt_ = 0;
   set_state(ConnState::kOnline, nick_);
@@ -214,6 +202,7 @@ void ChatCore::on_disconnected(std::uint64_t gen, std::error_code ec) {
 void ChatCore::schedule_reconnect(const std::string& why) {
   if (quitting_) return;
   ++gen_;  // whatever the old connection still says is stale now
+  hello_pending_ = false;
   const auto delay = reconnect_delay(attempt_, options_.reconnect_min, options_.reconnect_max, rng_);
   ++attempt_;
   set_state(ConnState::kWaiting, why, delay.count());
@@ -387,32 +376,53 @@ void ChatCore::on_message(const v1::RoomMessage& m) {
 }
 
 void ChatCore::on_presence(const v1::Presence& p) {
-  static const char* kinds[] = {"?", "joined", "left", "quit"};
-  const int k = p.kind() >= 0 && p.kind() <= 3 ? p.kind() : 0;
+  static const char* kinds[] = {"?", "joined", "left", "quit", "renamed"};
+  const int k = p.kind() >= 0 && p.kind() <= 4 ? p.kind() : 0;
   if (Room* r = find_room(p.room())) {
-    auto it = std::lower_bound(r->members.begin(), r->members.end(), p.nick());
-    const bool present = it != r->members.end() && *it == p.nick();
-    if (p.kind() == v1::Presence::KIND_JOINED && !present) r->members.insert(it, p.nick());
-    if (p.kind() != v1::Presence::KIND_JOINED && present) r->members.erase(it);
+    auto remove = [r](const std::string& nick) {
+      auto it = std::lower_bound(r->members.begin(), r->members.end(), nick);
+      if (it != r->members.end() && *it == nick) r->members.erase(it);
+    };
+    auto add = [r](const std::string& nick) {
+      auto it = std::lower_bound(r->members.begin(), r->members.end(), nick);
+      if (it == r->members.end() || *it != nick) r->members.insert(it, nick);
+    };
+    switch (p.kind()) {
+      case v1::Presence::KIND_JOINED:
+        add(p.nick());
+        break;
+      case v1::Presence::KIND_RENAMED:
+        remove(p.old_nick());
+        add(p.nick());
+        break;
+      default:
+        remove(p.nick());
+        break;
+    }
   }
   sink_(PresenceEvent{p.timestamp_ms() ? p.timestamp_ms() : now_ms(), p.room(), p.nick(), kinds[k],
-                      reason_text(p.reason())});
+                      reason_text(p.reason()), p.old_nick()});
 }
 
 void ChatCore::submit(std::string_view line) {
   assert(std::this_thread::get_id() == owner_);
   if (quitting_ || finishing_) return;  // after /quit or end of input
   Command c = parse_command(line);
-  if (c.kind == CommandKind::kNick && welcomed_ && !logged_in_ && queue_.empty()) {
-    // Connected but our nick was refused: just try the new one.
+  if (c.kind == CommandKind::kNick && !logged_in_ && !hello_pending_ && queue_.empty()) {
+    // Not logged in and no hello on its way (our nick was refused, or the
+    // server is away): the next hello asks for this one.
     nick_ = c.arg;
     sink_(StatusEvent{});
-    login();
+    if (welcomed_ && client_ && client_->connected()) {
+      login();
+    } else {
+      info("will log in as " + nick_);
+    }
     return;
   }
   // Lines run in the order they were typed: once one waits for the login,
   // everything after it waits too (a script's "/join #x" then "hi").
-  if (!queue_.empty() || hold_queue_ || (!logged_in_ && needs_server(c.kind))) {
+  if (!queue_.empty() || (!logged_in_ && needs_server(c.kind))) {
     queue_.push_back(std::move(c));
     return;
   }
@@ -432,7 +442,7 @@ bool ChatCore::needs_server(CommandKind kind) {
 }
 
 void ChatCore::drain_queue() {
-  while (!hold_queue_ && !queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
+  while (!queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
     Command c = std::move(queue_.front());
     queue_.pop_front();
     execute(c);
@@ -475,7 +485,7 @@ void ChatCore::execute(const Command& c) {
       return;
     case CommandKind::kQuit:
       // Whatever was typed before /quit still goes out (bounded wait).
-      // Mid-login (after /nick, say) the rest is not sent yet: wait for it;
+      // Mid-login the rest is not sent yet: wait for it;
       // while the server is away there is nothing to wait for.
       if (outstanding_ == 0 && (logged_in_ || state_ == ConnState::kWaiting)) return quit();
       return finish(std::chrono::seconds(5));
@@ -593,32 +603,17 @@ void ChatCore::execute(const Command& c) {
       }));
       return;
     }
-    case CommandKind::kNick: {
+    case CommandKind::kNick:
       if (c.arg == nick_) return;
-      if (outstanding_ > 0) {
-        // Switching connections now would drop what is still in flight
-        // (a say not yet written, say): run it once every reply is in.
-        queue_.push_front(c);
-        hold_queue_ = true;
-        return;
-      }
-      // The protocol has no rename: log in again under the new nick on a new
-      // connection; the rooms are rejoined and caught up as after any drop.
-      fallback_nick_ = nick_;
-      nick_ = c.arg;
-      info("reconnecting as " + nick_);
-      sink_(StatusEvent{});
-      attempt_ = 0;
-      ++gen_;
-      for (auto& r : rooms_) {
-        r.joined = false;
-        r.syncing = false;
-        r.buffered.clear();
-      }
-      logged_in_ = false;
-      connect();
+      // Renamed in place: the rooms see "is now known as", and what is typed
+      // after it goes out under the new nick (the server holds it till then).
+      client_->rename(c.arg, guard([this](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;  // refused: the nick stays as it was
+        nick_ = f.rename().nick();
+        info("you are now known as " + nick_);
+        sink_(StatusEvent{});
+      }));
       return;
-    }
     default:
       return;
   }
@@ -667,7 +662,7 @@ void ChatCore::finish(std::chrono::milliseconds timeout) {
 }
 
 void ChatCore::maybe_finish() {
-  // Between a drop (or /nick) and the next login nothing is outstanding yet
+  // Between a drop and the next login nothing is outstanding yet
   // but the queue's lines are not sent either: wait for the login (the
   // finish timer bounds the wait if the server stays away).
   if (finishing_ && !quitting_ && queue_.empty() && outstanding_ == 0 && logged_in_) quit();

@@ -129,7 +129,7 @@ class ChatCore {
   bool welcomed_ = false;  // the current connection got its Welcome
   bool logged_in_ = false; // the current connection's hello succeeded
   bool ever_logged_in_ = false;
-  std::string fallback_nick_;  // the nick to return to if /nick's new one is taken
+  bool hello_pending_ = false;  // a hello is on its way
   ConnState state_ = ConnState::kClosed;
   bool quitting_ = false;
   bool finishing_ = false;
@@ -138,7 +138,6 @@ class ChatCore {
   std::string current_;
   std::vector<Room> rooms_;
   std::deque<Command> queue_;  // waiting for login
-  bool hold_queue_ = false;    // a /nick waits for every reply first
   std::uint64_t next_msg_id_ = 0;
   std::size_t outstanding_ = 0;  // requests not yet answered
   std::uint32_t history_page_ = 200;

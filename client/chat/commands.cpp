@@ -54,7 +54,7 @@ const std::vector<std::string>& help_lines() {
       "/list               list the server's rooms",
       "/topic [TEXT]       show or set the room's topic",
       "/history [N]        fetch the last N messages of the room (default 20)",
-      "/nick NICK          change your nickname (reconnects under the new name)",
+      "/nick NICK          change your nickname; your rooms see the change",
       "/switch ROOM|N      switch rooms (Alt+N does too); PgUp/PgDn scroll",
       "/help               this list",
       "/quit               leave (Ctrl+C and Ctrl+D too)",

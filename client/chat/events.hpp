@@ -30,8 +30,9 @@ struct DirectEvent {
 struct PresenceEvent {
   std::int64_t ts_ms = 0;
   std::string room, nick;
-  std::string what;    // joined, left, quit
+  std::string what;    // joined, left, quit, renamed
   std::string reason;  // for quit: client quit, slow consumer, ...
+  std::string old_nick = {};  // for renamed: the nick before (nick is the new one)
 };
 struct TopicEvent {
   std::int64_t ts_ms = 0;

@@ -57,6 +57,7 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
             return {"*" + e.peer + "* " + e.text};
           },
           [](const PresenceEvent& e) -> std::vector<std::string> {
+            if (e.what == "renamed") return {"* " + e.old_nick + " is now known as " + e.nick + " in " + e.room};
             std::string s = "* " + e.nick + " " + e.what + " " + e.room;
             if (!e.reason.empty()) s += " (" + e.reason + ")";
             return {s};
@@ -144,7 +145,9 @@ std::string json_line(const UiEvent& event) {
             return json{{"type", "direct"}, {"peer", e.peer}, {"text", e.text}, {"outgoing", e.outgoing}};
           },
           [](const PresenceEvent& e) {
-            return json{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};
+            json j{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};
+            if (!e.old_nick.empty()) j["old_nick"] = e.old_nick;
+            return j;
           },
           [](const TopicEvent& e) {
             return json{{"type", "topic"}, {"room", e.room}, {"topic", e.topic}, {"set_by", e.set_by}, {"changed", e.changed}};

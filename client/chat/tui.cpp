@@ -214,9 +214,7 @@ void Tui::on_event(const UiEvent& e) {
                           A_BOLD});
           },
           [&](const PresenceEvent& p) {
-            std::string text = p.nick + " " + p.what + " " + p.room;
-            if (!p.reason.empty()) text += " (" + p.reason + ")";
-            add_line(p.room, Line{ts, "*", kPairInfo, text, A_DIM});
+            add_line(p.room, Line{ts, "*", kPairInfo, plain_bodies(e).front().substr(2), A_DIM});
           },
           [&](const ErrorEvent& err) {
             add_line(core_.current_room(), Line{ts, "!", kPairError, err.code + " " + err.message, 0});

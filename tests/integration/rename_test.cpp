@@ -160,8 +160,17 @@ TEST_F(RenameTest, ASayPipelinedBehindARenameGoesOutUnderTheNewNick) {
   f.mutable_say()->set_text("who am i");
   bytes += common::encode_frame(f);
   raw.send_bytes(bytes);
-  auto own = raw.read_until([](const v1::ServerFrame& s) { return s.request_id() == 4; });
+  // The renamer hears its reply before its rooms' RENAMED, wherever they live.
+  bool replied = false;
+  bool presence_after_reply = false;
+  auto own = raw.read_until([&](const v1::ServerFrame& s) {
+    if (s.has_rename()) replied = true;
+    if (s.has_presence() && s.presence().kind() == v1::Presence::KIND_RENAMED) presence_after_reply = replied;
+    return s.request_id() == 4;
+  });
   ASSERT_TRUE(own);
+  EXPECT_TRUE(replied);
+  EXPECT_TRUE(presence_after_reply);
   ASSERT_TRUE(own->has_message()) << own->DebugString();
   EXPECT_EQ(own->message().sender(), "new");
   ASSERT_TRUE(bob.wait_messages("#a", 1));
