@@ -114,6 +114,55 @@ TEST(TerminalLineModeTest, CutConnectionsCatchUpWithEveryMessageOnceInOrder) {
   }
 }
 
+// The server reclaims a room while the client is away (it was empty, at the
+// room cap) and the name is then used again: the client's rejoin sees a new
+// incarnation, says so, and shows the new room's messages from seq 1, none
+// of them taken for ones it had already shown.
+TEST(TerminalLineModeTest, ARoomReclaimedWhileAwayStartsOverAndSkipsNothing) {
+  auto config = test_config(1);  // one shard holding both rooms
+  config.rate_per_sec = 0;
+  config.max_rooms = 2;
+  RunningServer server(config);
+  TcpProxy proxy(server.port());
+  auto c = start_chat(proxy.port(), "ann", {"#r"});
+  ASSERT_TRUE(c->wait_line("\"type\":\"joined\"")) << c->text();
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#r").has_join());
+  for (int i = 1; i <= 5; ++i) ASSERT_TRUE(bob.say("#r", "old " + std::to_string(i), i).has_message());
+  ASSERT_TRUE(c->wait([](const auto& lines) { return has_seqs_through(lines, "#r", 5); })) << c->text();
+  ASSERT_TRUE(bob.leave("#r").has_leave());
+
+  // ann goes away and stays away; #r is empty, with history.
+  proxy.set_refusing(true);
+  ASSERT_GT(proxy.cut(), 0);
+  for (int i = 0; i < 250 && server->metrics().connections_open != 1; ++i) std::this_thread::sleep_for(20ms);
+  ASSERT_EQ(server->metrics().connections_open, 1u);
+  // #x takes the second slot and empties; #y needs one, and #r has been
+  // empty longest.
+  ASSERT_TRUE(bob.join("#x").has_join());
+  ASSERT_TRUE(bob.say("#x", "x", 10).has_message());
+  ASSERT_TRUE(bob.leave("#x").has_leave());
+  ASSERT_TRUE(bob.join("#y").has_join());
+  ASSERT_EQ(server->metrics().rooms_reclaimed, 1u);
+  auto reborn = bob.join("#r");  // reclaims #x
+  ASSERT_TRUE(reborn.has_join()) << reborn.DebugString();
+  ASSERT_EQ(reborn.join().last_seq(), 0u);
+  for (int i = 1; i <= 2; ++i) ASSERT_TRUE(bob.say("#r", "new " + std::to_string(i), 20 + i).has_message());
+
+  proxy.set_refusing(false);
+  ASSERT_TRUE(c->wait_line("new 2")) << c->text();
+  EXPECT_TRUE(c->wait_line("#r was emptied and reclaimed by the server")) << c->text();
+  std::vector<std::string> texts;
+  for (const auto& j : events(*c)) {
+    if (j.value("type", "") == "message" && j.value("room", "") == "#r") texts.push_back(j.value("text", ""));
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"old 1", "old 2", "old 3", "old 4", "old 5", "new 1", "new 2"}));
+  EXPECT_EQ(count_type(c->lines(), "gap"), 0);
+  c->close_stdin();
+  EXPECT_EQ(c->wait_exit(20s), 0);
+}
+
 TEST(TerminalLineModeTest, ShortHistoryShowsUnavailableMarkerAndTheRest) {
   auto config = test_config(1);
   config.rate_per_sec = 0;
@@ -310,6 +359,44 @@ TEST(TerminalLineModeTest, PartLeavesTheCurrentRoomOrANamedOne) {
   ASSERT_TRUE(c->wait_line("! CLIENT no current room")) << c->text();
   c->write_line("/quit");
   EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+}
+
+// /nick renames in place: no reconnect, the room sees the change, a refused
+// nick changes nothing, and others' renames show and update the members.
+TEST(TerminalLineModeTest, NickRenamesInPlaceAndARefusedNickChangesNothing) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#n").has_join());
+  auto c = start_plain(server.port(), "ann", {"#n"});
+  ASSERT_TRUE(c->wait_line("-- joined #n")) << c->text();
+
+  c->write_line("/nick anna");
+  ASSERT_TRUE(c->wait_line("-- you are now known as anna")) << c->text();
+  ASSERT_TRUE(c->wait_line("* ann is now known as anna in #n")) << c->text();
+  ASSERT_TRUE(bob.wait([&] {
+    for (const auto& p : bob.presences()) {
+      if (p.kind() == v1::Presence::KIND_RENAMED && p.old_nick() == "ann" && p.nick() == "anna") return true;
+    }
+    return false;
+  }));
+  c->write_line("hello as anna");
+  ASSERT_TRUE(bob.wait_messages("#n", 1));
+  EXPECT_EQ(bob.messages("#n").back().sender(), "anna");
+
+  c->write_line("/nick bob");
+  ASSERT_TRUE(c->wait_line("! NICK_TAKEN")) << c->text();
+  c->write_line("still anna");
+  ASSERT_TRUE(bob.wait_messages("#n", 2));
+  EXPECT_EQ(bob.messages("#n").back().sender(), "anna");
+
+  ASSERT_TRUE(bob.rename("bobby").has_rename());
+  ASSERT_TRUE(c->wait_line("* bob is now known as bobby in #n")) << c->text();
+  c->write_line("/who");
+  ASSERT_TRUE(c->wait_line("-- #n (2): anna bobby")) << c->text();
+  c->write_line("/quit");
+  EXPECT_EQ(c->wait_exit(20s), 0) << c->text();
+  EXPECT_EQ(c->text().find("connecting to"), c->text().rfind("connecting to")) << "it never reconnected:\n" << c->text();
 }
 
 TEST(TerminalLineModeTest, MeSaysAnActionAndShowsOthersActions) {

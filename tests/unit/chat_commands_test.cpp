@@ -104,6 +104,15 @@ TEST(ChatCommandsTest, MeNeedsText) {
   EXPECT_EQ(kActionPrefix, "/me ");
 }
 
+TEST(ChatCommandsTest, NickNeedsANick) {
+  const Command c = parse_command("/nick anna");
+  EXPECT_EQ(c.kind, CommandKind::kNick);
+  EXPECT_EQ(c.arg, "anna");
+  const Command bare = parse_command("/nick");
+  EXPECT_EQ(bare.kind, CommandKind::kInvalid);
+  EXPECT_NE(bare.error.find("/nick NICK"), std::string::npos) << bare.error;
+}
+
 TEST(ChatCommandsTest, WhoTakesAnOptionalRoom) {
   expect_command("/who", CommandKind::kWho, "", kAny);
   expect_command("/who #dev", CommandKind::kWho, "#dev", kAny);
@@ -164,11 +173,10 @@ TEST(ChatCommandsTest, EveryListedCommandParsesAndHasAHelpLine) {
   const auto& names = command_names();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   for (const char* name : {"/join", "/part", "/msg", "/me", "/who", "/list", "/topic", "/history", "/switch",
-                           "/help", "/quit"}) {
+                           "/nick", "/help", "/quit"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
   for (const auto& name : names) {
-    if (name == "/nick") continue;  // being replaced; tested with its new protocol
     const Command c = parse_command(name + (name == "/history" ? " 5" : " x y"));
     EXPECT_NE(c.kind, CommandKind::kInvalid) << name << ": " << c.error;
     const auto& help = help_lines();

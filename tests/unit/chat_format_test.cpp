@@ -111,6 +111,15 @@ TEST_F(ChatFormatTest, Presence) {
                                 {"what", "quit"},
                                 {"reason", "slow consumer"},
                                 {"ts", kTs}}));
+  PresenceEvent renamed{kTs, "#general", "anna", "renamed", "", "ann"};
+  EXPECT_EQ(plain_lines(renamed), std::vector<std::string>{"[14:09:45] * ann is now known as anna in #general"});
+  EXPECT_EQ(parsed(renamed), (json{{"type", "presence"},
+                                   {"room", "#general"},
+                                   {"nick", "anna"},
+                                   {"what", "renamed"},
+                                   {"reason", ""},
+                                   {"old_nick", "ann"},
+                                   {"ts", kTs}}));
 }
 
 TEST_F(ChatFormatTest, TopicsSetShownAndMissing) {
