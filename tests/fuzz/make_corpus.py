@@ -61,6 +61,18 @@ write("session", "bad-requests", script(
     (0, frame(request_id=3, join=pb.JoinRequest(room="bad room"))),
     (0, frame(request_id=4)),
 ))
+write("session", "renames", script(
+    (0, frame(hello=pb.HelloRequest(nick="alice"))),
+    (1, frame(hello=pb.HelloRequest(nick="bob"))),
+    (0, frame(request_id=2, join=pb.JoinRequest(room="#r"))),
+    (1, frame(request_id=2, join=pb.JoinRequest(room="#r"))),
+    (0, frame(request_id=3, rename=pb.RenameRequest(nick="Alice"))),
+    (0, frame(request_id=4, rename=pb.RenameRequest(nick="BOB"))),
+    (1, frame(request_id=3, rename=pb.RenameRequest(nick="carol"))),
+    (0, frame(request_id=5, say=pb.SayRequest(room="#r", text="who am i", client_msg_id=1))),
+    (1, frame(request_id=4, direct=pb.DirectRequest(nick="alice", text="still you?"))),
+    (1, frame(request_id=5, rename=pb.RenameRequest(nick="bob"))),
+))
 write("session", "oversized", script((0, _VarintBytes(5000) + b"x" * 100)))
 write("session", "garbage", script((0, b"\x05\xff\xff\xff\xff\x0f")))
 
