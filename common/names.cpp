@@ -30,7 +30,11 @@ std::optional<std::string> canonical_room(std::string_view room, std::size_t max
   for (char c : room) {
     if (!is_alpha(c) && !is_digit(c) && c != '_' && c != '-' && c != '.') return std::nullopt;
   }
-  return "#" + fold_case(room);
+  // Appended, not "#" + fold_case(room): GCC 12 at -O2 warns falsely
+  // (-Wrestrict) about the operator+ that inserts at the front.
+  std::string out = "#";
+  out += fold_case(room);
+  return out;
 }
 
 std::uint64_t stable_hash(std::string_view key) {
