@@ -15,6 +15,15 @@
 // the producer sees `armed` and writes the eventfd: an item is never left
 // behind a sleeping consumer. Under load the consumer is rarely armed, so one
 // wake-up carries a whole batch.
+//
+// Why there is no bound: a mail between reactors is a step of a message's
+// path (a say, its Deliver, an answer), and dropping one would lose a
+// message for every member, while blocking a producer could deadlock two
+// reactors that send to each other. The load is bounded where it enters
+// instead: every mail comes from a client request that passed its
+// session's token bucket, or from a fan-out of one (one Deliver per
+// reactor, not per member), and each reactor drains in bounded batches
+// between socket turns. The depth is exported so a backlog shows.
 
 #include <sys/eventfd.h>
 #include <unistd.h>
@@ -57,6 +66,8 @@ class Mailbox {
   // Safe from any thread.
   int wake_fd() const { return wake_fd_; }
   std::uint64_t wakeups() const { return wakeups_.load(std::memory_order_relaxed); }
+  // Items waiting now, roughly (a gauge: chatd_inbox_depth).
+  std::size_t size_approx() const { return queue_.size_approx(); }
 
   // Consumer only. Calls f(T&&) for up to `max_batch` items; returns how many.
   template <class F>

@@ -4,8 +4,8 @@
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 
-#include "server/config.hpp"
-#include "server/server.hpp"
+#include "server/app/config.hpp"
+#include "server/app/server.hpp"
 
 int main(int argc, char** argv) {
   auto parsed = chat::server::parse_config(argc, argv);

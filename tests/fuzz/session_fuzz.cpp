@@ -14,7 +14,8 @@
 
 #include <google/protobuf/stubs/logging.h>
 
-#include "server/reactor.hpp"
+#include "server/runtime/reactor.hpp"
+#include "server/store/memory_store.hpp"
 
 namespace {
 
@@ -39,6 +40,11 @@ chat::server::ServerContext& context() {
   return ctx;
 }
 
+chat::server::Store& store() {
+  static chat::server::MemoryStore memory(context().config.history_per_room);
+  return memory;
+}
+
 // Reads and discards what the server sent this client; says whether there
 // was anything. One static buffer: a 64 KiB local would have its ASan
 // shadow set up and torn down on every call.
@@ -57,7 +63,7 @@ bool drain(int fd) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::vector<std::unique_ptr<chat::server::Reactor>> reactors;
-  reactors.push_back(std::make_unique<chat::server::Reactor>(0, context()));
+  reactors.push_back(std::make_unique<chat::server::Reactor>(0, context(), store()));
   auto& reactor = *reactors[0];
   reactor.connect(reactors);
   reactor.attach();

@@ -2,7 +2,7 @@
 // Starts an in-process chat server on 127.0.0.1 and an ephemeral port.
 #include <memory>
 
-#include "server/server.hpp"
+#include "server/app/server.hpp"
 
 namespace chat::testing {
 

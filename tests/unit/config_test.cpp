@@ -1,4 +1,4 @@
-#include "server/config.hpp"
+#include "server/app/config.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,9 @@
-#include "server/room_shard.hpp"
+#include "server/chat/room_shard.hpp"
 
 #include <gtest/gtest.h>
+
+#include "support/fake_router.hpp"
+#include "support/fake_store.hpp"
 
 #include <set>
 #include <vector>
@@ -8,35 +11,13 @@
 namespace chat::server {
 namespace {
 
-// Records what the shard sends instead of routing it.
-class FakeRouter : public Router {
- public:
-  std::uint32_t reactor_count() const override { return 2; }
-  void send(std::uint32_t to, Message&& m) override { sent.emplace_back(to, std::move(m)); }
-
-  // Decodes the frames sent to one session with ToSession.
-  std::vector<v1::ServerFrame> replies_to(SessionId session) const {
-    std::vector<v1::ServerFrame> out;
-    for (const auto& [to, m] : sent) {
-      if (const auto* r = std::get_if<msg::ToSession>(&m); r && r->session == session) out.push_back(decode(*r->frame));
-      if (const auto* j = std::get_if<msg::Joined>(&m); j && j->session == session) out.push_back(decode(*j->reply));
-      if (const auto* j = std::get_if<msg::JoinRefused>(&m); j && j->session == session) out.push_back(decode(*j->reply));
-    }
-    return out;
-  }
-  static v1::ServerFrame decode(const std::string& frame) {
-    common::FrameDecoder decoder(1 << 20);
-    v1::ServerFrame f;
-    decoder.feed(frame, [&](std::string_view p) { return f.ParseFromArray(p.data(), static_cast<int>(p.size())); });
-    return f;
-  }
-  std::vector<std::pair<std::uint32_t, Message>> sent;
-};
+using testing::FakeHistoryStore;
+using testing::FakeRouter;
 
 class RoomShardTest : public ::testing::Test {
  protected:
   RoomShardTest() {
-    config_.history_per_room = 10;
+    store_.keep = 10;  // a store that holds the newest 10 of each room
     config_.replay_on_join = 3;
     config_.max_history_page = 4;
   }
@@ -65,7 +46,11 @@ class RoomShardTest : public ::testing::Test {
   static constexpr SessionId kBob = (1ull << kReactorShift) | 2;
   Config config_;
   FakeRouter router_;
-  RoomShard shard_{config_, router_};
+  FakeHistoryStore store_;
+  ReactorMetrics metrics_;
+  FanOut fan_out_{router_};
+  LocalSequencer sequencer_{store_, fan_out_};
+  RoomShard shard_{config_, router_, store_, fan_out_, sequencer_, metrics_};
 };
 
 TEST_F(RoomShardTest, SequencesGaplesslyAndFansOutOncePerReactor) {
@@ -103,7 +88,7 @@ TEST_F(RoomShardTest, ReplaysTheNewestMessagesToAJoiner) {
 
 TEST_F(RoomShardTest, PagesHistoryBothWaysAndForgetsTheOldest) {
   shard_.on(msg::Join{"#r", "ann", kAnn, 1});
-  publish(15);  // ring of 10 keeps 6..15
+  publish(15);  // the store keeps 6..15
   shard_.on(history(0, std::nullopt, 0));
   EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{12, 13, 14, 15}));
   EXPECT_EQ(router_.replies_to(kBob).back().history().first_available_seq(), 6u);
@@ -204,7 +189,7 @@ TEST_F(RoomShardTest, AtTheCapANewRoomTakesTheSlotOfTheRoomEmptyLongest) {
   shard_.on(msg::Join{"#third", "cat", kBob, 5, 5});
   ASSERT_TRUE(router_.replies_to(kBob).back().has_join()) << "a slot was reclaimed";
   EXPECT_EQ(shard_.room_count(), 2u);
-  EXPECT_EQ(shard_.reclaimed_count(), 1u);
+  EXPECT_EQ(metrics_.rooms_reclaimed.load(), 1u);
   std::set<std::string> names;
   for (const auto& info : shard_.list()) names.insert(info.name());
   EXPECT_EQ(names, (std::set<std::string>{"#old", "#third"})) << "#newer had been empty longest";
@@ -215,7 +200,7 @@ TEST_F(RoomShardTest, AtTheCapANewRoomTakesTheSlotOfTheRoomEmptyLongest) {
   shard_.on(msg::Join{"#a1", "ann", kAnn, 7, 7});
   shard_.on(msg::Publish{"#a1", "ann", "busy", 0, kAnn, 0});  // #a1 keeps its member
   shard_.on(msg::Join{"#a2", "ann", kAnn, 8, 8});              // takes #old's slot
-  EXPECT_EQ(shard_.reclaimed_count(), 2u);
+  EXPECT_EQ(metrics_.rooms_reclaimed.load(), 2u);
   shard_.on(msg::Leave{"#a2", "ann", kAnn, 9});  // never spoke: deleted
   shard_.on(msg::Join{"#old", "bob", kBob, 10, 10});
   const auto again = router_.replies_to(kBob).back().join();
@@ -232,7 +217,7 @@ TEST_F(RoomShardTest, NeverReclaimsARoomWithMembers) {
   router_.sent.clear();
   shard_.on(msg::Join{"#c", "bob", kBob, 3, 3});
   EXPECT_EQ(router_.replies_to(kBob).back().error().code(), v1::Error::CODE_TOO_MANY_ROOMS);
-  EXPECT_EQ(shard_.reclaimed_count(), 0u);
+  EXPECT_EQ(metrics_.rooms_reclaimed.load(), 0u);
   EXPECT_EQ(shard_.room_count(), 2u);
 }
 
@@ -240,6 +225,81 @@ TEST_F(RoomShardTest, EchoesTheJoinNumber) {
   shard_.on(msg::Join{"#r", "ann", kAnn, 1, 42});
   const auto& joined = std::get<msg::Joined>(router_.sent.at(0).second);
   EXPECT_EQ(joined.join, 42u);
+}
+
+TEST_F(RoomShardTest, StoresEachMessageWithItsSeqAndReplaysFromTheStore) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  publish(3);
+  const auto& stored = store_.messages["#r"];
+  ASSERT_EQ(stored.size(), 3u);
+  for (std::size_t i = 0; i < stored.size(); ++i) {
+    EXPECT_EQ(stored[i].seq(), i + 1);
+    EXPECT_EQ(stored[i].sender(), "ann");
+    EXPECT_EQ(stored[i].text(), "m" + std::to_string(i));
+    EXPECT_EQ(stored[i].client_msg_id(), 0u) << "the stored copy is the one every member sees";
+  }
+  const int reads_before = store_.reads;
+  shard_.on(msg::Join{"#r", "bob", kBob, 2});
+  EXPECT_EQ(store_.reads, reads_before + 1) << "the join replay is read from the store";
+  EXPECT_EQ(router_.replies_to(kBob).back().join().recent_size(), 3);
+}
+
+TEST_F(RoomShardTest, LoadsItsRoomsFromTheStoreAndContinuesTheirNumbering) {
+  FakeHistoryStore store;
+  store.preloaded.push_back(StoredRoom{"#kept", 7, "still here", "ann", 41});
+  RoomShard shard(config_, router_, store, fan_out_, sequencer_, metrics_);
+  EXPECT_EQ(shard.room_count(), 1u);
+  EXPECT_EQ(metrics_.rooms.load(), 1u);
+  shard.on(msg::Join{"#kept", "bob", kBob, 1});
+  const auto join = router_.replies_to(kBob).back().join();
+  EXPECT_EQ(join.last_seq(), 41u);
+  EXPECT_EQ(join.topic(), "still here");
+  EXPECT_EQ(join.incarnation(), 7u);
+  EXPECT_TRUE(store.created.empty()) << "a loaded room is not created again";
+}
+
+TEST_F(RoomShardTest, NewRoomsTakeTheirIncarnationFromTheStoreAndTopicsGoToIt) {
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  EXPECT_EQ(router_.replies_to(kAnn).back().join().incarnation(), 100u);
+  EXPECT_EQ(store_.created, (std::vector<std::string>{"#r"}));
+  msg::RoomQuery q;
+  q.kind = msg::RoomQuery::Kind::kSetTopic;
+  q.room = "#r";
+  q.nick = "ann";
+  q.topic = "kept";
+  q.session = kAnn;
+  shard_.on(std::move(q));
+  EXPECT_EQ(store_.topics["#r"], (std::pair<std::string, std::string>{"kept", "ann"}));
+}
+
+TEST_F(RoomShardTest, AReclaimedSlotIsDroppedFromTheStore) {
+  config_.max_rooms = 2;  // one room per shard
+  shard_.on(msg::Join{"#old", "ann", kAnn, 1, 1});
+  shard_.on(msg::Publish{"#old", "ann", "kept", 0, kAnn, 0});
+  shard_.on(msg::Leave{"#old", "ann", kAnn, 2});
+  EXPECT_TRUE(store_.dropped.empty()) << "an empty room with history is kept";
+  shard_.on(msg::Join{"#new", "ann", kAnn, 3, 3});
+  EXPECT_EQ(store_.dropped, (std::vector<std::string>{"#old"}));
+  EXPECT_EQ(store_.first_seq("#old"), 0u);
+}
+
+// A sequencer that only records: the shard hands it each member's say and
+// nothing else, so a cluster sequencer can take the local one's place.
+class RecordingSequencer : public Sequencer {
+ public:
+  void publish(RoomState& room, msg::Publish&& m) override { says.emplace_back(room.name, m.text); }
+  std::vector<std::pair<std::string, std::string>> says;
+};
+
+TEST_F(RoomShardTest, HandsEachSayFromAMemberToItsSequencer) {
+  RecordingSequencer recorder;
+  RoomShard shard(config_, router_, store_, fan_out_, recorder, metrics_);
+  shard.on(msg::Join{"#r", "ann", kAnn, 1});
+  shard.on(msg::Publish{"#r", "ann", "hello", 0, kAnn, 2});
+  shard.on(msg::Publish{"#r", "bob", "not a member", 0, kBob, 3});
+  EXPECT_EQ(recorder.says, (std::vector<std::pair<std::string, std::string>>{{"#r", "hello"}}));
+  EXPECT_EQ(router_.replies_to(kBob).back().error().code(), v1::Error::CODE_NOT_A_MEMBER);
+  EXPECT_TRUE(store_.messages["#r"].empty()) << "storing is the sequencer's job";
 }
 
 }  // namespace

@@ -1,9 +1,11 @@
 #pragma once
-// A connection actor: one client's socket, frame decoder, outbox and chat
-// state (nick, rooms). It parses requests, checks them, and sends them on to
-// the owner of the room or nick; replies come back through its reactor.
-// Thread safety: reactor-confined. Destroyed only after its reactor has
-// retired it and its last asynchronous operation has finished.
+// A connection actor: one client's transport, frame decoder, outbox and chat
+// state (nick, rooms). session.cpp is its life (start, read and decode,
+// write, idle, close); requests.cpp has one handler per request type, each
+// checking its request and sending it on to the owner of the room or nick.
+// Answers come back through the reactor's LocalHub.
+// Thread safety: reactor-confined. Destroyed only after the hub has retired
+// it and its last asynchronous operation has finished.
 
 #include <asio.hpp>
 #include <chrono>
@@ -15,18 +17,20 @@
 
 #include "common/framing.hpp"
 #include "common/token_bucket.hpp"
-#include "server/local_frame.hpp"
-#include "server/messages.hpp"
+#include "server/chat/messages.hpp"
+#include "server/net/local_frame.hpp"
+#include "server/net/outbox.hpp"
+#include "server/net/transport.hpp"
 
 namespace chat::server {
 
-class Reactor;
+class LocalHub;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Session(Reactor& reactor, SessionId id, asio::ip::tcp::socket socket);
+  Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transport);
 
   SessionId id() const { return id_; }
   const std::string& nick() const { return nick_; }
@@ -55,68 +59,81 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
-  // Writes as much of the outbox as the socket takes now (one gather write).
+  // Writes as much of the outbox as the transport takes now.
   void flush();
 
-  // The nick owner's answer to this session's hello or rename.
+  // Answers to this session's hello and rename (requests.cpp). Requests
+  // behind the hello or rename wait for them, then go on.
+  void on_authenticated(msg::Authenticated&& m);
   void on_nick_claimed(const msg::NickClaimed& m);
   // Called once per reactor tick: pings a quiet client, closes a silent one.
   void check_idle(Clock::time_point now);
   // Stop reading requests (shutdown, first phase).
   void stop_reading() { reading_ = false; }
   // Stops reading, queues `last_frame` (if any), flushes for at most `grace`,
-  // then closes. The reactor retires the session from every list at once.
+  // then closes. The hub retires the session from every list at once.
   void close(v1::Presence::Reason reason, SharedFrame last_frame, std::chrono::milliseconds grace);
 
  private:
   enum class State { kOpen, kClosing, kClosed };
 
+  // session.cpp: the connection's life.
   void wait_readable();
   void on_readable(const std::error_code& ec);
   // Decodes and handles requests until the bytes run out or handling pauses.
   void process(std::string_view bytes);
   bool accepting_requests() const;
   void handle_frame(std::string_view payload);
+  void close_for(v1::Error::Code code, std::string_view text);
+  void abort();
+
+  // requests.cpp: one handler per request type.
   void dispatch(v1::ClientFrame& frame);
+  void on_hello(v1::HelloRequest& hello, std::uint64_t rid);
+  void on_ping(const v1::PingRequest& ping, std::uint64_t rid);
+  void on_rename(v1::RenameRequest& rename, std::uint64_t rid);
+  void on_join(const v1::JoinRequest& join, std::uint64_t rid);
+  void on_leave(const v1::LeaveRequest& leave, std::uint64_t rid);
+  void on_say(v1::SayRequest& say, std::uint64_t rid);
+  void on_direct(v1::DirectRequest& direct, std::uint64_t rid);
+  void on_set_topic(v1::SetTopicRequest& set, std::uint64_t rid);
+  void on_history(const v1::HistoryRequest& history, std::uint64_t rid);
+  // Sends a query of `kind` about `room` to the room's owner.
+  void query_room(msg::RoomQuery::Kind kind, const std::string& room, std::uint64_t rid);
+  void query_room(msg::RoomQuery&& q, const std::string& room);
+  // Asks the nick's owner for it; requests wait until it answers.
+  void claim_nick(std::string nick, std::uint64_t request_id);
+  void resume();
+  SharedFrame rename_reply(const std::string& old_nick, std::uint64_t request_id) const;
   void reply_error(v1::Error::Code code, std::string_view text, std::uint64_t request_id,
                    std::uint32_t retry_after_ms = 0);
   bool require_login(std::uint64_t request_id);
-  // Asks the nick's owner for it; requests wait until it answers.
-  void claim_nick(std::string nick, std::uint64_t request_id);
-  SharedFrame rename_reply(const std::string& old_nick, std::uint64_t request_id) const;
+  bool check_nick(const std::string& nick, std::uint64_t request_id);
   // Canonical room name, or an INVALID_ROOM error and nothing.
   std::optional<std::string> room_arg(const std::string& room, std::uint64_t request_id);
   // The session's entry for `room` (a room is listed at most once), or null.
   const Membership* membership(const std::string& room) const;
   void drop(const Membership& m);  // m: an entry of rooms_
-  bool is_member(const std::string& room) const;
+  bool is_member(const std::string& room) const { return membership(room) != nullptr; }
   bool check_body(const std::string& text, std::uint64_t request_id);
-  void consume_written(std::size_t n);
-  void abort();
 
-  Reactor& reactor_;
+  LocalHub& hub_;
   const SessionId id_;
-  asio::ip::tcp::socket socket_;
+  std::unique_ptr<Transport> transport_;
   common::FrameDecoder decoder_;
   common::TokenBucket bucket_;
 
   State state_ = State::kOpen;
   bool reading_ = true;
   bool write_waiting_ = false;
-  bool dirty_ = false;  // queued on the reactor's flush list
+  bool dirty_ = false;  // queued on the hub's flush list
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::optional<asio::steady_timer> close_timer_;
-
-  // Outbox: frames [head_, end) not yet fully written; the first is written
-  // up to head_offset_. outbox_bytes_ counts their whole sizes.
-  std::vector<LocalFrameRef> outbox_;
-  std::size_t head_ = 0;
-  std::size_t head_offset_ = 0;
-  std::size_t outbox_bytes_ = 0;
+  Outbox outbox_;
 
   std::string nick_;
+  // A hello or rename is being answered (authenticator, then nick owner).
   bool nick_pending_ = false;
-  bool processing_ = false;  // inside process(): see on_nick_claimed
   std::vector<Membership> rooms_;
   std::uint64_t next_join_ = 1;
 

@@ -10,7 +10,6 @@
 
 #include "chat/v1/chat.pb.h"
 #include "common/framing.hpp"
-#include "server/frames.hpp"
 
 namespace chat::server {
 
@@ -120,6 +119,23 @@ struct RoomList {
   std::vector<v1::RoomInfo> rooms;
 };
 
+// session's reactor -> its authenticator (auth/), and the answer back. The
+// answer always arrives as a message, so a check that takes time (a password
+// hash) can run elsewhere while the reactor goes on.
+struct Authenticate {
+  std::string nick;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct Authenticated {
+  std::string nick;  // the nick to claim
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+  bool ok = false;
+  v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;  // why not, when !ok
+  std::string reason;
+};
+
 // session's reactor -> nick owner. A claim of the nick the session already
 // holds, in another case, succeeds and respells it (a rename).
 struct ClaimNick {
@@ -169,24 +185,7 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::Publish, msg::Rename, msg::RoomQuery, msg::ListRooms, msg::Deliver,
                              msg::Joined, msg::JoinRefused, msg::RoomList, msg::ClaimNick,
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
-                             msg::DeliverDirect, msg::ToSession>;
-
-// Where a shard sends its messages: the reactor it lives on.
-// Thread safety: called only on that reactor's thread.
-class Router {
- public:
-  virtual ~Router() = default;
-  virtual std::uint32_t reactor_count() const = 0;
-  // Delivers `m` to reactor `to`: a direct call when `to` is this reactor.
-  virtual void send(std::uint32_t to, Message&& m) = 0;
-  void to_session(SessionId session, SharedFrame frame) {
-    send(reactor_of(session), msg::ToSession{session, std::move(frame)});
-  }
-  // An Error for a session on any reactor, counted in chatd_errors_total there.
-  void error_to_session(SessionId session, v1::Error::Code code, std::string_view message,
-                        std::uint64_t request_id) {
-    send(reactor_of(session), msg::ToSession{session, error_frame(code, message, request_id), code});
-  }
-};
+                             msg::DeliverDirect, msg::ToSession, msg::Authenticate,
+                             msg::Authenticated>;
 
 }  // namespace chat::server

@@ -1,4 +1,4 @@
-#include "server/frames.hpp"
+#include "server/chat/frames.hpp"
 
 #include <chrono>
 #include <string>

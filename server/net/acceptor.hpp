@@ -11,8 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "server/config.hpp"
-#include "server/reactor.hpp"
+#include "server/app/config.hpp"
+#include "common/mailbox.hpp"
+#include "server/chat/messages.hpp"
 
 namespace chat::server {
 
@@ -20,7 +21,9 @@ class Acceptor {
  public:
   // Binds and listens at once, so the port is known (and a bind error is
   // thrown) before any thread starts.
-  Acceptor(const Config& config, std::vector<std::unique_ptr<Reactor>>& reactors);
+  using Inbox = common::Mailbox<Message>;
+  // `inboxes`: one per reactor, in reactor order.
+  Acceptor(const Config& config, const std::vector<Inbox*>& inboxes);
   ~Acceptor();
 
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
@@ -36,7 +39,7 @@ class Acceptor {
   asio::ip::tcp::acceptor acceptor_;
   asio::steady_timer backoff_;
   asio::ip::tcp::endpoint endpoint_;
-  std::vector<std::unique_ptr<Reactor::Inbox::Producer>> reactors_;
+  std::vector<std::unique_ptr<Inbox::Producer>> reactors_;
   std::size_t next_ = 0;
   bool out_of_fds_ = false;
   std::atomic<std::uint64_t> accept_errors_{0};

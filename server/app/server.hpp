@@ -10,11 +10,12 @@
 #include <thread>
 #include <vector>
 
-#include "server/acceptor.hpp"
-#include "server/config.hpp"
-#include "server/metrics.hpp"
-#include "server/metrics_server.hpp"
-#include "server/reactor.hpp"
+#include "server/net/acceptor.hpp"
+#include "server/app/config.hpp"
+#include "server/ops/metrics.hpp"
+#include "server/ops/metrics_server.hpp"
+#include "server/runtime/reactor.hpp"
+#include "server/store/history_store.hpp"
 
 namespace chat::server {
 
@@ -42,6 +43,7 @@ class Server {
   }
 
  private:
+  std::unique_ptr<Store> store_;  // before the reactors: they hold its shards
   ServerContext context_;
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::unique_ptr<Reactor::Inbox::Producer>> control_;  // main -> each reactor

@@ -1,10 +1,10 @@
-#include "server/acceptor.hpp"
+#include "server/net/acceptor.hpp"
 
 #include <sys/socket.h>
 
 #include <spdlog/spdlog.h>
 
-#include "server/listen.hpp"
+#include "server/net/listen.hpp"
 
 namespace chat::server {
 
@@ -14,11 +14,11 @@ namespace {
 constexpr std::chrono::milliseconds kFdBackoff{100};
 }  // namespace
 
-Acceptor::Acceptor(const Config& config, std::vector<std::unique_ptr<Reactor>>& reactors)
+Acceptor::Acceptor(const Config& config, const std::vector<Inbox*>& inboxes)
     : acceptor_(listen_on(io_, config.bind, config.port)), backoff_(io_) {
   acceptor_.non_blocking(true);
   endpoint_ = acceptor_.local_endpoint();
-  for (auto& r : reactors) reactors_.push_back(std::make_unique<Reactor::Inbox::Producer>(r->inbox()));
+  for (Inbox* inbox : inboxes) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
 }
 
 Acceptor::~Acceptor() { stop(); }

@@ -23,6 +23,7 @@ struct MetricsSnapshot {
   std::uint64_t rate_limited = 0;
   std::uint64_t idle_timeouts = 0;
   std::uint64_t mailbox_wakeups = 0;
+  std::uint64_t inbox_depth = 0;
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;

@@ -1,17 +1,10 @@
-#include "server/server.hpp"
+#include "server/app/server.hpp"
 
-#include <random>
+#include "server/store/memory_store.hpp"
 
 namespace chat::server {
 
 namespace {
-
-std::uint64_t new_epoch() {
-  std::random_device rd;
-  std::uint64_t epoch = 0;
-  while (epoch == 0) epoch = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return epoch;
-}
 
 SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   v1::ServerFrame frame;
@@ -40,16 +33,19 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
 Server::Server(Config config) {
   context_.config = std::move(config);
   context_.reactors = context_.config.effective_reactors();
-  context_.epoch = new_epoch();
+  store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);
+  context_.epoch = store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);
   for (std::uint32_t i = 0; i < context_.reactors; ++i) {
-    reactors_.push_back(std::make_unique<Reactor>(i, context_));
+    reactors_.push_back(std::make_unique<Reactor>(i, context_, *store_));
   }
   for (auto& r : reactors_) {
     r->connect(reactors_);
     control_.push_back(std::make_unique<Reactor::Inbox::Producer>(r->inbox()));
   }
-  acceptor_ = std::make_unique<Acceptor>(context_.config, reactors_);
+  std::vector<Acceptor::Inbox*> inboxes;
+  for (auto& r : reactors_) inboxes.push_back(&r->inbox());
+  acceptor_ = std::make_unique<Acceptor>(context_.config, inboxes);
   if (!context_.config.metrics_bind.empty()) {
     metrics_ = std::make_unique<MetricsServer>(context_.config.metrics_bind, context_.config.metrics_port,
                                                [this] { return metrics(); });
@@ -78,6 +74,7 @@ MetricsSnapshot Server::metrics() const {
   for (const auto& r : reactors_) {
     r->metrics().add_to(out);
     out.mailbox_wakeups += r->mailbox_wakeups();
+    out.inbox_depth += r->inbox_depth();
   }
   out.accept_errors = acceptor_->accept_errors();
   return out;

@@ -1,9 +1,9 @@
-#include "server/metrics_server.hpp"
+#include "server/ops/metrics_server.hpp"
 
 #include <memory>
 #include <sstream>
 
-#include "server/listen.hpp"
+#include "server/net/listen.hpp"
 
 namespace chat::server {
 
@@ -115,6 +115,7 @@ std::string MetricsServer::render(const MetricsSnapshot& m) {
          m.slow_consumer_disconnects);
   metric("rate_limited_total", "counter", "Requests refused by the rate limiter.", m.rate_limited);
   metric("idle_timeouts_total", "counter", "Connections closed for silence.", m.idle_timeouts);
+  metric("inbox_depth", "gauge", "Mail waiting in the reactors' inboxes now, summed.", m.inbox_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
   for (std::size_t code = 1; code < kErrorCodes; ++code) {

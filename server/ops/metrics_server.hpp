@@ -10,7 +10,7 @@
 #include <string>
 #include <thread>
 
-#include "server/metrics.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 

@@ -1,0 +1,89 @@
+// RoomShard's read side and the topic: who, get and set topic, history pages.
+#include <algorithm>
+
+#include "server/chat/room_shard.hpp"
+
+namespace chat::server {
+
+void RoomShard::on(msg::RoomQuery&& q) {
+  router_.assert_owner();
+  auto it = rooms_.find(q.room);
+  if (it == rooms_.end()) {
+    router_.error_to_session(q.session, v1::Error::CODE_NO_SUCH_ROOM, "no such room: " + q.room, q.request_id);
+    return;
+  }
+  RoomState& room = it->second;
+  v1::ServerFrame frame;
+  frame.set_request_id(q.request_id);
+  switch (q.kind) {
+    case msg::RoomQuery::Kind::kWho: {
+      auto* who = frame.mutable_who();
+      who->set_room(room.name);
+      for (auto& nick : sorted_nicks(room)) who->add_nicks(std::move(nick));
+      break;
+    }
+    case msg::RoomQuery::Kind::kSetTopic:
+      set_topic(room, q);
+      return;
+    case msg::RoomQuery::Kind::kGetTopic: {
+      auto* topic = frame.mutable_topic();
+      topic->set_room(room.name);
+      topic->set_topic(room.topic);
+      topic->set_set_by(room.topic_set_by);
+      break;
+    }
+    case msg::RoomQuery::Kind::kHistory:
+      reply_history(room, q);
+      return;
+  }
+  router_.to_session(q.session, common::make_shared_frame(frame));
+}
+
+void RoomShard::set_topic(RoomState& room, const msg::RoomQuery& q) {
+  if (member_room(room.name, q.session, q.request_id) == nullptr) return;
+  room.topic = q.topic;
+  room.topic_set_by = q.nick;
+  store_.set_topic(room.name, room.topic, room.topic_set_by);
+  v1::ServerFrame event;
+  auto* changed = event.mutable_topic_changed();
+  changed->set_room(room.name);
+  changed->set_topic(room.topic);
+  changed->set_set_by(room.topic_set_by);
+  fan_out_.broadcast(room, common::make_shared_frame(event));
+
+  v1::ServerFrame reply;
+  reply.set_request_id(q.request_id);
+  auto* topic = reply.mutable_topic();
+  topic->set_room(room.name);
+  topic->set_topic(room.topic);
+  topic->set_set_by(room.topic_set_by);
+  router_.to_session(q.session, common::make_shared_frame(reply));
+}
+
+void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
+  v1::ServerFrame frame;
+  frame.set_request_id(q.request_id);
+  auto* reply = frame.mutable_history();
+  reply->set_room(room.name);
+  reply->set_last_seq(room.last_seq);
+  const std::uint64_t first = store_.first_seq(room.name);
+  if (first != 0) {
+    reply->set_first_available_seq(first);
+    const std::uint64_t page = std::clamp<std::uint64_t>(q.limit == 0 ? config_.max_history_page : q.limit, 1,
+                                                         config_.max_history_page);
+    std::uint64_t lo;
+    std::uint64_t hi;
+    if (q.has_after) {
+      // Nothing after the newest (and after_seq + 1 must not wrap round).
+      lo = q.after_seq >= room.last_seq ? room.last_seq + 1 : std::max(q.after_seq + 1, first);
+      hi = std::min(room.last_seq, lo + page - 1);
+    } else {
+      hi = (q.before_seq == 0) ? room.last_seq : std::min(room.last_seq, q.before_seq - 1);
+      lo = (hi + 1 > first + page) ? hi + 1 - page : first;
+    }
+    if (lo <= hi) store_.read(room.name, lo, hi, *reply->mutable_messages());
+  }
+  router_.to_session(q.session, common::make_shared_frame(frame));
+}
+
+}  // namespace chat::server

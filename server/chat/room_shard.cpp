@@ -1,0 +1,177 @@
+#include "server/chat/room_shard.hpp"
+
+#include <algorithm>
+
+namespace chat::server {
+
+RoomShard::RoomShard(const Config& config, Router& router, HistoryStore& store, FanOut& fan_out,
+                     Sequencer& sequencer, ReactorMetrics& metrics)
+    : config_(config), router_(router), store_(store), fan_out_(fan_out), sequencer_(sequencer),
+      metrics_(metrics) {
+  for (StoredRoom& stored : store_.load()) {
+    RoomState& room = rooms_[stored.name];
+    room.name = std::move(stored.name);
+    room.incarnation = stored.incarnation;
+    room.topic = std::move(stored.topic);
+    room.topic_set_by = std::move(stored.topic_set_by);
+    room.last_seq = stored.last_seq;
+    room.members_per_reactor.assign(router_.reactor_count(), 0);
+    room.empty_since = empty_.insert(empty_.end(), room.name);
+  }
+  count_rooms();
+}
+
+std::size_t RoomShard::room_cap() const {
+  const std::size_t shards = router_.reactor_count();
+  return (config_.max_rooms + shards - 1) / shards;
+}
+
+void RoomShard::count_rooms() { ReactorMetrics::set(metrics_.rooms, rooms_.size()); }
+
+RoomState* RoomShard::find_or_create(const msg::Join& m) {
+  auto it = rooms_.find(m.room);
+  if (it != rooms_.end()) return &it->second;
+  // Each shard keeps to its own share of the cap, so the check needs no word
+  // from the other reactors. Joining a room that exists is always fine.
+  if (rooms_.size() >= room_cap() && !reclaim_one()) {
+    constexpr auto kCode = v1::Error::CODE_TOO_MANY_ROOMS;
+    router_.send(reactor_of(m.session),
+                 msg::JoinRefused{m.room, m.session, m.join, kCode,
+                                  error_frame(kCode,
+                                              "cannot create " + m.room +
+                                                  ": the server holds its most rooms, all in use; "
+                                                  "rooms that exist can still be joined",
+                                              m.request_id)});
+    return nullptr;
+  }
+  RoomState& room = rooms_[m.room];
+  room.name = m.room;
+  room.members_per_reactor.assign(router_.reactor_count(), 0);
+  room.incarnation = store_.create(m.room);
+  count_rooms();
+  return &room;
+}
+
+void RoomShard::on(msg::Join&& m) {
+  router_.assert_owner();
+  RoomState* room = find_or_create(m);
+  if (room == nullptr) return;
+  if (!room->members.try_emplace(m.session, m.nick).second) {
+    router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
+                             "already a member of " + m.room, m.request_id);
+    return;
+  }
+  ++room->members_per_reactor[reactor_of(m.session)];
+  if (room->empty_since) {
+    empty_.erase(*room->empty_since);
+    room->empty_since.reset();
+  }
+  // Joined travels the same FIFO as every later Deliver to that reactor, so
+  // the joiner sees each message sequenced after last_seq exactly once.
+  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.request_id), m.join});
+  fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
+}
+
+SharedFrame RoomShard::join_reply(const RoomState& room, std::uint64_t request_id) const {
+  v1::ServerFrame frame;
+  frame.set_request_id(request_id);
+  auto* reply = frame.mutable_join();
+  reply->set_room(room.name);
+  reply->set_topic(room.topic);
+  for (auto& nick : sorted_nicks(room)) reply->add_members(std::move(nick));
+  if (config_.replay_on_join > 0 && room.last_seq > 0) {
+    const std::uint64_t lo = room.last_seq > config_.replay_on_join ? room.last_seq - config_.replay_on_join + 1 : 1;
+    store_.read(room.name, lo, room.last_seq, *reply->mutable_recent());
+  }
+  reply->set_last_seq(room.last_seq);
+  reply->set_incarnation(room.incarnation);
+  return common::make_shared_frame(frame);
+}
+
+void RoomShard::on(msg::Leave&& m) {
+  router_.assert_owner();
+  auto it = rooms_.find(m.room);
+  const bool asked = m.reason == v1::Presence::REASON_UNSPECIFIED;
+  if (it == rooms_.end() || it->second.members.erase(m.session) == 0) {
+    if (asked) {
+      router_.error_to_session(m.session, v1::Error::CODE_NOT_A_MEMBER, "not a member of " + m.room,
+                               m.request_id);
+    }
+    return;
+  }
+  RoomState& room = it->second;
+  --room.members_per_reactor[reactor_of(m.session)];
+  if (asked) {
+    v1::ServerFrame frame;
+    frame.set_request_id(m.request_id);
+    frame.mutable_leave()->set_room(room.name);
+    router_.to_session(m.session, common::make_shared_frame(frame));
+  }
+  fan_out_.presence(room, m.nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT, m.reason);
+  if (!room.members.empty()) return;
+  if (room.last_seq == 0 && room.topic.empty()) {
+    store_.drop(room.name);
+    rooms_.erase(it);  // a room that never held a message or a topic leaves no trace
+    count_rooms();
+  } else {
+    room.empty_since = empty_.insert(empty_.end(), room.name);
+  }
+}
+
+bool RoomShard::reclaim_one() {
+  if (empty_.empty()) return false;
+  store_.drop(empty_.front());
+  rooms_.erase(empty_.front());
+  empty_.pop_front();
+  ReactorMetrics::bump(metrics_.rooms_reclaimed);
+  return true;
+}
+
+RoomState* RoomShard::member_room(const std::string& room, SessionId session, std::uint64_t request_id) {
+  auto it = rooms_.find(room);
+  if (it != rooms_.end() && it->second.members.contains(session)) return &it->second;
+  router_.error_to_session(session, v1::Error::CODE_NOT_A_MEMBER, "not a member of " + room, request_id);
+  return nullptr;
+}
+
+void RoomShard::on(msg::Publish&& m) {
+  router_.assert_owner();
+  ReactorMetrics::bump(metrics_.messages_published);
+  if (RoomState* room = member_room(m.room, m.session, m.request_id)) sequencer_.publish(*room, std::move(m));
+}
+
+void RoomShard::on(msg::Rename&& m) {
+  router_.assert_owner();
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end()) return;  // its join was refused, or it has left
+  RoomState& room = it->second;
+  auto member = room.members.find(m.session);
+  if (member == room.members.end()) return;
+  member->second = m.nick;
+  fan_out_.presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, m.old_nick);
+}
+
+std::vector<v1::RoomInfo> RoomShard::list() const {
+  router_.assert_owner();
+  std::vector<v1::RoomInfo> out;
+  out.reserve(rooms_.size());
+  for (const auto& [name, room] : rooms_) {
+    v1::RoomInfo info;
+    info.set_name(name);
+    info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
+    info.set_topic(room.topic);
+    info.set_last_seq(room.last_seq);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<std::string> RoomShard::sorted_nicks(const RoomState& room) const {
+  std::vector<std::string> nicks;
+  nicks.reserve(room.members.size());
+  for (const auto& [session, nick] : room.members) nicks.push_back(nick);
+  std::sort(nicks.begin(), nicks.end());
+  return nicks;
+}
+
+}  // namespace chat::server

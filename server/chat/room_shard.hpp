@@ -1,0 +1,66 @@
+#pragma once
+// The rooms owned by one reactor: those with stable_hash(room) % N == index.
+// It admits and removes members, answers who, topic and history, and hands
+// each say to the sequencer (sequencer.hpp), which numbers, stores and fans
+// it out. An empty room is kept for its history until its slot is needed:
+// at the cap, a new room replaces the room that has been empty longest.
+// Thread safety: reactor-confined (its owner reactor's thread only).
+
+#include <cstdint>
+#include <list>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "server/app/config.hpp"
+#include "server/chat/fan_out.hpp"
+#include "server/chat/room_state.hpp"
+#include "server/chat/router.hpp"
+#include "server/chat/sequencer.hpp"
+#include "server/ops/metrics.hpp"
+#include "server/store/history_store.hpp"
+
+namespace chat::server {
+
+class RoomShard {
+ public:
+  // Loads the rooms `store` holds. `sequencer` publishes through `fan_out`.
+  RoomShard(const Config& config, Router& router, HistoryStore& store, FanOut& fan_out,
+            Sequencer& sequencer, ReactorMetrics& metrics);
+
+  void on(msg::Join&& m);
+  void on(msg::Leave&& m);
+  void on(msg::Publish&& m);
+  void on(msg::Rename&& m);
+  void on(msg::RoomQuery&& m);
+  std::vector<v1::RoomInfo> list() const;
+
+  std::size_t room_count() const { return rooms_.size(); }
+  // The most rooms this shard holds: its share, rounded up, of max_rooms.
+  std::size_t room_cap() const;
+
+ private:
+  // The room named in `m`, created if need be; null (and the joiner told)
+  // when the shard is full of rooms in use.
+  RoomState* find_or_create(const msg::Join& m);
+  // Drops the room that has been empty longest; false if none is empty.
+  bool reclaim_one();
+  SharedFrame join_reply(const RoomState& room, std::uint64_t request_id) const;
+  void set_topic(RoomState& room, const msg::RoomQuery& q);
+  void reply_history(const RoomState& room, const msg::RoomQuery& q);
+  // A member of `room`, or null after telling `session` it is not one.
+  RoomState* member_room(const std::string& room, SessionId session, std::uint64_t request_id);
+  std::vector<std::string> sorted_nicks(const RoomState& room) const;
+  void count_rooms();
+
+  const Config& config_;
+  Router& router_;
+  HistoryStore& store_;
+  FanOut& fan_out_;
+  Sequencer& sequencer_;
+  ReactorMetrics& metrics_;
+  std::unordered_map<std::string, RoomState> rooms_;
+  std::list<std::string> empty_;  // rooms with no members, longest empty first
+};
+
+}  // namespace chat::server

@@ -1,0 +1,69 @@
+#pragma once
+// The one way a chat actor sends a message: to a reactor by index, to the
+// owner of a room or a nick (hash of the key modulo the reactor count, as
+// Seastar routes a key to its shard), or to a session's reactor (named in
+// the session id).
+//
+// The contract on a send to this same reactor: the message runs after the
+// handler that sent it has returned, never inside it. So no handler is ever
+// re-entered by the answer to its own request, whether the owner is this
+// reactor or another; only the latency differs.
+//
+// Thread safety: reactor-confined. Every method runs on the thread that owns
+// the router; assert_owner() checks that in debug builds.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "common/names.hpp"
+#include "common/thread_owner.hpp"
+#include "server/chat/frames.hpp"
+#include "server/chat/messages.hpp"
+
+namespace chat::server {
+
+class Router {
+ public:
+  virtual ~Router() = default;
+  virtual std::uint32_t reactor_count() const = 0;
+  // Delivers `m` to reactor `to` (see the contract above).
+  virtual void send(std::uint32_t to, Message&& m) = 0;
+
+  std::uint32_t room_owner(std::string_view room) const {
+    return static_cast<std::uint32_t>(common::stable_hash(room) % reactor_count());
+  }
+  std::uint32_t nick_owner(std::string_view nick) const {
+    return static_cast<std::uint32_t>(common::stable_hash(common::fold_case(nick)) % reactor_count());
+  }
+  // `m.room` names the room; the owner is found before `m` is moved.
+  template <class M>
+  void to_room_owner(M&& m) {
+    const std::uint32_t owner = room_owner(m.room);
+    send(owner, std::forward<M>(m));
+  }
+  // `nick` may point into `m`: the owner is found before `m` is moved.
+  template <class M>
+  void to_nick_owner(std::string_view nick, M&& m) {
+    const std::uint32_t owner = nick_owner(nick);
+    send(owner, std::forward<M>(m));
+  }
+  void to_session(SessionId session, SharedFrame frame) {
+    send(reactor_of(session), msg::ToSession{session, std::move(frame)});
+  }
+  // An Error for a session on any reactor, counted in chatd_errors_total there.
+  void error_to_session(SessionId session, v1::Error::Code code, std::string_view message,
+                        std::uint64_t request_id) {
+    send(reactor_of(session), msg::ToSession{session, error_frame(code, message, request_id), code});
+  }
+
+  // The thread this router's actors are confined to.
+  const common::ThreadOwner& owner() const { return owner_; }
+  void assert_owner() const { owner_.assert_owner(); }
+
+ protected:
+  common::ThreadOwner owner_;
+};
+
+}  // namespace chat::server

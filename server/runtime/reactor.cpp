@@ -1,0 +1,198 @@
+#include "server/runtime/reactor.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/overloaded.hpp"
+#include "server/net/tcp_transport.hpp"
+
+namespace chat::server {
+
+using common::Overloaded;
+
+Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store)
+    : index_(index),
+      context_(context),
+      io_(ASIO_CONCURRENCY_HINT_UNSAFE),
+      wake_(io_, ::dup(inbox_.wake_fd())),
+      tick_(io_),
+      store_(store.open_shard(index)),
+      fan_out_(*this),
+      sequencer_(*store_, fan_out_),
+      rooms_(context.config, *this, *store_, fan_out_, sequencer_, metrics_),
+      nicks_(*this, nick_registry_),
+      authenticator_(*this),
+      hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
+
+Reactor::~Reactor() = default;
+
+void Reactor::connect(std::vector<std::unique_ptr<Reactor>>& all) {
+  peers_.clear();
+  for (auto& r : all) {
+    peers_.push_back(r.get() == this ? nullptr : std::make_unique<Inbox::Producer>(r->inbox()));
+  }
+}
+
+void Reactor::run() {
+  owner_.bind();
+  drain_inbox();  // arms the inbox before the first sleep
+  start_tick();
+  io_.run();
+  // Loop finished: every session is closed. Drop what is left.
+  hub_.clear();
+}
+
+void Reactor::attach() {
+  owner_.bind();
+  drain_inbox();
+}
+
+// ------------------------------------------------------------------- mail
+
+void Reactor::send(std::uint32_t to, Message&& m) {
+  assert_owner();
+  if (to != index_) {
+    peers_[to]->send(std::move(m));
+    return;
+  }
+  // Mail to this reactor skips the queue but not the order: it runs after the
+  // handler that sent it returns (see router.hpp), FIFO with other local mail.
+  local_.push_back(std::move(m));
+  if (local_posted_) return;
+  local_posted_ = true;
+  asio::post(io_, [this] { run_local(); });
+}
+
+void Reactor::run_local() {
+  local_posted_ = false;
+  // Mail sent while this batch runs goes into local_ and is run by the next
+  // round of this loop, still within this handler.
+  while (!local_.empty()) {
+    running_.swap(local_);
+    for (Message& m : running_) dispatch(std::move(m));
+    running_.clear();
+  }
+}
+
+void Reactor::wait_inbox() {
+  wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+    if (ec) return;
+    inbox_.clear_wake();
+    drain_inbox();
+  });
+}
+
+void Reactor::drain_inbox() {
+  const std::size_t batch = context_.config.mailbox_batch;
+  const std::size_t n = inbox_.drain(batch, [this](Message&& m) { dispatch(std::move(m)); });
+  if (stopping_ && barriers_[2] == context_.reactors) return;  // loop is winding down
+  if (n == batch || !inbox_.arm()) {
+    // More waiting: come back after the sockets have had their turn.
+    asio::post(io_, [this] { drain_inbox(); });
+  } else {
+    wait_inbox();
+  }
+}
+
+// Each message to the actor that handles it.
+void Reactor::dispatch(Message&& m) {
+  std::visit(Overloaded{
+                 [this](msg::Join&& j) { rooms_.on(std::move(j)); },
+                 [this](msg::Leave&& l) { rooms_.on(std::move(l)); },
+                 [this](msg::Publish&& p) { rooms_.on(std::move(p)); },
+                 [this](msg::Rename&& r) { rooms_.on(std::move(r)); },
+                 [this](msg::RoomQuery&& q) { rooms_.on(std::move(q)); },
+                 [this](msg::ClaimNick&& c) { nicks_.on(std::move(c)); },
+                 [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
+                 [this](msg::RouteDirect&& d) { nicks_.on(std::move(d)); },
+                 [this](msg::Authenticate&& a) { authenticator_.authenticate(std::move(a)); },
+                 [this](msg::Deliver&& d) { hub_.on(std::move(d)); },
+                 [this](msg::Joined&& j) { hub_.on(std::move(j)); },
+                 [this](msg::JoinRefused&& j) { hub_.on(std::move(j)); },
+                 [this](msg::Authenticated&& a) { hub_.on(std::move(a)); },
+                 [this](msg::NickClaimed&& c) { hub_.on(std::move(c)); },
+                 [this](msg::DeliverDirect&& d) { hub_.on(std::move(d)); },
+                 [this](msg::ToSession&& t) { hub_.on(std::move(t)); },
+                 [this](msg::RoomList&& l) { hub_.on(std::move(l)); },
+                 [this](auto&& own) { on(std::move(own)); },
+             },
+             std::move(m));
+}
+
+void Reactor::on(msg::Adopt&& m) {
+  if (stopping_) {
+    ::close(m.fd);
+    return;
+  }
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  ::getsockname(m.fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto protocol = addr.ss_family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
+  asio::ip::tcp::socket socket(io_);
+  std::error_code ec;
+  socket.assign(protocol, m.fd, ec);
+  if (ec) {
+    ::close(m.fd);
+    return;
+  }
+  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket)), context_.welcome);
+}
+
+void Reactor::on(msg::ListRooms&& m) { send(m.reply_to, msg::RoomList{m.query_id, rooms_.list()}); }
+
+// ---------------------------------------------------------------- ticking
+
+void Reactor::start_tick() {
+  const auto idle = std::chrono::milliseconds(context_.config.idle_timeout_ms);
+  const auto period = std::clamp<std::chrono::milliseconds>(idle / 8, std::chrono::milliseconds(10),
+                                                             std::chrono::milliseconds(1000));
+  tick_.expires_after(period);
+  tick_.async_wait([this](const std::error_code& ec) {
+    if (ec || stopping_) return;
+    hub_.check_idle();
+    start_tick();
+  });
+}
+
+// --------------------------------------------------------------- shutdown
+//
+// Stop reaches every reactor. Each stops reading requests and sends barrier
+// 1 to all reactors. Mail is FIFO per producer (and local mail FIFO too), so
+// once a reactor holds barrier 1 from everyone, no Publish can still reach
+// it; the Delivers it made are already queued ahead of the barrier 2 it then
+// sends. Once a reactor holds barrier 2 from everyone, every message
+// sequenced anywhere has reached its sessions' outboxes: it says goodbye,
+// flushes and closes them.
+
+void Reactor::on(msg::Stop&&) {
+  if (stopping_) return;
+  stopping_ = true;
+  tick_.cancel();
+  hub_.stop_reading();
+  for (std::uint32_t r = 0; r < context_.reactors; ++r) send(r, msg::Barrier{1});
+}
+
+void Reactor::on(msg::Barrier&& m) {
+  if (++barriers_[m.phase] < context_.reactors) return;
+  if (m.phase == 1) {
+    for (std::uint32_t r = 0; r < context_.reactors; ++r) send(r, msg::Barrier{2});
+    return;
+  }
+  begin_stop();
+}
+
+void Reactor::begin_stop() {
+  v1::ServerFrame goodbye;
+  goodbye.mutable_shutdown()->set_reason("server is shutting down");
+  const auto grace = std::chrono::milliseconds(context_.config.shutdown_grace_ms);
+  hub_.close_all(v1::Presence::REASON_SERVER_SHUTDOWN, common::make_shared_frame(goodbye), grace);
+  // Nothing else will arrive that matters: stop watching the inbox, and the
+  // loop ends by itself once the last session has flushed or timed out.
+  std::error_code ec;
+  wake_.cancel(ec);
+  wake_.close(ec);
+}
+
+}  // namespace chat::server

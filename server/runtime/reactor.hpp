@@ -1,0 +1,111 @@
+#pragma once
+// A reactor: one thread running one io_context (epoll underneath) and the
+// actors that live on it: its sessions (through its LocalHub) and its shard
+// of the rooms and nicks. Other threads reach it only through its inbox; it
+// reaches them only through their inboxes. This file is the loop: inbox and
+// wake-up, local mail, the tick, and the shutdown barriers.
+// Thread safety: reactor-confined, except inbox(), which any thread may send
+// into through its own Producer, and metrics(), which any thread may read.
+
+#include <asio.hpp>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "common/mailbox.hpp"
+#include "server/app/config.hpp"
+#include "server/auth/guest_authenticator.hpp"
+#include "server/chat/fan_out.hpp"
+#include "server/chat/nick_registry.hpp"
+#include "server/chat/nick_shard.hpp"
+#include "server/chat/room_shard.hpp"
+#include "server/chat/router.hpp"
+#include "server/chat/sequencer.hpp"
+#include "server/ops/metrics.hpp"
+#include "server/session/local_hub.hpp"
+#include "server/store/history_store.hpp"
+
+namespace chat::server {
+
+// What every reactor shares: immutable once the server has started.
+struct ServerContext {
+  Config config;
+  std::uint32_t reactors = 1;
+  std::uint64_t epoch = 0;
+  SharedFrame welcome;
+};
+
+class Reactor final : public Router {
+ public:
+  using Inbox = common::Mailbox<Message>;
+
+  // Opens this reactor's shard of `store`.
+  Reactor(std::uint32_t index, const ServerContext& context, Store& store);
+  ~Reactor() override;
+
+  // Before the threads start: one producer into each other reactor's inbox.
+  void connect(std::vector<std::unique_ptr<Reactor>>& all);
+  // The thread body: runs the loop until shutdown has finished.
+  void run();
+
+  // Testing and fuzzing: drive this reactor from the calling thread instead
+  // of run(). attach() makes the caller the owner; poll() runs whatever is
+  // ready without blocking and says how many handlers ran; adopt() takes a
+  // connection as if the acceptor had handed it over.
+  void attach();
+  std::size_t poll() { return io_.poll(); }
+  void adopt(int fd) { on(msg::Adopt{fd}); }
+  void adopt(std::unique_ptr<Transport> transport) { hub_.adopt(std::move(transport), context_.welcome); }
+  std::size_t session_count() const { return hub_.session_count(); }
+  std::size_t nick_count() const { return nick_registry_.size(); }
+
+  Inbox& inbox() { return inbox_; }
+  const ReactorMetrics& metrics() const { return metrics_; }
+  std::uint64_t mailbox_wakeups() const { return inbox_.wakeups(); }
+  std::size_t inbox_depth() const { return inbox_.size_approx(); }
+
+  // Router, on this reactor's thread only.
+  std::uint32_t reactor_count() const override { return context_.reactors; }
+  void send(std::uint32_t to, Message&& m) override;
+
+ private:
+  void dispatch(Message&& m);
+  void wait_inbox();
+  void drain_inbox();
+  void run_local();
+  void start_tick();
+
+  void on(msg::Adopt&& m);
+  void on(msg::ListRooms&& m);
+  void on(msg::Stop&& m);
+  void on(msg::Barrier&& m);
+  void begin_stop();
+
+  const std::uint32_t index_;
+  const ServerContext& context_;
+  asio::io_context io_;
+  Inbox inbox_;
+  asio::posix::stream_descriptor wake_;
+  std::vector<std::unique_ptr<Inbox::Producer>> peers_;  // [r]: into reactor r's inbox
+  // Mail from this reactor to itself, run after the handler that sent it.
+  std::vector<Message> local_;
+  std::vector<Message> running_;
+  bool local_posted_ = false;
+  asio::steady_timer tick_;
+  ReactorMetrics metrics_;
+
+  // The actors on this reactor, in the order they are built.
+  std::unique_ptr<HistoryStore> store_;
+  FanOut fan_out_;
+  LocalSequencer sequencer_;
+  RoomShard rooms_;
+  LocalNickRegistry nick_registry_;
+  NickShard nicks_;
+  GuestAuthenticator authenticator_;
+  LocalHub hub_;
+
+  bool stopping_ = false;
+  std::uint32_t barriers_[3] = {0, 0, 0};
+};
+
+}  // namespace chat::server

@@ -1,0 +1,198 @@
+#include "server/session/local_hub.hpp"
+
+#include <algorithm>
+
+#include "server/session/session.hpp"
+
+namespace chat::server {
+
+namespace {
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+constexpr std::size_t kWriteBufferBytes = 64 * 1024;
+}  // namespace
+
+LocalHub::LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
+                   Router& router, Authenticator& authenticator)
+    : io_(io), index_(index), config_(config), metrics_(metrics), router_(router), authenticator_(authenticator),
+      read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
+
+LocalHub::~LocalHub() = default;
+
+void LocalHub::adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome) {
+  assert_owner();
+  const SessionId id = make_session_id(index_, next_serial_++);
+  auto session = std::make_shared<Session>(*this, id, std::move(transport));
+  sessions_.emplace(id, session);
+  ReactorMetrics::bump(metrics_.connections_accepted);
+  ReactorMetrics::bump(metrics_.connections_open);
+  session->start(welcome);
+}
+
+Session* LocalHub::find(SessionId id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+// ------------------------------------------------------------ room traffic
+
+void LocalHub::on(msg::Deliver&& m) {
+  auto it = local_members_.find(m.room);
+  if (it == local_members_.end()) return;
+  // One reactor-local reference for all members here (see local_frame.hpp).
+  const LocalFrameRef frame(std::move(m.frame));
+  const LocalFrameRef own = m.sender_frame ? LocalFrameRef(std::move(m.sender_frame)) : LocalFrameRef();
+  for (Session* s : it->second) s->send(s->id() == m.sender ? own : frame);
+}
+
+void LocalHub::on(msg::Joined&& m) {
+  Session* s = find(m.session);
+  if (s == nullptr || !s->open()) return;  // gone; its Leave is already on the way
+  // A session that left the room while this answer was on its way has
+  // already sent its Leave; listing it here would outlive that Leave. The
+  // client still gets the reply it asked for, before the leave reply.
+  if (s->is_current_join(m.room, m.join)) local_members_[m.room].push_back(s);
+  s->send(m.reply);
+}
+
+void LocalHub::on(msg::JoinRefused&& m) {
+  Session* s = find(m.session);
+  if (s == nullptr || !s->open()) return;
+  s->forget_join(m.room, m.join);
+  metrics_.error(m.code);
+  s->send(m.reply);
+}
+
+void LocalHub::remove_local_member(const std::string& room, Session* session) {
+  assert_owner();
+  auto it = local_members_.find(room);
+  if (it == local_members_.end()) return;
+  auto& list = it->second;
+  auto pos = std::find(list.begin(), list.end(), session);
+  if (pos != list.end()) {
+    *pos = list.back();
+    list.pop_back();
+  }
+  if (list.empty()) local_members_.erase(it);
+}
+
+// --------------------------------------------------- nicks and direct mail
+
+void LocalHub::on(msg::Authenticated&& m) {
+  Session* s = find(m.session);
+  if (s != nullptr && s->open()) s->on_authenticated(std::move(m));
+}
+
+void LocalHub::on(msg::NickClaimed&& m) {
+  Session* s = find(m.session);
+  if (s == nullptr || !s->open()) {
+    // It left while the claim was in flight: give the nick back.
+    if (m.ok) router_.to_nick_owner(m.nick, msg::ReleaseNick{m.nick, m.session});
+    return;
+  }
+  s->on_nick_claimed(m);
+}
+
+void LocalHub::on(msg::DeliverDirect&& m) {
+  Session* target = find(m.target);
+  if (target == nullptr || !target->open()) {
+    router_.error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick, m.request_id);
+    return;
+  }
+  target->send(m.frame);
+  v1::ServerFrame ack;
+  ack.set_request_id(m.request_id);
+  ack.mutable_direct_ack()->set_nick(m.target_nick);
+  ack.mutable_direct_ack()->set_timestamp_ms(now_ms());
+  router_.to_session(m.sender, common::make_shared_frame(ack));
+}
+
+void LocalHub::on(msg::ToSession&& m) {
+  if (m.error != v1::Error::CODE_UNSPECIFIED) metrics_.error(m.error);
+  if (Session* s = find(m.session)) s->send(m.frame);
+}
+
+// -------------------------------------------------------------- room lists
+
+void LocalHub::list_rooms(SessionId session, std::uint64_t request_id) {
+  assert_owner();
+  const std::uint64_t query = next_query_++;
+  const std::uint32_t reactors = router_.reactor_count();
+  pending_lists_[query] = PendingList{session, request_id, reactors, {}};
+  for (std::uint32_t r = 0; r < reactors; ++r) router_.send(r, msg::ListRooms{index_, query});
+}
+
+void LocalHub::on(msg::RoomList&& m) {
+  auto it = pending_lists_.find(m.query_id);
+  if (it == pending_lists_.end()) return;
+  PendingList& pending = it->second;
+  for (auto& room : m.rooms) pending.rooms.push_back(std::move(room));
+  if (--pending.waiting > 0) return;
+  std::sort(pending.rooms.begin(), pending.rooms.end(), [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  v1::ServerFrame reply;
+  reply.set_request_id(pending.request_id);
+  for (auto& room : pending.rooms) *reply.mutable_list_rooms()->add_rooms() = std::move(room);
+  if (Session* s = find(pending.session)) s->send(common::make_shared_frame(reply));
+  pending_lists_.erase(it);
+}
+
+// ---------------------------------------------------------------- flushing
+
+void LocalHub::schedule_flush(std::shared_ptr<Session> session) {
+  assert_owner();
+  to_flush_.push_back(std::move(session));
+  if (flush_posted_) return;
+  flush_posted_ = true;
+  asio::post(io_, [this] { flush_sessions(); });
+}
+
+void LocalHub::flush_sessions() {
+  flush_posted_ = false;
+  // A flush can queue more (a write error retires a session); swap first.
+  std::vector<std::shared_ptr<Session>> batch;
+  batch.swap(to_flush_);
+  for (auto& s : batch) s->flush();
+  batch.clear();
+  if (to_flush_.empty()) to_flush_.swap(batch);  // keep the capacity
+}
+
+// --------------------------------------------------------------- lifecycle
+
+void LocalHub::retire(std::shared_ptr<Session> session) {
+  assert_owner();
+  asio::post(io_, [this, session = std::move(session)] { forget(session); });
+}
+
+void LocalHub::forget(const std::shared_ptr<Session>& session) {
+  const auto reason = session->close_reason();
+  for (const auto& [room, join] : session->rooms()) {
+    remove_local_member(room, session.get());
+    router_.to_room_owner(msg::Leave{room, session->nick(), session->id(), 0, reason});
+  }
+  if (session->logged_in()) {
+    router_.to_nick_owner(session->nick(), msg::ReleaseNick{session->nick(), session->id()});
+  }
+  sessions_.erase(session->id());
+}
+
+void LocalHub::check_idle() {
+  const auto now = Session::Clock::now();
+  for (auto& [id, session] : sessions_) session->check_idle(now);
+}
+
+void LocalHub::stop_reading() {
+  for (auto& [id, session] : sessions_) session->stop_reading();
+}
+
+void LocalHub::close_all(v1::Presence::Reason reason, const SharedFrame& last_frame, std::chrono::milliseconds grace) {
+  std::vector<std::shared_ptr<Session>> all;
+  all.reserve(sessions_.size());
+  for (auto& [id, session] : sessions_) all.push_back(session);
+  for (auto& s : all) s->close(reason, last_frame, grace);
+}
+
+void LocalHub::clear() {
+  sessions_.clear();
+  local_members_.clear();
+}
+
+}  // namespace chat::server

@@ -1,0 +1,281 @@
+// Session: one handler per request type (as muduo's protobuf dispatcher maps
+// each message type to its own callback). Each checks what it can check
+// here and sends the request on to the owner of the room or nick.
+#include <algorithm>
+#include <utility>
+
+#include "common/names.hpp"
+#include "server/chat/frames.hpp"
+#include "server/session/local_hub.hpp"
+#include "server/session/session.hpp"
+
+namespace chat::server {
+
+using v1::Error;
+using Kind = msg::RoomQuery::Kind;
+
+void Session::dispatch(v1::ClientFrame& frame) {
+  const std::uint64_t rid = frame.request_id();
+  using F = v1::ClientFrame;
+  const F::BodyCase body = frame.body_case();
+  if (body == F::kHello) return on_hello(*frame.mutable_hello(), rid);
+  if (body == F::kPing) return on_ping(frame.ping(), rid);
+  if (body == F::kPong) return;
+  if (body == F::BODY_NOT_SET) return reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown or empty request", rid);
+  if (!require_login(rid)) return;
+  switch (body) {
+    case F::kRename: return on_rename(*frame.mutable_rename(), rid);
+    case F::kJoin: return on_join(frame.join(), rid);
+    case F::kLeave: return on_leave(frame.leave(), rid);
+    case F::kSay: return on_say(*frame.mutable_say(), rid);
+    case F::kDirect: return on_direct(*frame.mutable_direct(), rid);
+    case F::kListRooms: return hub_.list_rooms(id_, rid);
+    case F::kWho: return query_room(Kind::kWho, frame.who().room(), rid);
+    case F::kGetTopic: return query_room(Kind::kGetTopic, frame.get_topic().room(), rid);
+    case F::kSetTopic: return on_set_topic(*frame.mutable_set_topic(), rid);
+    case F::kHistory: return on_history(frame.history(), rid);
+    default: return reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown request", rid);
+  }
+}
+
+// ---------------------------------------------------------------- the nick
+
+void Session::on_hello(v1::HelloRequest& hello, std::uint64_t rid) {
+  if (logged_in() || nick_pending_) {
+    reply_error(Error::CODE_ALREADY_LOGGED_IN, "already logged in as " + nick_, rid);
+    return;
+  }
+  const std::size_t max = hub_.config().max_nick_bytes;
+  if (!common::is_valid_nick(hello.nick(), max)) {
+    reply_error(Error::CODE_INVALID_NICK,
+                "a nick is 1-" + std::to_string(max) + " of A-Z a-z 0-9 _ -, starting with a letter", rid);
+    return;
+  }
+  nick_pending_ = true;
+  hub_.authenticator().authenticate(msg::Authenticate{std::move(*hello.mutable_nick()), id_, rid});
+}
+
+void Session::on_authenticated(msg::Authenticated&& m) {
+  hub_.assert_owner();
+  if (!m.ok) {
+    nick_pending_ = false;
+    reply_error(m.code, m.reason, m.request_id);
+    resume();
+    return;
+  }
+  claim_nick(std::move(m.nick), m.request_id);
+}
+
+void Session::on_rename(v1::RenameRequest& rename, std::uint64_t rid) {
+  if (!check_nick(rename.nick(), rid)) return;
+  if (rename.nick() == nick_) {
+    send(rename_reply(nick_, rid));
+    return;
+  }
+  claim_nick(std::move(*rename.mutable_nick()), rid);
+}
+
+void Session::claim_nick(std::string nick, std::uint64_t request_id) {
+  nick_pending_ = true;
+  msg::ClaimNick claim{std::move(nick), id_, request_id};
+  hub_.router().to_nick_owner(claim.nick, std::move(claim));
+}
+
+void Session::on_nick_claimed(const msg::NickClaimed& m) {
+  hub_.assert_owner();
+  nick_pending_ = false;
+  if (!m.ok) {
+    reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
+  } else if (!logged_in()) {
+    nick_ = m.nick;
+    v1::ServerFrame reply;
+    reply.set_request_id(m.request_id);
+    reply.mutable_hello()->set_nick(nick_);
+    send(common::make_shared_frame(reply));
+  } else {
+    // A rename. The old nick is given back unless only its case changed (the
+    // owner has respelled the same entry). Each room owner hears of it after
+    // every earlier Join and Publish of this session, on the same channel.
+    std::string old = std::exchange(nick_, m.nick);
+    if (common::fold_case(old) != common::fold_case(nick_)) {
+      hub_.router().to_nick_owner(old, msg::ReleaseNick{old, id_});  // `old` outlives the call
+    }
+    send(rename_reply(old, m.request_id));  // first: before a room owner answers
+    for (const Membership& r : rooms_) hub_.router().to_room_owner(msg::Rename{r.room, id_, old, nick_});
+  }
+  resume();  // whatever the client sent after its hello or rename
+}
+
+SharedFrame Session::rename_reply(const std::string& old_nick, std::uint64_t request_id) const {
+  v1::ServerFrame reply;
+  reply.set_request_id(request_id);
+  reply.mutable_rename()->set_old_nick(old_nick);
+  reply.mutable_rename()->set_nick(nick_);
+  return common::make_shared_frame(reply);
+}
+
+// ---------------------------------------------------------------- requests
+
+void Session::on_ping(const v1::PingRequest& ping, std::uint64_t rid) {
+  v1::ServerFrame reply;
+  reply.set_request_id(rid);
+  reply.mutable_pong()->set_nonce(ping.nonce());
+  send(common::make_shared_frame(reply));
+}
+
+void Session::on_join(const v1::JoinRequest& join, std::uint64_t rid) {
+  auto room = room_arg(join.room(), rid);
+  if (!room) return;
+  if (is_member(*room)) {
+    reply_error(Error::CODE_ALREADY_A_MEMBER, "already in " + *room, rid);
+    return;
+  }
+  // Joins in flight count, so pipelined joins cannot pass the cap.
+  const std::size_t max = hub_.config().max_joined;
+  if (rooms_.size() >= max) {
+    reply_error(Error::CODE_TOO_MANY_JOINED, "already in " + std::to_string(max) + " rooms; leave one first", rid);
+    return;
+  }
+  const std::uint64_t number = next_join_++;
+  rooms_.push_back(Membership{*room, number});
+  hub_.router().to_room_owner(msg::Join{std::move(*room), nick_, id_, rid, number});
+}
+
+void Session::on_leave(const v1::LeaveRequest& leave, std::uint64_t rid) {
+  auto room = room_arg(leave.room(), rid);
+  if (!room) return;
+  const Membership* m = membership(*room);
+  if (m == nullptr) {
+    reply_error(Error::CODE_NOT_A_MEMBER, "not in " + *room, rid);
+    return;
+  }
+  drop(*m);
+  hub_.remove_local_member(*room, this);
+  hub_.router().to_room_owner(msg::Leave{std::move(*room), nick_, id_, rid});
+}
+
+void Session::on_say(v1::SayRequest& say, std::uint64_t rid) {
+  auto room = room_arg(say.room(), rid);
+  if (!room) return;
+  if (!is_member(*room)) {
+    reply_error(Error::CODE_NOT_A_MEMBER, "join " + *room + " before you speak there", rid);
+    return;
+  }
+  if (!check_body(say.text(), rid)) return;
+  hub_.router().to_room_owner(
+      msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()), say.client_msg_id(), id_, rid});
+}
+
+void Session::on_direct(v1::DirectRequest& direct, std::uint64_t rid) {
+  if (!check_nick(direct.nick(), rid) || !check_body(direct.text(), rid)) return;
+  msg::RouteDirect m{std::move(*direct.mutable_nick()), nick_, std::move(*direct.mutable_text()), id_, rid};
+  hub_.router().to_nick_owner(m.to, std::move(m));
+}
+
+void Session::on_set_topic(v1::SetTopicRequest& set, std::uint64_t rid) {
+  const std::size_t max = hub_.config().max_topic_bytes;
+  if (set.topic().size() > max) {
+    reply_error(Error::CODE_TOPIC_TOO_LONG, "a topic is at most " + std::to_string(max) + " bytes", rid);
+    return;
+  }
+  msg::RoomQuery q;
+  q.kind = Kind::kSetTopic;
+  q.request_id = rid;
+  q.topic = std::move(*set.mutable_topic());
+  query_room(std::move(q), set.room());
+}
+
+void Session::on_history(const v1::HistoryRequest& history, std::uint64_t rid) {
+  msg::RoomQuery q;
+  q.kind = Kind::kHistory;
+  q.request_id = rid;
+  q.before_seq = history.before_seq();
+  q.has_after = history.has_after_seq();
+  q.after_seq = history.after_seq();
+  q.limit = history.limit();
+  query_room(std::move(q), history.room());
+}
+
+void Session::query_room(Kind kind, const std::string& room, std::uint64_t rid) {
+  msg::RoomQuery q;
+  q.kind = kind;
+  q.request_id = rid;
+  query_room(std::move(q), room);
+}
+
+void Session::query_room(msg::RoomQuery&& q, const std::string& room) {
+  auto canonical = room_arg(room, q.request_id);
+  if (!canonical) return;
+  if (q.kind == Kind::kSetTopic && !is_member(*canonical)) {
+    reply_error(Error::CODE_NOT_A_MEMBER, "join " + *canonical + " to set its topic", q.request_id);
+    return;
+  }
+  q.room = std::move(*canonical);
+  q.session = id_;
+  q.nick = nick_;
+  hub_.router().to_room_owner(std::move(q));
+}
+
+// ------------------------------------------------------------------ checks
+
+void Session::reply_error(Error::Code code, std::string_view text, std::uint64_t request_id,
+                          std::uint32_t retry_after_ms) {
+  hub_.metrics().error(code);
+  send(error_frame(code, text, request_id, retry_after_ms));
+}
+
+bool Session::require_login(std::uint64_t request_id) {
+  if (logged_in()) return true;
+  reply_error(Error::CODE_NOT_LOGGED_IN, "say hello with a nick first", request_id);
+  return false;
+}
+
+bool Session::check_nick(const std::string& nick, std::uint64_t request_id) {
+  if (common::is_valid_nick(nick, hub_.config().max_nick_bytes)) return true;
+  reply_error(Error::CODE_INVALID_NICK, "not a valid nick: " + nick, request_id);
+  return false;
+}
+
+std::optional<std::string> Session::room_arg(const std::string& room, std::uint64_t request_id) {
+  const std::size_t max = hub_.config().max_room_bytes;
+  auto canonical = common::canonical_room(room, max);
+  if (!canonical) {
+    reply_error(Error::CODE_INVALID_ROOM, "a room is '#' and 1-" + std::to_string(max - 1) + " of A-Z a-z 0-9 _ . -",
+                request_id);
+  }
+  return canonical;
+}
+
+bool Session::check_body(const std::string& text, std::uint64_t request_id) {
+  if (text.empty()) {
+    reply_error(Error::CODE_EMPTY_BODY, "message text is empty", request_id);
+    return false;
+  }
+  const std::size_t max = hub_.config().max_body_bytes;
+  if (text.size() > max) {
+    reply_error(Error::CODE_BODY_TOO_LONG, "message text is over " + std::to_string(max) + " bytes", request_id);
+    return false;
+  }
+  return true;
+}
+
+// ------------------------------------------------------------- memberships
+
+const Session::Membership* Session::membership(const std::string& room) const {
+  auto it = std::find_if(rooms_.begin(), rooms_.end(), [&](const Membership& m) { return m.room == room; });
+  return it == rooms_.end() ? nullptr : &*it;
+}
+
+void Session::drop(const Membership& m) { rooms_.erase(rooms_.begin() + (&m - rooms_.data())); }
+
+bool Session::is_current_join(const std::string& room, std::uint64_t join) const {
+  const Membership* m = membership(room);
+  return m != nullptr && m->join == join;
+}
+
+void Session::forget_join(const std::string& room, std::uint64_t join) {
+  const Membership* m = membership(room);
+  if (m != nullptr && m->join == join) drop(*m);
+}
+
+}  // namespace chat::server

@@ -1,0 +1,212 @@
+// Session: the connection's life. Start, read and decode, write, idle
+// checks, close. The request handlers are in requests.cpp.
+#include "server/session/session.hpp"
+
+#include <utility>
+
+#include "server/chat/frames.hpp"
+#include "server/session/local_hub.hpp"
+
+namespace chat::server {
+
+using v1::Error;
+using Reason = v1::Presence;
+
+namespace {
+constexpr std::chrono::milliseconds kErrorGrace{1000};
+}  // namespace
+
+Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transport)
+    : hub_(hub),
+      id_(id),
+      transport_(std::move(transport)),
+      decoder_(hub.config().max_frame_bytes),
+      bucket_(hub.config().rate_per_sec, hub.config().rate_burst, Clock::now()),
+      last_heard_(Clock::now()) {}
+
+void Session::start(const SharedFrame& welcome) {
+  hub_.assert_owner();
+  send(welcome);
+  wait_readable();
+}
+
+// ------------------------------------------------------------------ reading
+
+void Session::wait_readable() {
+  transport_->wait_readable([self = shared_from_this()](const std::error_code& ec) { self->on_readable(ec); });
+}
+
+void Session::on_readable(const std::error_code& ec) {
+  hub_.assert_owner();
+  if (ec || state_ != State::kOpen || !reading_) return;
+  const std::span<char> buffer = hub_.read_buffer();
+  std::error_code read_ec;
+  const std::size_t n = transport_->read_some(buffer, read_ec);
+  if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) {
+    wait_readable();
+    return;
+  }
+  if (read_ec) {
+    close(Reason::REASON_CLIENT_QUIT, nullptr, kErrorGrace);
+    return;
+  }
+  last_heard_ = Clock::now();
+  ping_sent_ = false;
+  process(std::string_view(buffer.data(), n));
+}
+
+bool Session::accepting_requests() const { return state_ == State::kOpen && reading_ && !nick_pending_; }
+
+void Session::process(std::string_view bytes) {
+  // Requests after a hello or rename wait until it has been answered, so a
+  // client may send hello and join back to back, and what it says after a
+  // rename goes out under the new nick. The answer is a message, and a
+  // message never runs inside this loop (router.hpp), so no flag is needed.
+  const common::DecodeError error = decoder_.feed(bytes, [this](std::string_view payload) {
+    handle_frame(payload);
+    return accepting_requests();
+  });
+  switch (error) {
+    case common::DecodeError::kNone:
+      break;
+    case common::DecodeError::kFrameTooLarge:
+      close_for(Error::CODE_FRAME_TOO_LARGE,
+                "frame exceeds " + std::to_string(hub_.config().max_frame_bytes) + " bytes");
+      return;
+    case common::DecodeError::kMalformedLength:
+      close_for(Error::CODE_MALFORMED_FRAME, "bad length prefix");
+      return;
+  }
+  if (accepting_requests()) wait_readable();
+}
+
+void Session::resume() {
+  if (accepting_requests()) process({});
+}
+
+void Session::handle_frame(std::string_view payload) {
+  ReactorMetrics::bump(hub_.metrics().frames_in);
+  v1::ClientFrame& frame = hub_.scratch_request();
+  frame.Clear();
+  if (!frame.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+    close_for(Error::CODE_MALFORMED_FRAME, "frame is not a valid ClientFrame");
+    return;
+  }
+  // A pong answers our own ping; it is never rate limited.
+  if (frame.body_case() != v1::ClientFrame::kPong) {
+    const auto now = Clock::now();
+    if (!bucket_.try_take(now)) {
+      ReactorMetrics::bump(hub_.metrics().rate_limited);
+      reply_error(Error::CODE_RATE_LIMITED, "too many requests; slow down", frame.request_id(),
+                  bucket_.retry_after_ms(now));
+      return;
+    }
+  }
+  dispatch(frame);
+}
+
+// A protocol error: tell the client why, then close.
+void Session::close_for(Error::Code code, std::string_view text) {
+  hub_.metrics().error(code);
+  close(Reason::REASON_PROTOCOL_ERROR, error_frame(code, text, 0), kErrorGrace);
+}
+
+// ------------------------------------------------------------------ writing
+
+void Session::send(const LocalFrameRef& frame) {
+  if (state_ != State::kOpen) return;
+  outbox_.push(frame);
+  ReactorMetrics::bump(hub_.metrics().frames_out);
+  if (outbox_.bytes() > hub_.config().outbox_cap_bytes) {
+    // Slow consumer: drop what it has not started to receive, tell it why,
+    // and let it go. Nobody else waits for it.
+    ReactorMetrics::bump(hub_.metrics().slow_consumer_disconnects);
+    hub_.metrics().error(Error::CODE_SLOW_CONSUMER);
+    outbox_.drop_unstarted();
+    close(Reason::REASON_SLOW_CONSUMER, error_frame(Error::CODE_SLOW_CONSUMER, "outbox over its cap; read faster", 0),
+          kErrorGrace);
+    return;
+  }
+  if (!dirty_) {
+    dirty_ = true;
+    hub_.schedule_flush(shared_from_this());
+  }
+}
+
+void Session::flush() {
+  hub_.assert_owner();
+  dirty_ = false;
+  if (state_ == State::kClosed || write_waiting_) return;
+  switch (outbox_.write_to(*transport_, hub_.write_buffer())) {
+    case Outbox::Write::kDone:
+      if (state_ == State::kClosing) abort();
+      return;
+    case Outbox::Write::kBlocked:
+      write_waiting_ = true;
+      transport_->wait_writable([self = shared_from_this()](const std::error_code& ec) {
+        self->write_waiting_ = false;
+        if (!ec) self->flush();
+      });
+      return;
+    case Outbox::Write::kFailed:
+      abort();
+      return;
+  }
+}
+
+// ---------------------------------------------------------------- lifecycle
+
+void Session::check_idle(Clock::time_point now) {
+  hub_.assert_owner();
+  if (state_ != State::kOpen) return;
+  const auto idle = std::chrono::milliseconds(hub_.config().idle_timeout_ms);
+  const auto quiet = now - last_heard_;
+  if (quiet >= idle) {
+    ReactorMetrics::bump(hub_.metrics().idle_timeouts);
+    hub_.metrics().error(Error::CODE_IDLE_TIMEOUT);
+    close(Reason::REASON_IDLE_TIMEOUT, error_frame(Error::CODE_IDLE_TIMEOUT, "no traffic for too long", 0),
+          kErrorGrace);
+  } else if (quiet >= idle / 2 && !ping_sent_) {
+    ping_sent_ = true;
+    v1::ServerFrame ping;
+    ping.mutable_ping()->set_nonce(static_cast<std::uint64_t>(now.time_since_epoch().count()));
+    send(common::make_shared_frame(ping));
+  }
+}
+
+void Session::close(v1::Presence::Reason reason, SharedFrame last_frame, std::chrono::milliseconds grace) {
+  hub_.assert_owner();
+  if (state_ != State::kOpen) return;
+  state_ = State::kClosing;
+  close_reason_ = reason;
+  if (last_frame) {
+    outbox_.push(LocalFrameRef(std::move(last_frame)));
+    ReactorMetrics::bump(hub_.metrics().frames_out);
+  }
+  hub_.retire(shared_from_this());
+  close_timer_.emplace(hub_.executor(), grace);
+  close_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->abort();
+  });
+  if (!dirty_) {
+    dirty_ = true;
+    hub_.schedule_flush(shared_from_this());
+  }
+}
+
+void Session::abort() {
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kOpen) {
+    state_ = State::kClosing;
+    close_reason_ = Reason::REASON_CLIENT_QUIT;
+    hub_.retire(shared_from_this());
+  }
+  state_ = State::kClosed;
+  transport_->close();
+  // Counted open until its descriptor is gone, not merely until it is retired.
+  ReactorMetrics::drop(hub_.metrics().connections_open);
+  if (close_timer_) close_timer_->cancel();
+  outbox_.clear();
+}
+
+}  // namespace chat::server

@@ -1,0 +1,88 @@
+#pragma once
+// A Transport with no socket under it: bytes the test feeds in are what the
+// session reads, and what the session writes collects in `out`. Lets a test
+// drive a real session (and its reactor, attached to the test's thread)
+// request by request.
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/framing.hpp"
+#include "server/net/transport.hpp"
+
+namespace chat::testing {
+
+// Both ends of the fake connection; the test keeps one reference, the
+// transport (owned by the session) the other.
+struct FakeWire {
+  std::string in;   // not yet read by the session
+  std::string out;  // everything the session wrote
+  bool closed = false;
+  server::Transport::WaitHandler reader;
+
+  // Hands `bytes` to the session, waking it if it waits to read.
+  void feed(std::string_view bytes) {
+    in.append(bytes);
+    if (auto wake = std::exchange(reader, nullptr)) wake({});
+  }
+  // The frames written so far, decoded.
+  std::vector<v1::ServerFrame> frames() const {
+    std::vector<v1::ServerFrame> result;
+    common::FrameDecoder decoder(1 << 20);
+    decoder.feed(out, [&](std::string_view p) {
+      result.emplace_back().ParseFromArray(p.data(), static_cast<int>(p.size()));
+      return true;
+    });
+    return result;
+  }
+};
+
+class FakeTransport : public server::Transport {
+ public:
+  explicit FakeTransport(std::shared_ptr<FakeWire> wire) : wire_(std::move(wire)) {}
+
+  std::size_t read_some(std::span<char> into, std::error_code& ec) override {
+    if (wire_->closed) {
+      ec = asio::error::eof;
+      return 0;
+    }
+    if (wire_->in.empty()) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    const std::size_t n = std::min(into.size(), wire_->in.size());
+    std::copy_n(wire_->in.data(), n, into.data());
+    wire_->in.erase(0, n);
+    return n;
+  }
+  std::size_t write_some(std::span<const asio::const_buffer> segments, std::error_code& ec) override {
+    if (wire_->closed) {
+      ec = asio::error::broken_pipe;
+      return 0;
+    }
+    std::size_t n = 0;
+    for (const auto& s : segments) {
+      wire_->out.append(static_cast<const char*>(s.data()), s.size());
+      n += s.size();
+    }
+    return n;
+  }
+  void wait_readable(WaitHandler handler) override {
+    if (!wire_->in.empty()) {
+      handler({});
+      return;
+    }
+    wire_->reader = std::move(handler);
+  }
+  void wait_writable(WaitHandler handler) override { handler({}); }  // never full
+  void close() override {
+    wire_->closed = true;
+    wire_->reader = nullptr;  // a closed socket's wait never completes here
+  }
+  std::string peer() const override { return "fake"; }
+
+ private:
+  std::shared_ptr<FakeWire> wire_;
+};
+
+}  // namespace chat::testing
