@@ -12,97 +12,126 @@ unsigned Config::effective_reactors() const {
   return hw > 0 ? hw : 1;
 }
 
+namespace {
+
+template <class T>
+CLI::Option* flag(CLI::App& app, const std::string& name, T& value, const std::string& help, const std::string& env) {
+  return app.add_option(name, value, help)->envname(env)->capture_default_str();
+}
+
+void add_process_flags(CLI::App& app, Config& c) {
+  flag(app, "--bind", c.bind, "Address to listen on", "CHATD_BIND");
+  flag(app, "--port", c.port, "TCP port (0: any free port)", "CHATD_PORT");
+  flag(app, "--reactors", c.reactors, "Reactor threads (0: one per hardware thread)",
+       "CHATD_REACTORS")
+      ->check(CLI::Range(0u, 1024u));
+  flag(app, "--log-level", c.log_level, "trace, debug, info, warn, error or off", "CHATD_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+}
+
+void add_history_flags(CLI::App& app, Config& c) {
+  // Upper bounds keep every limit within the Welcome's 32-bit fields.
+  flag(app, "--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+  flag(app, "--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
+  flag(app, "--max-history-page", c.max_history_page, "Most messages in one history reply",
+       "CHATD_MAX_HISTORY_PAGE")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+}
+
+void add_size_flags(CLI::App& app, Config& c) {
+  flag(app, "--max-frame-bytes", c.max_frame_bytes, "Largest frame a client may send",
+       "CHATD_MAX_FRAME_BYTES")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{64} << 20));
+  flag(app, "--max-body-bytes", c.max_body_bytes, "Longest message text", "CHATD_MAX_BODY_BYTES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  flag(app, "--max-nick-bytes", c.max_nick_bytes, "Longest nickname", "CHATD_MAX_NICK_BYTES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{255}));
+  flag(app, "--max-room-bytes", c.max_room_bytes, "Longest room name, '#' included",
+       "CHATD_MAX_ROOM_BYTES")
+      ->check(CLI::Range(std::size_t{2}, std::size_t{255}));
+  flag(app, "--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
+  flag(app, "--max-rooms", c.max_rooms,
+       "Most rooms the server holds: each of the N reactors holds at most ceil(max-rooms / N)",
+       "CHATD_MAX_ROOMS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--max-joined", c.max_joined, "Most rooms one connection may be in at once",
+       "CHATD_MAX_JOINED")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+}
+
+void add_connection_flags(CLI::App& app, Config& c) {
+  // The Welcome announces the rate rounded down, so a client that paces
+  // itself by it is never limited; hence no rates between 0 and 1.
+  flag(app, "--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited; else at least 1)",
+       "CHATD_RATE");
+  flag(app, "--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST")
+      ->check(CLI::Range(1.0, 1e6));
+  flag(app, "--outbox-cap-bytes", c.outbox_cap_bytes,
+       "Unsent bytes queued for a client before it is dropped as a slow consumer",
+       "CHATD_OUTBOX_CAP_BYTES")
+      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--idle-timeout-ms", c.idle_timeout_ms,
+       "Close a silent connection after this long (pinged at half of it)",
+       "CHATD_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(100u, 86'400'000u));
+}
+
+void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
+  flag(app, "--shutdown-grace-ms", c.shutdown_grace_ms,
+       "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
+      ->check(CLI::Range(0u, 600'000u));
+
+  flag(app, "--metrics", metrics,
+       "Serve counters at http://ADDR:PORT/metrics (Prometheus text); empty: off",
+       "CHATD_METRICS");
+}
+
+// What CLI11's per-flag checks cannot see: flags that bound each other, and
+// --metrics ADDR:PORT. Throws CLI::ValidationError.
+void check_together(Config& c, const std::string& metrics) {
+  if (!metrics.empty()) {
+    const auto colon = metrics.rfind(':');
+    if (colon == std::string::npos) throw CLI::ValidationError("--metrics", "expected ADDR:PORT");
+    c.metrics_bind = metrics.substr(0, colon);
+    const std::string port = metrics.substr(colon + 1);
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoul(port) > 65535) {
+      throw CLI::ValidationError("--metrics", "bad port in " + metrics);
+    }
+    c.metrics_port = static_cast<std::uint16_t>(std::stoul(port));
+  }
+  if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
+    throw CLI::ValidationError("--max-body-bytes",
+                               "must leave 1024 bytes of room under --max-frame-bytes");
+  }
+  if (c.rate_per_sec != 0 && !(c.rate_per_sec >= 1 && c.rate_per_sec <= 1e6)) {
+    throw CLI::ValidationError("--rate", "must be 0 (unlimited) or from 1 to 1000000");
+  }
+  if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
+    throw CLI::ValidationError("--max-topic-bytes",
+                               "must leave 1024 bytes of room under --max-frame-bytes");
+  }
+}
+
+}  // namespace
+
 ParsedConfig parse_config(int argc, const char* const* argv) {
   ParsedConfig parsed;
   Config& c = parsed.config;
   CLI::App app{"chatd: a multi-reactor chat server", "chatd"};
   app.get_formatter()->column_width(36);
-
-  auto flag = [&app](const std::string& name, auto& value, const std::string& help,
-                     const std::string& env) {
-    return app.add_option(name, value, help)->envname(env)->capture_default_str();
-  };
-  flag("--bind", c.bind, "Address to listen on", "CHATD_BIND");
-  flag("--port", c.port, "TCP port (0: any free port)", "CHATD_PORT");
-  flag("--reactors", c.reactors, "Reactor threads (0: one per hardware thread)",
-       "CHATD_REACTORS")
-      ->check(CLI::Range(0u, 1024u));
-  flag("--log-level", c.log_level, "trace, debug, info, warn, error or off", "CHATD_LOG_LEVEL")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
-  // Upper bounds keep every limit within the Welcome's 32-bit fields.
-  flag("--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
-  flag("--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
-  flag("--max-history-page", c.max_history_page, "Most messages in one history reply",
-       "CHATD_MAX_HISTORY_PAGE")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
-  flag("--max-frame-bytes", c.max_frame_bytes, "Largest frame a client may send",
-       "CHATD_MAX_FRAME_BYTES")
-      ->check(CLI::Range(std::size_t{64}, std::size_t{64} << 20));
-  flag("--max-body-bytes", c.max_body_bytes, "Longest message text", "CHATD_MAX_BODY_BYTES")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
-  flag("--max-nick-bytes", c.max_nick_bytes, "Longest nickname", "CHATD_MAX_NICK_BYTES")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{255}));
-  flag("--max-room-bytes", c.max_room_bytes, "Longest room name, '#' included",
-       "CHATD_MAX_ROOM_BYTES")
-      ->check(CLI::Range(std::size_t{2}, std::size_t{255}));
-  flag("--max-topic-bytes", c.max_topic_bytes, "Longest topic", "CHATD_MAX_TOPIC_BYTES")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 20));
-  flag("--max-rooms", c.max_rooms,
-       "Most rooms the server holds: each of the N reactors holds at most ceil(max-rooms / N)",
-       "CHATD_MAX_ROOMS")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  flag("--max-joined", c.max_joined, "Most rooms one connection may be in at once",
-       "CHATD_MAX_JOINED")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  // The Welcome announces the rate rounded down, so a client that paces
-  // itself by it is never limited; hence no rates between 0 and 1.
-  flag("--rate", c.rate_per_sec, "Frames per second a connection may send (0: unlimited; else at least 1)",
-       "CHATD_RATE");
-  flag("--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST")
-      ->check(CLI::Range(1.0, 1e6));
-  flag("--outbox-cap-bytes", c.outbox_cap_bytes,
-       "Unsent bytes queued for a client before it is dropped as a slow consumer",
-       "CHATD_OUTBOX_CAP_BYTES")
-      ->check(CLI::Range(std::size_t{64} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  flag("--idle-timeout-ms", c.idle_timeout_ms,
-       "Close a silent connection after this long (pinged at half of it)",
-       "CHATD_IDLE_TIMEOUT_MS")
-      ->check(CLI::Range(100u, 86'400'000u));
-  flag("--shutdown-grace-ms", c.shutdown_grace_ms,
-       "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
-      ->check(CLI::Range(0u, 600'000u));
-
   std::string metrics;
-  flag("--metrics", metrics,
-       "Serve counters at http://ADDR:PORT/metrics (Prometheus text); empty: off",
-       "CHATD_METRICS");
-
+  add_process_flags(app, c);
+  add_history_flags(app, c);
+  add_size_flags(app, c);
+  add_connection_flags(app, c);
+  add_ops_flags(app, c, metrics);
   try {
     app.parse(argc, argv);
-    if (!metrics.empty()) {
-      const auto colon = metrics.rfind(':');
-      if (colon == std::string::npos) throw CLI::ValidationError("--metrics", "expected ADDR:PORT");
-      c.metrics_bind = metrics.substr(0, colon);
-      const std::string port = metrics.substr(colon + 1);
-      if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoul(port) > 65535) {
-        throw CLI::ValidationError("--metrics", "bad port in " + metrics);
-      }
-      c.metrics_port = static_cast<std::uint16_t>(std::stoul(port));
-    }
-    if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
-      throw CLI::ValidationError("--max-body-bytes",
-                                 "must leave 1024 bytes of room under --max-frame-bytes");
-    }
-    if (c.rate_per_sec != 0 && !(c.rate_per_sec >= 1 && c.rate_per_sec <= 1e6)) {
-      throw CLI::ValidationError("--rate", "must be 0 (unlimited) or from 1 to 1000000");
-    }
-    if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
-      throw CLI::ValidationError("--max-topic-bytes",
-                                 "must leave 1024 bytes of room under --max-frame-bytes");
-    }
+    check_together(c, metrics);
   } catch (const CLI::ParseError& e) {
     parsed.exit_code = app.exit(e);
   }
