@@ -66,6 +66,7 @@ void Reactor::send(std::uint32_t to, Message&& m) {
 }
 
 void Reactor::run_local() {
+  assert_owner();
   local_posted_ = false;
   // Mail sent while this batch runs goes into local_ and is run by the next
   // round of this loop, still within this handler.
@@ -85,6 +86,7 @@ void Reactor::wait_inbox() {
 }
 
 void Reactor::drain_inbox() {
+  assert_owner();
   const std::size_t batch = context_.config.mailbox_batch;
   const std::size_t n = inbox_.drain(batch, [this](Message&& m) { dispatch(std::move(m)); });
   if (stopping_ && barriers_[2] == context_.reactors) return;  // loop is winding down

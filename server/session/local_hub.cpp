@@ -36,6 +36,7 @@ Session* LocalHub::find(SessionId id) {
 // ------------------------------------------------------------ room traffic
 
 void LocalHub::on(msg::Deliver&& m) {
+  assert_owner();
   auto it = local_members_.find(m.room);
   if (it == local_members_.end()) return;
   // One reactor-local reference for all members here (see local_frame.hpp).
@@ -45,6 +46,7 @@ void LocalHub::on(msg::Deliver&& m) {
 }
 
 void LocalHub::on(msg::Joined&& m) {
+  assert_owner();
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) return;  // gone; its Leave is already on the way
   // A session that left the room while this answer was on its way has
@@ -55,6 +57,7 @@ void LocalHub::on(msg::Joined&& m) {
 }
 
 void LocalHub::on(msg::JoinRefused&& m) {
+  assert_owner();
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) return;
   s->forget_join(m.room, m.join);
@@ -78,11 +81,13 @@ void LocalHub::remove_local_member(const std::string& room, Session* session) {
 // --------------------------------------------------- nicks and direct mail
 
 void LocalHub::on(msg::Authenticated&& m) {
+  assert_owner();
   Session* s = find(m.session);
   if (s != nullptr && s->open()) s->on_authenticated(std::move(m));
 }
 
 void LocalHub::on(msg::NickClaimed&& m) {
+  assert_owner();
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) {
     // It left while the claim was in flight: give the nick back.
@@ -93,6 +98,7 @@ void LocalHub::on(msg::NickClaimed&& m) {
 }
 
 void LocalHub::on(msg::DeliverDirect&& m) {
+  assert_owner();
   Session* target = find(m.target);
   if (target == nullptr || !target->open()) {
     router_.error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick, m.request_id);
@@ -107,6 +113,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
 }
 
 void LocalHub::on(msg::ToSession&& m) {
+  assert_owner();
   if (m.error != v1::Error::CODE_UNSPECIFIED) metrics_.error(m.error);
   if (Session* s = find(m.session)) s->send(m.frame);
 }
@@ -122,6 +129,7 @@ void LocalHub::list_rooms(SessionId session, std::uint64_t request_id) {
 }
 
 void LocalHub::on(msg::RoomList&& m) {
+  assert_owner();
   auto it = pending_lists_.find(m.query_id);
   if (it == pending_lists_.end()) return;
   PendingList& pending = it->second;
@@ -175,15 +183,18 @@ void LocalHub::forget(const std::shared_ptr<Session>& session) {
 }
 
 void LocalHub::check_idle() {
+  assert_owner();
   const auto now = Session::Clock::now();
   for (auto& [id, session] : sessions_) session->check_idle(now);
 }
 
 void LocalHub::stop_reading() {
+  assert_owner();
   for (auto& [id, session] : sessions_) session->stop_reading();
 }
 
 void LocalHub::close_all(v1::Presence::Reason reason, const SharedFrame& last_frame, std::chrono::milliseconds grace) {
+  assert_owner();
   std::vector<std::shared_ptr<Session>> all;
   all.reserve(sessions_.size());
   for (auto& [id, session] : sessions_) all.push_back(session);

@@ -114,6 +114,7 @@ void Session::close_for(Error::Code code, std::string_view text) {
 // ------------------------------------------------------------------ writing
 
 void Session::send(const LocalFrameRef& frame) {
+  hub_.assert_owner();
   if (state_ != State::kOpen) return;
   outbox_.push(frame);
   ReactorMetrics::bump(hub_.metrics().frames_out);
