@@ -5,7 +5,8 @@
 #include <map>
 #include <set>
 
-#include "common/names.hpp"
+#include "support/frames.hpp"
+#include "support/owners.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -190,38 +191,22 @@ TEST(MembershipTest, AJoinAnsweredAfterALeaveDoesNotReaddTheLeaver) {
   std::string room;
   for (int i = 0; room.empty(); ++i) {
     const std::string name = "#r" + std::to_string(i);
-    if (common::stable_hash(name) % 2 == 1) room = name;
+    if (room_owner(name, 2) == 1) room = name;
   }
   auto leaver = std::make_unique<RawConnection>(server.port());
   ASSERT_TRUE(leaver->read_frame());  // welcome
-  v1::ClientFrame frame;
-  frame.set_request_id(1);
-  frame.mutable_hello()->set_nick("leaver");
-  leaver->send_frame(frame);
-  ASSERT_TRUE(leaver->read_until([](const v1::ServerFrame& f) { return f.has_hello(); }));
+  ASSERT_TRUE(login(*leaver, "leaver").has_hello());
   RawConnection filler(server.port());  // reactor 1
   ASSERT_TRUE(filler.read_frame());
   TestClient stayer(io, server.port(), "stayer");  // reactor 0, beside the leaver
   ASSERT_TRUE(stayer.join(room).has_join());
 
-  std::string both;
-  frame.Clear();
-  frame.set_request_id(2);
-  frame.mutable_join()->set_room(room);
-  both += common::encode_frame(frame);
-  frame.Clear();
-  frame.set_request_id(3);
-  frame.mutable_leave()->set_room(room);
-  both += common::encode_frame(frame);
-  leaver->send_bytes(both);
+  leaver->send_bytes(encode_frames({join_frame(room, 2), leave_frame(room, 3)}));
   // The leave reply follows the join reply on the same owner -> reactor channel.
   ASSERT_TRUE(leaver->read_until([](const v1::ServerFrame& f) { return f.request_id() == 3; }));
 
   ASSERT_TRUE(stayer.say(room, "after the leave", 1).has_message());
-  frame.Clear();
-  frame.set_request_id(4);
-  frame.mutable_ping()->set_nonce(4);
-  leaver->send_frame(frame);
+  leaver->send_frame(ping_frame(4, 4));
   bool got_message = false;
   ASSERT_TRUE(leaver->read_until([&](const v1::ServerFrame& f) {
     got_message = got_message || f.has_message();

@@ -5,7 +5,7 @@
 
 #include <thread>
 
-#include "common/names.hpp"
+#include "support/frames.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -141,25 +141,8 @@ TEST_F(RenameTest, ASayPipelinedBehindARenameGoesOutUnderTheNewNick) {
   ASSERT_TRUE(bob.join("#a").has_join());
   RawConnection raw(server_.port());
   ASSERT_TRUE(raw.read_frame());  // welcome
-  std::string bytes;
-  v1::ClientFrame f;
-  f.set_request_id(1);
-  f.mutable_hello()->set_nick("old");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(2);
-  f.mutable_join()->set_room("#a");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(3);
-  f.mutable_rename()->set_nick("new");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(4);
-  f.mutable_say()->set_room("#a");
-  f.mutable_say()->set_text("who am i");
-  bytes += common::encode_frame(f);
-  raw.send_bytes(bytes);
+  raw.send_bytes(encode_frames(
+      {hello_frame("old", 1), join_frame("#a", 2), rename_frame("new", 3), say_frame("#a", "who am i", 4)}));
   // The renamer hears its reply before its rooms' RENAMED, wherever they live.
   bool replied = false;
   bool presence_after_reply = false;
@@ -187,15 +170,8 @@ TEST_F(RenameTest, ClosingWhileARenameIsInFlightFreesBothNicks) {
     {
       RawConnection raw(server_.port());
       ASSERT_TRUE(raw.read_frame());
-      v1::ClientFrame f;
-      f.set_request_id(1);
-      f.mutable_hello()->set_nick(from);
-      raw.send_frame(f);
-      ASSERT_TRUE(raw.read_until([](const v1::ServerFrame& s) { return s.has_hello(); }));
-      f.Clear();
-      f.set_request_id(2);
-      f.mutable_rename()->set_nick(to);
-      raw.send_frame(f);
+      ASSERT_TRUE(login(raw, from).has_hello());
+      raw.send_frame(rename_frame(to, 2));
     }  // closed at once, the rename's answer still on its way
     TestClient c(io_, server_.port());
     ASSERT_TRUE(hello_when_free(c, to).has_hello()) << to;

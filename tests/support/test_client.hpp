@@ -120,4 +120,12 @@ class RawConnection {
   std::vector<std::string> ready_;
 };
 
+// A raw connection's login, the same way everywhere: hello (request id 1),
+// and for login_and_join a join (request id 2) in the same write. Each
+// returns the answer to its last request; if none arrives, a frame with an
+// error that says so (as TestClient::call does).
+v1::ServerFrame login(RawConnection& conn, const std::string& nick, std::chrono::milliseconds timeout = 5s);
+v1::ServerFrame login_and_join(RawConnection& conn, const std::string& nick, const std::string& room,
+                               std::chrono::milliseconds timeout = 5s);
+
 }  // namespace chat::testing
