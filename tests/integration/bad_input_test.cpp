@@ -222,6 +222,8 @@ TEST_F(RateLimitTest, FloodIsRefusedWithRetryAfterAndNothingIsSilentlyDropped) {
     } else {
       ASSERT_EQ(reply.error().code(), v1::Error::CODE_RATE_LIMITED);
       EXPECT_GT(reply.error().retry_after_ms(), 0u);
+      // One token comes every 1000 / 5 ms; the server rounds up.
+      EXPECT_LE(reply.error().retry_after_ms(), 1000u / 5 + 1);
       ++limited;
     }
   }
@@ -235,10 +237,13 @@ TEST_F(RateLimitTest, FloodIsRefusedWithRetryAfterAndNothingIsSilentlyDropped) {
   for (const auto& m : good_->messages("#calm")) seen.push_back(m.text());
   EXPECT_EQ(seen, accepted);
 
-  // After waiting as told, the flooder may speak again.
+  // After waiting as told, the flooder may speak again. A sleep, because
+  // waiting is the point: longer than any retry_after it was given (checked
+  // above), and nothing else to wait for.
   std::this_thread::sleep_for(300ms);
   EXPECT_TRUE(flooder.say("#calm", "sorry", 99).has_message());
-  std::this_thread::sleep_for(300ms);  // the good client has its own bucket, but let it refill too
+  // The good client has a bucket of its own, which its hello, join, say and
+  // ping (4 of 5 tokens) never empty: no refill to wait for.
   expect_good_client_unaffected();
 }
 
@@ -311,7 +316,9 @@ TEST_F(IdleTest, ASilentConnectionIsPingedThenClosed) {
   EXPECT_EQ(code_of(error), v1::Error::CODE_IDLE_TIMEOUT);
   EXPECT_TRUE(conn->wait_closed());
   EXPECT_GE(server_->metrics().idle_timeouts, 1u);
-  // The good client answers pings (the library does), so it outlives several timeouts.
+  // The good client answers pings (the library does), so it outlives several
+  // timeouts. A sleep, because the time passing is what is tested: three
+  // idle timeouts' worth of it.
   std::this_thread::sleep_for(1200ms);
   expect_good_client_unaffected();
 }

@@ -3,8 +3,6 @@
 // changes nothing.
 #include <gtest/gtest.h>
 
-#include <thread>
-
 #include "support/frames.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
@@ -19,17 +17,6 @@ class RenameTest : public ::testing::Test {
   RunningServer server_{test_config(3)};
   IoThread io_;
 
-  // A nick released by its old holder is free once the release reaches its
-  // owner, which another client's hello can overtake; retry until then.
-  v1::ServerFrame hello_when_free(TestClient& c, const std::string& nick) {
-    v1::ServerFrame reply;
-    for (int tries = 0; tries < 100; ++tries) {
-      reply = c.hello(nick);
-      if (!reply.has_error() || reply.error().code() != v1::Error::CODE_NICK_TAKEN) break;
-      std::this_thread::sleep_for(20ms);
-    }
-    return reply;
-  }
   static std::vector<std::string> who(TestClient& c, const std::string& room) {
     auto reply = c.call([room](client::Client& cl, client::ReplyHandler h) { cl.who(room, std::move(h)); });
     return {reply.who().nicks().begin(), reply.who().nicks().end()};
@@ -78,7 +65,7 @@ TEST_F(RenameTest, RoomsHearOfItTheOldNickIsFreedAndTheNewOneRoutes) {
   EXPECT_EQ(bob.direct("ann", "anyone?").error().code(), v1::Error::CODE_NO_SUCH_NICK);
 
   TestClient dan(io_, server_.port());
-  EXPECT_TRUE(hello_when_free(dan, "ANN").has_hello()) << "the old nick is free";
+  EXPECT_TRUE(dan.hello_when_free("ANN").has_hello()) << "the old nick is free";
   EXPECT_EQ(TestClient(io_, server_.port()).hello("Anna").error().code(), v1::Error::CODE_NICK_TAKEN);
 
   // The rename holds after the renamer leaves: its rooms see it quit as anna.
@@ -174,9 +161,9 @@ TEST_F(RenameTest, ClosingWhileARenameIsInFlightFreesBothNicks) {
       raw.send_frame(rename_frame(to, 2));
     }  // closed at once, the rename's answer still on its way
     TestClient c(io_, server_.port());
-    ASSERT_TRUE(hello_when_free(c, to).has_hello()) << to;
+    ASSERT_TRUE(c.hello_when_free(to).has_hello()) << to;
     TestClient d(io_, server_.port());
-    ASSERT_TRUE(hello_when_free(d, from).has_hello()) << from;
+    ASSERT_TRUE(d.hello_when_free(from).has_hello()) << from;
   }
 }
 

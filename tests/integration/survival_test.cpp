@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -20,6 +21,7 @@
 #include "support/frames.hpp"
 #include "support/owners.hpp"
 #include "support/test_client.hpp"
+#include "support/wait.hpp"
 
 namespace chat::testing {
 namespace {
@@ -479,7 +481,8 @@ TEST(SurvivalTest, FloodIsRateLimitedWithRetryAfterAndOthersAreUnaffected) {
   RecordProperty("mailbox_wakeups", static_cast<int>(wakeups));
   EXPECT_GT(wakeups, 0);
   EXPECT_LE(wakeups, most_messages);
-  // And none while nothing happens.
+  // And none while nothing happens. A sleep, because the claim is about a
+  // stretch of time in which nothing happens: there is no event to wait for.
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(chatd.metric("chatd_mailbox_wakeups_total"), wakeups);
 }
@@ -503,8 +506,10 @@ TEST(SurvivalTest, OutOfFileDescriptorsKeepsServingDoesNotSpinAndRecovers) {
   constexpr int kHogs = 120;
   std::vector<std::unique_ptr<RawConnection>> hogs;
   for (int i = 0; i < kHogs; ++i) hogs.push_back(std::make_unique<RawConnection>(chatd.port()));
-  std::this_thread::sleep_for(300ms);
-  EXPECT_LT(chatd.metric("chatd_connections_open"), 0) << "even /metrics should be out of reach at the limit";
+  // The server accepts hogs until it has no descriptor left; then not even
+  // /metrics answers (metric() says -1).
+  EXPECT_TRUE(wait_until([&] { return chatd.metric("chatd_connections_open") < 0; }, 10s))
+      << "even /metrics should be out of reach at the limit";
 
   // Connected clients are served as before.
   ASSERT_TRUE(members[0]->say("#fd", "still here", 1).has_message());
@@ -517,6 +522,7 @@ TEST(SurvivalTest, OutOfFileDescriptorsKeepsServingDoesNotSpinAndRecovers) {
   // about 2 CPU-s on a free core, and still over 0.5 on two cores shared
   // with a busy build. 0.2 CPU-s sits well between the two.
   const double cpu_before = chatd.cpu_seconds();
+  // A sleep, because the CPU used over a stretch of idle time is what is measured.
   std::this_thread::sleep_for(2s);
   const double cpu_used = chatd.cpu_seconds() - cpu_before;
   RecordProperty("cpu_seconds_in_2s_at_the_limit", std::to_string(cpu_used));
@@ -525,15 +531,18 @@ TEST(SurvivalTest, OutOfFileDescriptorsKeepsServingDoesNotSpinAndRecovers) {
   // Free the descriptors; a new client gets in.
   hogs.clear();
   std::unique_ptr<TestClient> late;
-  int late_tries = 0;
-  for (; late_tries < 50 && !late; ++late_tries) {
-    try {
-      late = std::make_unique<TestClient>(io, chatd.port(), "late");
-    } catch (const std::exception&) {
-      std::this_thread::sleep_for(100ms);
-    }
-  }
-  ASSERT_TRUE(late) << "the server never accepted again";
+  int late_tries = 0;  // each try is a connection the server accepts in the end
+  ASSERT_TRUE(wait_until(
+      [&] {
+        ++late_tries;
+        try {
+          late = std::make_unique<TestClient>(io, chatd.port(), "late");
+        } catch (const std::exception&) {
+        }
+        return late != nullptr;
+      },
+      30s, 100ms))
+      << "the server never accepted again";
   ASSERT_TRUE(late->join("#fd").has_join());
   EXPECT_TRUE(late->say("#fd", "made it", 1).has_message());
 
@@ -578,25 +587,28 @@ TEST(SurvivalTest, ConnectionChurnLeavesNoDescriptorsOrMemoryBehind) {
   // Connections finish in the kernel's backlog before the server accepts
   // them, so wait for the server to have seen them all, then for them to close.
   auto settle = [&](double accepted) {
-    for (int tries = 0; tries < 500; ++tries) {
-      const auto m = chatd.metrics();
-      if (m.at("chatd_connections_accepted_total") >= accepted && m.at("chatd_connections_open") == 0) break;
-      std::this_thread::sleep_for(20ms);
-    }
+    wait_until(
+        [&] {
+          const auto m = chatd.metrics();
+          return m.at("chatd_connections_accepted_total") >= accepted && m.at("chatd_connections_open") == 0;
+        },
+        10s);
     EXPECT_EQ(chatd.metric("chatd_connections_accepted_total"), accepted);
     EXPECT_EQ(chatd.metric("chatd_connections_open"), 0);
   };
-  // The descriptor count once it has stopped moving (a /metrics exchange
-  // closes its socket just after answering).
+  // The descriptor count once it has stopped moving: two readings 50 ms
+  // apart agree (a /metrics exchange closes its socket just after answering).
   auto settled_fds = [&] {
-    std::size_t last = chatd.open_fds();
-    for (int tries = 0; tries < 50; ++tries) {
-      std::this_thread::sleep_for(50ms);
-      const std::size_t now = chatd.open_fds();
-      if (now == last) break;
-      last = now;
-    }
-    return last;
+    std::optional<std::size_t> last;  // the reading one poll before, none at first
+    wait_until(
+        [&] {
+          const std::size_t now = chatd.open_fds();
+          const bool same = last == now;
+          last = now;
+          return same;
+        },
+        2500ms, 50ms);
+    return *last;
   };
   churn(400);  // warm up allocators and the kernel's socket caches
   settle(400);
@@ -604,7 +616,8 @@ TEST(SurvivalTest, ConnectionChurnLeavesNoDescriptorsOrMemoryBehind) {
   const std::size_t rss_before = chatd.rss_bytes();
   churn(3000);
   settle(3400);
-  EXPECT_EQ(settled_fds(), fds_before);
+  EXPECT_TRUE(wait_until([&] { return chatd.open_fds() == fds_before; }, 5s))
+      << chatd.open_fds() << " descriptors open against " << fds_before << " before";
   if (kMeasuresMemory) {
     EXPECT_LT(chatd.rss_bytes(), rss_before + 4 * 1024 * 1024)
         << "RSS grew from " << rss_before << " to " << chatd.rss_bytes();
@@ -625,9 +638,7 @@ TEST(SurvivalTest, RoomChurnLeavesNoRoomsBehindAndRoomsWithHistoryStopAtTheCap) 
   const double baseline = chatd.metric("chatd_rooms");
   EXPECT_EQ(baseline, 1);
   auto rooms_settle_at = [&](double expected) {
-    for (int tries = 0; tries < 250 && chatd.metric("chatd_rooms") != expected; ++tries) {
-      std::this_thread::sleep_for(20ms);
-    }
+    wait_until([&] { return chatd.metric("chatd_rooms") == expected; }, 5s);
     return chatd.metric("chatd_rooms");
   };
 
@@ -779,6 +790,7 @@ TEST(SurvivalTest, GarbageAndHalfOpenConnectionsGetATypedErrorOrACleanClose) {
     ++connections;
     for (char byte : common::encode_frame(hello_frame(nick, 1))) {
       c.send_bytes(std::string(1, byte));
+      // A sleep, because it paces the writes: each byte is a read of its own.
       std::this_thread::sleep_for(2ms);
     }
     c.send_frame(ping_frame(7, 2));
@@ -886,7 +898,16 @@ TEST(SurvivalTest, ShutdownUnderLoadDeliversEveryAckedMessageThenExitsZero) {
       }
     });
   }
-  std::this_thread::sleep_for(300ms);
+  // Under load: every publisher has had messages acknowledged. (No ASSERT
+  // while the publishers run: it would leave their threads unjoined.)
+  EXPECT_TRUE(wait_until(
+      [&] {
+        for (int p = 0; p < 3; ++p) {
+          if (clients[p]->replies().size() < 50) return false;
+        }
+        return true;
+      },
+      20s));
   // With one room, the count of sequenced messages is also the last seq
   // assigned so far: every one of them must reach every member.
   const auto before = chatd.metrics();

@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "support/frames.hpp"
+#include "support/wait.hpp"
 
 namespace chat::testing {
 
@@ -97,6 +98,16 @@ v1::ServerFrame TestClient::call(Op op, std::chrono::milliseconds timeout) {
 
 v1::ServerFrame TestClient::hello(const std::string& nick) {
   return call([nick](client::Client& c, client::ReplyHandler h) { c.hello(nick, std::move(h)); });
+}
+v1::ServerFrame TestClient::hello_when_free(const std::string& nick, std::chrono::milliseconds timeout) {
+  v1::ServerFrame reply;
+  wait_until(
+      [&] {
+        reply = hello(nick);
+        return code_of(reply) != v1::Error::CODE_NICK_TAKEN;
+      },
+      timeout, 20ms);
+  return reply;
 }
 v1::ServerFrame TestClient::rename(const std::string& nick) {
   return call([nick](client::Client& c, client::ReplyHandler h) { c.rename(nick, std::move(h)); });

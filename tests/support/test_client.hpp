@@ -57,6 +57,10 @@ class TestClient {
   // Sends a request and waits for its reply (or error).
   v1::ServerFrame call(Op op, std::chrono::milliseconds timeout = 10s);
   v1::ServerFrame hello(const std::string& nick);
+  // hello, tried again while the nick is taken: a nick that its holder let
+  // go is free once the release reaches the nick's owner, and a hello can
+  // overtake the release. Returns the last reply.
+  v1::ServerFrame hello_when_free(const std::string& nick, std::chrono::milliseconds timeout = 5s);
   v1::ServerFrame rename(const std::string& nick);
   v1::ServerFrame join(const std::string& room);
   v1::ServerFrame leave(const std::string& room);
