@@ -418,7 +418,7 @@ TEST(SurvivalTest, FloodIsRateLimitedWithRetryAfterAndOthersAreUnaffected) {
   int limited = 0;
   std::set<std::uint64_t> answered;
   while (answered.size() < kFlood) {
-    auto f = flood.read_until([](const v1::ServerFrame& f) { return f.request_id() >= 100; });
+    auto f = flood.read_until([](const v1::ServerFrame& frame) { return frame.request_id() >= 100; });
     ASSERT_TRUE(f) << "only " << answered.size() << " of " << kFlood << " answered";
     answered.insert(f->request_id());
     if (f->has_message()) {

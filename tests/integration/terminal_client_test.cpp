@@ -526,9 +526,9 @@ TEST(TerminalLineModeTest, HistoryFetchesTheLastNMessages) {
   // No number: the last 20.
   c->write_line("/history");
   ASSERT_TRUE(c->wait_line("-- history of #h: 20 messages")) << c->text();
-  ASSERT_TRUE(c->wait([](const auto& lines) {
-    const auto at20 = find_line(lines, "-- history of #h: 20 messages");
-    return at20 && lines.size() >= *at20 + 21;
+  ASSERT_TRUE(c->wait([](const auto& shown) {
+    const auto at20 = find_line(shown, "-- history of #h: 20 messages");
+    return at20 && shown.size() >= *at20 + 21;
   })) << c->text();
   lines = untimed(c->lines());
   at = *find_line(lines, "-- history of #h: 20 messages");
