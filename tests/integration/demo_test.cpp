@@ -12,9 +12,9 @@
 #include <map>
 #include <regex>
 #include <sstream>
-#include <thread>
 
 #include "integration/term_helpers.hpp"
+#include "support/wait.hpp"
 
 namespace chat::testing {
 namespace {
@@ -144,9 +144,7 @@ void run_until_signal(int sig) {
     }
     return true;
   };
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (!everyone_heard() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(200ms);
-  ASSERT_TRUE(everyone_heard()) << script.text();
+  ASSERT_TRUE(wait_until(everyone_heard, 60s, 200ms)) << script.text();
   const auto running = marked_processes(marker);
   // At least the script, chatd, and a chat per bot (the bots' shells and sleeps besides).
   ASSERT_GE(running.size(), 2 + 2 * bots.size()) << joined(running);
@@ -168,12 +166,14 @@ void run_until_signal(int sig) {
     EXPECT_TRUE(std::regex_search(script.text(), std::regex(pattern))) << pattern << "\n" << script.text();
   }
   EXPECT_TRUE(script.wait_line("run-local: logs in " + logs.string(), 1s)) << script.text();
-  std::vector<std::string> left = marked_processes(marker);
-  for (auto until = std::chrono::steady_clock::now() + 10s; !left.empty() && std::chrono::steady_clock::now() < until;
-       left = marked_processes(marker)) {
-    std::this_thread::sleep_for(100ms);
-  }
-  EXPECT_TRUE(left.empty()) << "left running:\n" << joined(left);
+  std::vector<std::string> left;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        left = marked_processes(marker);
+        return left.empty();
+      },
+      10s, 100ms))
+      << "left running:\n" << joined(left);
   // chatd stopped cleanly: its log ends without a complaint from the sanitizer or the shell.
   EXPECT_EQ(read_file(logs / "server.log").find("ERROR"), std::string::npos) << read_file(logs / "server.log");
   fs::remove_all(logs);

@@ -93,15 +93,7 @@ TEST(ChatdProcessTest, OnSigintStopsAcceptingTellsReadersFlushesAndExitsZero) {
   ASSERT_TRUE(bob.join("#x").has_join());
   RawConnection staller(port, 4096);
   ASSERT_TRUE(staller.read_frame());  // welcome
-  v1::ClientFrame f;
-  f.set_request_id(1);
-  f.mutable_hello()->set_nick("staller");
-  staller.send_frame(f);
-  f.Clear();
-  f.set_request_id(2);
-  f.mutable_join()->set_room("#x");
-  staller.send_frame(f);
-  ASSERT_TRUE(staller.read_until([](const v1::ServerFrame& s) { return s.request_id() == 2; }));
+  ASSERT_TRUE(login_and_join(staller, "staller", "#x").has_join());
 
   // 24 MB for the staller, which reads no more: more than the kernel's
   // buffers on both ends hold, so the rest waits in chatd's outbox.

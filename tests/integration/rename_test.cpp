@@ -3,9 +3,7 @@
 // changes nothing.
 #include <gtest/gtest.h>
 
-#include <thread>
-
-#include "common/names.hpp"
+#include "support/frames.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
@@ -19,17 +17,6 @@ class RenameTest : public ::testing::Test {
   RunningServer server_{test_config(3)};
   IoThread io_;
 
-  // A nick released by its old holder is free once the release reaches its
-  // owner, which another client's hello can overtake; retry until then.
-  v1::ServerFrame hello_when_free(TestClient& c, const std::string& nick) {
-    v1::ServerFrame reply;
-    for (int tries = 0; tries < 100; ++tries) {
-      reply = c.hello(nick);
-      if (!reply.has_error() || reply.error().code() != v1::Error::CODE_NICK_TAKEN) break;
-      std::this_thread::sleep_for(20ms);
-    }
-    return reply;
-  }
   static std::vector<std::string> who(TestClient& c, const std::string& room) {
     auto reply = c.call([room](client::Client& cl, client::ReplyHandler h) { cl.who(room, std::move(h)); });
     return {reply.who().nicks().begin(), reply.who().nicks().end()};
@@ -78,7 +65,7 @@ TEST_F(RenameTest, RoomsHearOfItTheOldNickIsFreedAndTheNewOneRoutes) {
   EXPECT_EQ(bob.direct("ann", "anyone?").error().code(), v1::Error::CODE_NO_SUCH_NICK);
 
   TestClient dan(io_, server_.port());
-  EXPECT_TRUE(hello_when_free(dan, "ANN").has_hello()) << "the old nick is free";
+  EXPECT_TRUE(dan.hello_when_free("ANN").has_hello()) << "the old nick is free";
   EXPECT_EQ(TestClient(io_, server_.port()).hello("Anna").error().code(), v1::Error::CODE_NICK_TAKEN);
 
   // The rename holds after the renamer leaves: its rooms see it quit as anna.
@@ -141,25 +128,8 @@ TEST_F(RenameTest, ASayPipelinedBehindARenameGoesOutUnderTheNewNick) {
   ASSERT_TRUE(bob.join("#a").has_join());
   RawConnection raw(server_.port());
   ASSERT_TRUE(raw.read_frame());  // welcome
-  std::string bytes;
-  v1::ClientFrame f;
-  f.set_request_id(1);
-  f.mutable_hello()->set_nick("old");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(2);
-  f.mutable_join()->set_room("#a");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(3);
-  f.mutable_rename()->set_nick("new");
-  bytes += common::encode_frame(f);
-  f.Clear();
-  f.set_request_id(4);
-  f.mutable_say()->set_room("#a");
-  f.mutable_say()->set_text("who am i");
-  bytes += common::encode_frame(f);
-  raw.send_bytes(bytes);
+  raw.send_bytes(encode_frames(
+      {hello_frame("old", 1), join_frame("#a", 2), rename_frame("new", 3), say_frame("#a", "who am i", 4)}));
   // The renamer hears its reply before its rooms' RENAMED, wherever they live.
   bool replied = false;
   bool presence_after_reply = false;
@@ -187,20 +157,13 @@ TEST_F(RenameTest, ClosingWhileARenameIsInFlightFreesBothNicks) {
     {
       RawConnection raw(server_.port());
       ASSERT_TRUE(raw.read_frame());
-      v1::ClientFrame f;
-      f.set_request_id(1);
-      f.mutable_hello()->set_nick(from);
-      raw.send_frame(f);
-      ASSERT_TRUE(raw.read_until([](const v1::ServerFrame& s) { return s.has_hello(); }));
-      f.Clear();
-      f.set_request_id(2);
-      f.mutable_rename()->set_nick(to);
-      raw.send_frame(f);
+      ASSERT_TRUE(login(raw, from).has_hello());
+      raw.send_frame(rename_frame(to, 2));
     }  // closed at once, the rename's answer still on its way
     TestClient c(io_, server_.port());
-    ASSERT_TRUE(hello_when_free(c, to).has_hello()) << to;
+    ASSERT_TRUE(c.hello_when_free(to).has_hello()) << to;
     TestClient d(io_, server_.port());
-    ASSERT_TRUE(hello_when_free(d, from).has_hello()) << from;
+    ASSERT_TRUE(d.hello_when_free(from).has_hello()) << from;
   }
 }
 

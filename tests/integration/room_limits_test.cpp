@@ -7,14 +7,13 @@
 #include <map>
 #include <set>
 
-#include "common/names.hpp"
+#include "support/frames.hpp"
+#include "support/owners.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 
 namespace chat::testing {
 namespace {
-
-using Code = v1::Error::Code;
 
 server::Config limits_config(unsigned reactors, std::size_t max_rooms, std::size_t max_joined) {
   auto c = test_config(reactors);
@@ -22,34 +21,6 @@ server::Config limits_config(unsigned reactors, std::size_t max_rooms, std::size
   c.max_rooms = max_rooms;
   c.max_joined = max_joined;
   return c;
-}
-
-Code code_of(const v1::ServerFrame& f) { return f.has_error() ? f.error().code() : v1::Error::CODE_UNSPECIFIED; }
-
-v1::ClientFrame join_frame(const std::string& room, std::uint64_t id) {
-  v1::ClientFrame f;
-  f.set_request_id(id);
-  f.mutable_join()->set_room(room);
-  return f;
-}
-
-v1::ClientFrame leave_frame(const std::string& room, std::uint64_t id) {
-  v1::ClientFrame f;
-  f.set_request_id(id);
-  f.mutable_leave()->set_room(room);
-  return f;
-}
-
-// A logged-in raw connection, for pipelining.
-std::unique_ptr<RawConnection> raw_login(std::uint16_t port, const std::string& nick) {
-  auto conn = std::make_unique<RawConnection>(port);
-  EXPECT_TRUE(conn->read_frame());  // welcome
-  v1::ClientFrame hello;
-  hello.set_request_id(1);
-  hello.mutable_hello()->set_nick(nick);
-  conn->send_frame(hello);
-  EXPECT_TRUE(conn->read_until([](const v1::ServerFrame& f) { return f.has_hello(); }));
-  return conn;
 }
 
 // Reads until every id in `ids` is answered; returns the answers by id.
@@ -162,11 +133,11 @@ TEST_F(ShardedMaxRoomsTest, EachReactorHoldsItsShareOfTheCap) {
   // Four rooms over two reactors: each shard holds at most two. Fill the
   // shard that does not own #calm with two rooms; a third room there is
   // refused though the server holds only three in all.
-  const std::uint64_t shard = (common::stable_hash("#calm") + 1) % 2;
+  const std::uint32_t shard = (room_owner("#calm", 2) + 1) % 2;
   std::vector<std::string> names;
   for (int i = 0; names.size() < 3; ++i) {
     const std::string name = "#s" + std::to_string(i);
-    if (common::stable_hash(name) % 2 == shard) names.push_back(name);
+    if (room_owner(name, 2) == shard) names.push_back(name);
   }
   TestClient creator(io_, server_.port(), "creator");
   ASSERT_TRUE(creator.join(names[0]).has_join());
@@ -178,7 +149,7 @@ TEST_F(ShardedMaxRoomsTest, EachReactorHoldsItsShareOfTheCap) {
   std::string other;
   for (int i = 0; other.empty(); ++i) {
     const std::string name = "#o" + std::to_string(i);
-    if (common::stable_hash(name) % 2 != shard) other = name;
+    if (room_owner(name, 2) != shard) other = name;
   }
   ASSERT_TRUE(creator.join(other).has_join());
   speak();
@@ -287,7 +258,10 @@ TEST_F(MaxJoinedTest, TheFourthJoinIsRefusedUntilALeave) {
 
 TEST_F(MaxJoinedTest, PipelinedJoinsNeverPassTheCap) {
   start_bystander();
-  auto conn = raw_login(server_.port(), "piper");
+  // A logged-in raw connection, for pipelining.
+  auto conn = std::make_unique<RawConnection>(server_.port());
+  ASSERT_TRUE(conn->read_frame());  // welcome
+  ASSERT_TRUE(login(*conn, "piper").has_hello());
   // Ten joins in one write: the session counts the joins still in flight.
   std::string burst;
   std::set<std::uint64_t> ids;
@@ -312,16 +286,9 @@ TEST_F(MaxJoinedTest, PipelinedJoinsNeverPassTheCap) {
   EXPECT_EQ(rooms_of(*bystander_, "piper").size(), 3u);
 
   // Leaves and joins interleaved in one write: a leave frees its slot at once.
-  burst.clear();
-  burst += common::encode_frame(leave_frame("#p0", 200));
-  burst += common::encode_frame(join_frame("#q0", 201));
-  burst += common::encode_frame(join_frame("#q1", 202));
-  burst += common::encode_frame(leave_frame("#p1", 203));
-  burst += common::encode_frame(leave_frame("#p2", 204));
-  burst += common::encode_frame(join_frame("#q2", 205));
-  burst += common::encode_frame(join_frame("#q3", 206));
-  burst += common::encode_frame(join_frame("#q4", 207));
-  conn->send_bytes(burst);
+  conn->send_bytes(encode_frames({leave_frame("#p0", 200), join_frame("#q0", 201), join_frame("#q1", 202),
+                                  leave_frame("#p1", 203), leave_frame("#p2", 204), join_frame("#q2", 205),
+                                  join_frame("#q3", 206), join_frame("#q4", 207)}));
   got = answers(*conn, {200, 201, 202, 203, 204, 205, 206, 207});
   ASSERT_EQ(got.size(), 8u);
   for (std::uint64_t id : {200, 203, 204}) EXPECT_TRUE(got[id].has_leave()) << id;

@@ -16,6 +16,7 @@
 #include "integration/term_helpers.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
+#include "support/wait.hpp"
 
 namespace chat::testing {
 namespace {
@@ -93,6 +94,8 @@ TEST(TerminalLineModeTest, CutConnectionsCatchUpWithEveryMessageOnceInOrder) {
       // Cut while the room is busy; some cuts land mid-catch-up.
       cuts += proxy.cut() > 0 ? 1 : 0;
     }
+    // A sleep, because it paces the sender: the stream must still be going
+    // when the cuts land, for some of them to land mid-catch-up.
     std::this_thread::sleep_for(2ms);
   }
   ASSERT_TRUE(sender.wait([&] { return sender.replies().size() == kMessages; }, 30s));
@@ -136,8 +139,8 @@ TEST(TerminalLineModeTest, ARoomReclaimedWhileAwayStartsOverAndSkipsNothing) {
   // ann goes away and stays away; #r is empty, with history.
   proxy.set_refusing(true);
   ASSERT_GT(proxy.cut(), 0);
-  for (int i = 0; i < 250 && server->metrics().connections_open != 1; ++i) std::this_thread::sleep_for(20ms);
-  ASSERT_EQ(server->metrics().connections_open, 1u);
+  ASSERT_TRUE(wait_until([&] { return server->metrics().connections_open == 1; }, 5s))
+      << server->metrics().connections_open << " connections open";
   // #x takes the second slot and empties; #y needs one, and #r has been
   // empty longest.
   ASSERT_TRUE(bob.join("#x").has_join());
@@ -523,9 +526,9 @@ TEST(TerminalLineModeTest, HistoryFetchesTheLastNMessages) {
   // No number: the last 20.
   c->write_line("/history");
   ASSERT_TRUE(c->wait_line("-- history of #h: 20 messages")) << c->text();
-  ASSERT_TRUE(c->wait([](const auto& lines) {
-    const auto at20 = find_line(lines, "-- history of #h: 20 messages");
-    return at20 && lines.size() >= *at20 + 21;
+  ASSERT_TRUE(c->wait([](const auto& shown) {
+    const auto at20 = find_line(shown, "-- history of #h: 20 messages");
+    return at20 && shown.size() >= *at20 + 21;
   })) << c->text();
   lines = untimed(c->lines());
   at = *find_line(lines, "-- history of #h: 20 messages");
@@ -635,12 +638,7 @@ class Tmux {
   }
   std::string screen() const { return run("capture-pane -p -t t").second; }
   bool wait_screen(const std::function<bool(const std::string&)>& pred, std::chrono::milliseconds timeout = 20s) const {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (pred(screen())) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred(screen());
+    return wait_until([&] { return pred(screen()); }, timeout, 50ms);
   }
   bool wait_text(const std::string& needle, std::chrono::milliseconds timeout = 20s) const {
     return wait_screen([&](const std::string& s) { return s.find(needle) != std::string::npos; }, timeout);

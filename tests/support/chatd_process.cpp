@@ -11,7 +11,8 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
-#include <thread>
+
+#include "support/wait.hpp"
 
 namespace chat::testing {
 
@@ -92,12 +93,7 @@ double ChatdProcess::metric(const std::string& name) const {
 }
 
 bool ChatdProcess::wait_metric(const std::string& name, double value, std::chrono::milliseconds timeout) const {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (metric(name) == value) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
+  return wait_until([&] { return metric(name) == value; }, timeout, std::chrono::milliseconds(20));
 }
 
 namespace {

@@ -9,6 +9,9 @@
 
 #include <stdexcept>
 
+#include "support/frames.hpp"
+#include "support/wait.hpp"
+
 namespace chat::testing {
 
 TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick) : io_(io) {
@@ -95,6 +98,16 @@ v1::ServerFrame TestClient::call(Op op, std::chrono::milliseconds timeout) {
 
 v1::ServerFrame TestClient::hello(const std::string& nick) {
   return call([nick](client::Client& c, client::ReplyHandler h) { c.hello(nick, std::move(h)); });
+}
+v1::ServerFrame TestClient::hello_when_free(const std::string& nick, std::chrono::milliseconds timeout) {
+  v1::ServerFrame reply;
+  wait_until(
+      [&] {
+        reply = hello(nick);
+        return code_of(reply) != v1::Error::CODE_NICK_TAKEN;
+      },
+      timeout, 20ms);
+  return reply;
 }
 v1::ServerFrame TestClient::rename(const std::string& nick) {
   return call([nick](client::Client& c, client::ReplyHandler h) { c.rename(nick, std::move(h)); });
@@ -259,6 +272,30 @@ bool RawConnection::wait_closed(std::chrono::milliseconds timeout) {
     read_frame(left);
   }
   return true;
+}
+
+namespace {
+
+v1::ServerFrame answer_to(RawConnection& conn, std::uint64_t request_id, std::chrono::milliseconds timeout) {
+  auto reply = conn.read_until([&](const v1::ServerFrame& f) { return f.request_id() == request_id; }, timeout);
+  if (reply) return *reply;
+  v1::ServerFrame none;
+  none.mutable_error()->set_message(conn.eof() ? "the connection closed before the answer"
+                                               : "test timed out waiting for a reply");
+  return none;
+}
+
+}  // namespace
+
+v1::ServerFrame login(RawConnection& conn, const std::string& nick, std::chrono::milliseconds timeout) {
+  conn.send_frame(hello_frame(nick, 1));
+  return answer_to(conn, 1, timeout);
+}
+
+v1::ServerFrame login_and_join(RawConnection& conn, const std::string& nick, const std::string& room,
+                               std::chrono::milliseconds timeout) {
+  conn.send_bytes(encode_frames({hello_frame(nick, 1), join_frame(room, 2)}));
+  return answer_to(conn, 2, timeout);
 }
 
 }  // namespace chat::testing

@@ -57,6 +57,10 @@ class TestClient {
   // Sends a request and waits for its reply (or error).
   v1::ServerFrame call(Op op, std::chrono::milliseconds timeout = 10s);
   v1::ServerFrame hello(const std::string& nick);
+  // hello, tried again while the nick is taken: a nick that its holder let
+  // go is free once the release reaches the nick's owner, and a hello can
+  // overtake the release. Returns the last reply.
+  v1::ServerFrame hello_when_free(const std::string& nick, std::chrono::milliseconds timeout = 5s);
   v1::ServerFrame rename(const std::string& nick);
   v1::ServerFrame join(const std::string& room);
   v1::ServerFrame leave(const std::string& room);
@@ -119,5 +123,13 @@ class RawConnection {
   common::FrameDecoder decoder_{64u << 20};
   std::vector<std::string> ready_;
 };
+
+// A raw connection's login, the same way everywhere: hello (request id 1),
+// and for login_and_join a join (request id 2) in the same write. Each
+// returns the answer to its last request; if none arrives, a frame with an
+// error that says so (as TestClient::call does).
+v1::ServerFrame login(RawConnection& conn, const std::string& nick, std::chrono::milliseconds timeout = 5s);
+v1::ServerFrame login_and_join(RawConnection& conn, const std::string& nick, const std::string& room,
+                               std::chrono::milliseconds timeout = 5s);
 
 }  // namespace chat::testing

@@ -5,20 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "support/frames.hpp"
+
 namespace chat::common {
 namespace {
 
-struct Payload {
-  std::size_t size() const { return bytes.size(); }
-  std::size_t ByteSizeLong() const { return bytes.size(); }
-  std::uint8_t* SerializeWithCachedSizesToArray(std::uint8_t* out) const {
-    std::copy(bytes.begin(), bytes.end(), out);
-    return out + bytes.size();
-  }
-  std::string bytes;
-};
-
-std::string frame_of(const std::string& payload) { return encode_frame(Payload{payload}); }
+// encode_frame, given the bytes of a payload (support/frames.cpp).
+using chat::testing::length_prefixed;
+using chat::testing::varint;
 
 std::vector<std::string> decode_in_chunks(const std::string& stream, const std::vector<std::size_t>& cuts,
                                           DecodeError* error = nullptr) {
@@ -62,7 +56,7 @@ TEST(VarintTest, RejectsElevenBytes) {
 TEST(FrameDecoderTest, DecodesEveryFrameAtEverySplitPoint) {
   const std::vector<std::string> payloads = {"hello", "", std::string(300, 'x'), "z"};
   std::string stream;
-  for (const auto& p : payloads) stream += frame_of(p);
+  for (const auto& p : payloads) stream += length_prefixed(p);
   for (std::size_t i = 0; i <= stream.size(); ++i) {
     for (std::size_t j = i; j <= stream.size(); ++j) {
       ASSERT_EQ(decode_in_chunks(stream, {i, j}), payloads) << "cuts at " << i << ", " << j;
@@ -71,7 +65,7 @@ TEST(FrameDecoderTest, DecodesEveryFrameAtEverySplitPoint) {
 }
 
 TEST(FrameDecoderTest, DecodesOneByteAtATime) {
-  std::string stream = frame_of("abc") + frame_of(std::string(200, 'q'));
+  std::string stream = length_prefixed("abc") + length_prefixed(std::string(200, 'q'));
   std::vector<std::size_t> cuts;
   for (std::size_t i = 1; i < stream.size(); ++i) cuts.push_back(i);
   EXPECT_EQ(decode_in_chunks(stream, cuts), (std::vector<std::string>{"abc", std::string(200, 'q')}));
@@ -79,18 +73,15 @@ TEST(FrameDecoderTest, DecodesOneByteAtATime) {
 
 TEST(FrameDecoderTest, RejectsOversizedLengthBeforeThePayloadArrives) {
   FrameDecoder decoder(1024);
-  char prefix[kMaxVarintBytes];
-  char* end = write_varint(1025, prefix);
   int frames = 0;
-  EXPECT_EQ(decoder.feed(std::string_view(prefix, end - prefix), [&](std::string_view) { return ++frames > 0; }),
-            DecodeError::kFrameTooLarge);
+  EXPECT_EQ(decoder.feed(varint(1025), [&](std::string_view) { return ++frames > 0; }), DecodeError::kFrameTooLarge);
   EXPECT_EQ(frames, 0);
   EXPECT_EQ(decoder.buffered(), 0u);
 }
 
 TEST(FrameDecoderTest, AcceptsExactlyTheMaximum) {
   DecodeError error = DecodeError::kNone;
-  auto out = decode_in_chunks(frame_of(std::string(1024, 'm')), {3}, &error);
+  auto out = decode_in_chunks(length_prefixed(std::string(1024, 'm')), {3}, &error);
   EXPECT_EQ(error, DecodeError::kNone);
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].size(), 1024u);
@@ -98,10 +89,7 @@ TEST(FrameDecoderTest, AcceptsExactlyTheMaximum) {
 
 TEST(FrameDecoderTest, RejectsLengthOfTwoToTheSixtyThird) {
   FrameDecoder decoder(1024);
-  char prefix[kMaxVarintBytes];
-  char* end = write_varint(1ull << 63, prefix);
-  EXPECT_EQ(decoder.feed(std::string_view(prefix, end - prefix), [](std::string_view) { return true; }),
-            DecodeError::kFrameTooLarge);
+  EXPECT_EQ(decoder.feed(varint(1ull << 63), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
 }
 
 TEST(FrameDecoderTest, RejectsMalformedVarint) {
@@ -112,8 +100,9 @@ TEST(FrameDecoderTest, RejectsMalformedVarint) {
 
 TEST(FrameDecoderTest, StaysFailedAfterAnError) {
   FrameDecoder decoder(4);
-  EXPECT_EQ(decoder.feed(frame_of("toolong"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
-  EXPECT_EQ(decoder.feed(frame_of("ok"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
+  EXPECT_EQ(decoder.feed(length_prefixed("toolong"), [](std::string_view) { return true; }),
+            DecodeError::kFrameTooLarge);
+  EXPECT_EQ(decoder.feed(length_prefixed("ok"), [](std::string_view) { return true; }), DecodeError::kFrameTooLarge);
 }
 
 TEST(FrameDecoderTest, PausesWhenTheHandlerSaysSoAndResumesOnTheNextFeed) {
@@ -123,11 +112,11 @@ TEST(FrameDecoderTest, PausesWhenTheHandlerSaysSoAndResumesOnTheNextFeed) {
     seen.emplace_back(p);
     return false;
   };
-  decoder.feed(frame_of("a") + frame_of("b") + frame_of("c").substr(0, 1), take_one);
+  decoder.feed(length_prefixed("a") + length_prefixed("b") + length_prefixed("c").substr(0, 1), take_one);
   EXPECT_EQ(seen, std::vector<std::string>{"a"});
   decoder.feed("", take_one);
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
-  decoder.feed(frame_of("c").substr(1), take_one);
+  decoder.feed(length_prefixed("c").substr(1), take_one);
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(decoder.buffered(), 0u);
 }
