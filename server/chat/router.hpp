@@ -31,12 +31,15 @@ class Router {
   // Delivers `m` to reactor `to` (see the contract above).
   virtual void send(std::uint32_t to, Message&& m) = 0;
 
-  std::uint32_t room_owner(std::string_view room) const {
-    return static_cast<std::uint32_t>(common::stable_hash(room) % reactor_count());
+  // The rule, for any reactor count: a room or nick hashes to its owner.
+  static std::uint32_t room_owner(std::string_view room, std::uint32_t reactors) {
+    return static_cast<std::uint32_t>(common::stable_hash(room) % reactors);
   }
-  std::uint32_t nick_owner(std::string_view nick) const {
-    return static_cast<std::uint32_t>(common::stable_hash(common::fold_case(nick)) % reactor_count());
+  static std::uint32_t nick_owner(std::string_view nick, std::uint32_t reactors) {
+    return static_cast<std::uint32_t>(common::stable_hash(common::fold_case(nick)) % reactors);
   }
+  std::uint32_t room_owner(std::string_view room) const { return room_owner(room, reactor_count()); }
+  std::uint32_t nick_owner(std::string_view nick) const { return nick_owner(nick, reactor_count()); }
   // `m.room` names the room; the owner is found before `m` is moved.
   template <class M>
   void to_room_owner(M&& m) {
