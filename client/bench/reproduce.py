@@ -25,7 +25,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHATD = os.path.join(ROOT, "build/release/server/chatd")
 BENCH = os.path.join(ROOT, "build/release/client/chat-bench")
-FLOOR = os.path.join(ROOT, "build/release/client/chat-bench-floor")
+FLOOR = os.path.join(ROOT, "build/release/tools/bench_floor/chat-bench-floor")
 SERVER_CORE = "1"
 BENCH_CORE = "0"
 

@@ -124,18 +124,18 @@ void ChatCore::connect() {
     const std::string what = "server is shutting down";
     info(s.reason().empty() || s.reason() == what ? what : what + ": " + s.reason());
   };
-  ev.on_disconnect = [this, live, gen](std::error_code ec) { if (live()) on_disconnected(gen, ec); };
+  ev.on_disconnect = [this, live](std::error_code ec) { if (live()) on_disconnected(ec); };
   if (client_) client_->close();
   client_ = client::Client::create(io_, std::move(ev));
   set_state(ConnState::kConnecting, options_.host + ":" + std::to_string(options_.port));
-  client_->connect(options_.host, options_.port, [this, live, gen](std::error_code ec) {
+  client_->connect(options_.host, options_.port, [this, live](std::error_code ec) {
     if (!live()) return;
     if (ec) return schedule_reconnect("cannot connect: " + ec.message());
-    on_connected(gen);
+    on_connected();
   });
 }
 
-void ChatCore::on_connected(std::uint64_t gen) {
+void ChatCore::on_connected() {
   welcomed_ = true;
   const v1::Welcome& w = client_->welcome();
   if (w.limits().max_history_page() > 0) history_page_ = std::min<std::uint32_t>(200, w.limits().max_history_page());
@@ -186,7 +186,7 @@ void ChatCore::on_online() {
   drain_queue();
 }
 
-void ChatCore::on_disconnected(std::uint64_t gen, std::error_code ec) {
+void ChatCore::on_disconnected(std::error_code ec) {
   // A failed connect reports through connect()'s callback too; that one
   // schedules the retry.
   if (!welcomed_) return;

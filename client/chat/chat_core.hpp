@@ -93,8 +93,10 @@ class ChatCore {
   };
 
   void connect();
-  void on_connected(std::uint64_t gen);
-  void on_disconnected(std::uint64_t gen, std::error_code ec);
+  // Both run only for the current connection: connect()'s callbacks check
+  // its generation first.
+  void on_connected();
+  void on_disconnected(std::error_code ec);
   void schedule_reconnect(const std::string& why);
   void login();
   void on_online();

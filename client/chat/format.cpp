@@ -145,9 +145,9 @@ std::string json_line(const UiEvent& event) {
             return json{{"type", "direct"}, {"peer", e.peer}, {"text", e.text}, {"outgoing", e.outgoing}};
           },
           [](const PresenceEvent& e) {
-            json j{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};
-            if (!e.old_nick.empty()) j["old_nick"] = e.old_nick;
-            return j;
+            json presence{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};
+            if (!e.old_nick.empty()) presence["old_nick"] = e.old_nick;
+            return presence;
           },
           [](const TopicEvent& e) {
             return json{{"type", "topic"}, {"room", e.room}, {"topic", e.topic}, {"set_by", e.set_by}, {"changed", e.changed}};
