@@ -4,8 +4,10 @@ namespace chat::server {
 
 void NickShard::on(msg::ClaimNick&& m) {
   router_.assert_owner();
-  const std::string nick = m.nick;  // a copy: the callback takes `m`
-  registry_.claim(nick, m.session, [this, m = std::move(m)](bool ok) mutable {
+  // Copies: the callback takes `m`, and may run later.
+  const std::string nick = m.nick;
+  const SessionId session = m.session;
+  registry_.claim(nick, session, [this, m = std::move(m)](bool ok) mutable {
     router_.send(reactor_of(m.session), msg::NickClaimed{std::move(m.nick), m.session, ok, m.request_id});
   });
 }

@@ -32,7 +32,7 @@ class RoomShard {
   void on(msg::Leave&& m);
   void on(msg::Publish&& m);
   void on(msg::Rename&& m);
-  void on(msg::RoomQuery&& m);
+  void on(msg::RoomQuery&& q);
   std::vector<v1::RoomInfo> list() const;
 
   std::size_t room_count() const { return rooms_.size(); }

@@ -65,7 +65,8 @@ void Acceptor::accept_ready() {
       // per episode, not every pause (accept_errors counts them all).
       if (!out_of_fds_) {
         out_of_fds_ = true;
-        spdlog::warn("accept: {}; retrying every {} ms", std::strerror(errno), kFdBackoff.count());
+        spdlog::warn("accept: {}; retrying every {} ms", std::error_code(errno, std::generic_category()).message(),
+                     kFdBackoff.count());
       }
       backoff_.expires_after(kFdBackoff);
       backoff_.async_wait([this](const std::error_code& ec) {
@@ -73,7 +74,7 @@ void Acceptor::accept_ready() {
       });
       return;
     }
-    spdlog::error("accept: {}", std::strerror(errno));
+    spdlog::error("accept: {}", std::error_code(errno, std::generic_category()).message());
     break;
   }
   wait_acceptable();

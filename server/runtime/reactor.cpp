@@ -118,7 +118,7 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::DeliverDirect&& d) { hub_.on(std::move(d)); },
                  [this](msg::ToSession&& t) { hub_.on(std::move(t)); },
                  [this](msg::RoomList&& l) { hub_.on(std::move(l)); },
-                 [this](auto&& own) { on(std::move(own)); },
+                 [this](auto&& own) { on(std::forward<decltype(own)>(own)); },
              },
              std::move(m));
 }
