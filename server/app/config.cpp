@@ -29,9 +29,21 @@ void add_process_flags(CLI::App& app, Config& c) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
+void add_store_flags(CLI::App& app, Config& c) {
+  flag(app, "--store", c.store, "sqlite: durable, in --data-dir; memory: history lost on restart", "CHATD_STORE")
+      ->check(CLI::IsMember({"sqlite", "memory"}));
+  flag(app, "--data-dir", c.data_dir, "Directory of the sqlite store (created if missing)", "CHATD_DATA_DIR");
+  app.add_flag("--fsync", c.fsync, "Sync every commit to disk: survives power loss, not only a crash")
+      ->envname("CHATD_FSYNC");
+  flag(app, "--retain-messages", c.retain_messages, "Messages kept per room in the store (0: no limit)",
+       "CHATD_RETAIN_MESSAGES");
+  flag(app, "--retain-days", c.retain_days, "Days messages are kept in the store (0: forever)", "CHATD_RETAIN_DAYS")
+      ->check(CLI::Range(0u, 100'000u));
+}
+
 void add_history_flags(CLI::App& app, Config& c) {
   // Upper bounds keep every limit within the Welcome's 32-bit fields.
-  flag(app, "--history", c.history_per_room, "Messages kept per room", "CHATD_HISTORY")
+  flag(app, "--history", c.history_per_room, "Messages per room kept in memory", "CHATD_HISTORY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
   flag(app, "--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
@@ -125,6 +137,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   app.get_formatter()->column_width(36);
   std::string metrics;
   add_process_flags(app, c);
+  add_store_flags(app, c);
   add_history_flags(app, c);
   add_size_flags(app, c);
   add_connection_flags(app, c);

@@ -18,6 +18,15 @@ struct Config {
   std::string metrics_bind;
   std::uint16_t metrics_port = 0;
 
+  // Where history lives: "sqlite" (durable, in data_dir) or "memory".
+  std::string store = "sqlite";
+  std::string data_dir = "chatd-data";
+  bool fsync = false;  // synchronous=FULL: commits survive power loss too
+  std::size_t retain_messages = 100'000;  // per room; 0: no limit
+  unsigned retain_days = 0;                // 0: keep forever
+
+  // Messages per room kept in memory: all there is with --store memory; in
+  // front of the database otherwise.
   std::size_t history_per_room = 1000;
   std::size_t replay_on_join = 50;
   std::size_t max_history_page = 200;

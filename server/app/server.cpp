@@ -1,6 +1,7 @@
 #include "server/app/server.hpp"
 
 #include "server/store/memory_store.hpp"
+#include "server/store/sqlite_store.hpp"
 
 namespace chat::server {
 
@@ -33,7 +34,11 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
 Server::Server(Config config) {
   context_.config = std::move(config);
   context_.reactors = context_.config.effective_reactors();
-  store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);
+  if (context_.config.store == "memory") {
+    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);
+  } else {
+    store_ = std::make_unique<SqliteStore>(context_.config);
+  }
   context_.epoch = store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);
   for (std::uint32_t i = 0; i < context_.reactors; ++i) {
@@ -55,6 +60,9 @@ Server::Server(Config config) {
 Server::~Server() { stop(); }
 
 void Server::start() {
+  std::vector<Store::Inbox*> inboxes;
+  for (auto& r : reactors_) inboxes.push_back(&r->inbox());
+  store_->start(inboxes);  // first: the reactors send to it from their first turn
   for (auto& r : reactors_) threads_.emplace_back([reactor = r.get()] { reactor->run(); });
   acceptor_->start();
   if (metrics_) metrics_->start();
@@ -67,6 +75,7 @@ void Server::stop() {
   for (auto& producer : control_) producer->send(msg::Stop{});
   for (auto& t : threads_) t.join();
   threads_.clear();
+  store_->stop();  // last: the reactors have sent it all they will
 }
 
 MetricsSnapshot Server::metrics() const {

@@ -47,6 +47,7 @@ struct Join {
   // Numbers this join among the session's joins; the answer carries it back
   // (see Session::is_current_join).
   std::uint64_t join = 0;
+  std::string identity = {};  // whose client_msg_ids the replay shows
 };
 struct Leave {
   std::string room;
@@ -63,6 +64,9 @@ struct Publish {
   std::uint64_t client_msg_id = 0;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  // Who sent it, for exactly-once: (identity, client_msg_id) names a say.
+  // The nick for a guest; an account's name once accounts exist.
+  std::string identity = {};
 };
 // A member's nick changed: the owner renames it and tells the room.
 struct Rename {
@@ -83,6 +87,7 @@ struct RoomQuery {
   std::uint32_t limit = 0;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  std::string identity = {};  // whose client_msg_ids a history page shows
 };
 // asking reactor -> every reactor; answered with a RoomList.
 struct ListRooms {
@@ -170,6 +175,24 @@ struct DeliverDirect {
   std::uint64_t request_id = 0;
 };
 
+// store actor -> room owner: the room's messages up to `seq` are durable.
+struct Durable {
+  std::string room;
+  std::uint64_t seq = 0;
+};
+// store actor -> every reactor: whether writes succeed. While they fail,
+// owners refuse new says with STORE_UNAVAILABLE and `retry_after_ms`.
+struct StoreHealth {
+  bool ok = true;
+  std::uint32_t retry_after_ms = 0;
+};
+// store actor -> room owner: retention removed messages; the oldest stored
+// is now `first_seq`.
+struct Retained {
+  std::string room;
+  std::uint64_t first_seq = 0;
+};
+
 // anyone -> a session's reactor: a ready reply for one session.
 struct ToSession {
   SessionId session = 0;
@@ -186,6 +209,6 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::Joined, msg::JoinRefused, msg::RoomList, msg::ClaimNick,
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
-                             msg::Authenticated>;
+                             msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained>;
 
 }  // namespace chat::server

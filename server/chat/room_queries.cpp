@@ -65,7 +65,8 @@ void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
   frame.set_request_id(q.request_id);
   auto* reply = frame.mutable_history();
   reply->set_room(room.name);
-  reply->set_last_seq(room.last_seq);
+  const std::uint64_t last = room.delivered_seq;  // nothing members have not been sent
+  reply->set_last_seq(last);
   const std::uint64_t first = store_.first_seq(room.name);
   if (first != 0) {
     reply->set_first_available_seq(first);
@@ -75,13 +76,17 @@ void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
     std::uint64_t hi;
     if (q.has_after) {
       // Nothing after the newest (and after_seq + 1 must not wrap round).
-      lo = q.after_seq >= room.last_seq ? room.last_seq + 1 : std::max(q.after_seq + 1, first);
-      hi = std::min(room.last_seq, lo + page - 1);
+      lo = q.after_seq >= last ? last + 1 : std::max(q.after_seq + 1, first);
+      hi = std::min(last, lo + page - 1);
     } else {
-      hi = (q.before_seq == 0) ? room.last_seq : std::min(room.last_seq, q.before_seq - 1);
+      hi = (q.before_seq == 0) ? last : std::min(last, q.before_seq - 1);
       lo = (hi + 1 > first + page) ? hi + 1 - page : first;
     }
-    if (lo <= hi) store_.read(room.name, lo, hi, *reply->mutable_messages());
+    if (lo <= hi && !store_.read(room.name, lo, hi, q.identity, *reply->mutable_messages())) {
+      reply->clear_messages();
+      store_.read_later(room.name, lo, hi, q.identity, HistoryStore::Fill::kHistory, std::move(frame), q.session);
+      return;
+    }
   }
   router_.to_session(q.session, common::make_shared_frame(frame));
 }

@@ -9,16 +9,27 @@ RoomShard::RoomShard(const Config& config, Router& router, HistoryStore& store, 
     : config_(config), router_(router), store_(store), fan_out_(fan_out), sequencer_(sequencer),
       metrics_(metrics) {
   for (StoredRoom& stored : store_.load()) {
-    RoomState& room = rooms_[stored.name];
-    room.name = std::move(stored.name);
-    room.incarnation = stored.incarnation;
-    room.topic = std::move(stored.topic);
-    room.topic_set_by = std::move(stored.topic_set_by);
-    room.last_seq = stored.last_seq;
-    room.members_per_reactor.assign(router_.reactor_count(), 0);
+    sequencer_.remember(stored.name, stored.recent_sends);
+    RoomState& room = restore(std::move(stored));
     room.empty_since = empty_.insert(empty_.end(), room.name);
   }
   count_rooms();
+}
+
+RoomState& RoomShard::restore(StoredRoom stored) {
+  RoomState& room = rooms_[stored.name];
+  room.name = std::move(stored.name);
+  room.incarnation = stored.incarnation;
+  room.topic = std::move(stored.topic);
+  room.topic_set_by = std::move(stored.topic_set_by);
+  room.last_seq = stored.last_seq;
+  room.delivered_seq = stored.last_seq;
+  room.members_per_reactor.assign(router_.reactor_count(), 0);
+  return room;
+}
+
+bool RoomShard::all_delivered() const {
+  return std::all_of(rooms_.begin(), rooms_.end(), [](const auto& r) { return r.second.pending.empty(); });
 }
 
 std::size_t RoomShard::room_cap() const {
@@ -44,12 +55,17 @@ RoomState* RoomShard::find_or_create(const msg::Join& m) {
                                               m.request_id)});
     return nullptr;
   }
-  RoomState& room = rooms_[m.room];
-  room.name = m.room;
-  room.members_per_reactor.assign(router_.reactor_count(), 0);
-  room.incarnation = store_.create(m.room);
+  RoomState* room = nullptr;
+  if (auto stored = store_.find(m.room)) {
+    room = &restore(std::move(*stored));  // its slot was reclaimed; its history was kept
+  } else {
+    room = &rooms_[m.room];
+    room->name = m.room;
+    room->members_per_reactor.assign(router_.reactor_count(), 0);
+    room->incarnation = store_.create(m.room);
+  }
   count_rooms();
-  return &room;
+  return room;
 }
 
 void RoomShard::on(msg::Join&& m) {
@@ -68,22 +84,28 @@ void RoomShard::on(msg::Join&& m) {
   }
   // Joined travels the same FIFO as every later Deliver to that reactor, so
   // the joiner sees each message sequenced after last_seq exactly once.
-  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.request_id), m.join});
+  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.identity, m.request_id), m.join});
   fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
 }
 
-SharedFrame RoomShard::join_reply(const RoomState& room, std::uint64_t request_id) const {
+SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& identity,
+                                  std::uint64_t request_id) const {
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   auto* reply = frame.mutable_join();
   reply->set_room(room.name);
   reply->set_topic(room.topic);
   for (auto& nick : sorted_nicks(room)) reply->add_members(std::move(nick));
-  if (config_.replay_on_join > 0 && room.last_seq > 0) {
-    const std::uint64_t lo = room.last_seq > config_.replay_on_join ? room.last_seq - config_.replay_on_join + 1 : 1;
-    store_.read(room.name, lo, room.last_seq, *reply->mutable_recent());
+  // What members have been sent: a message still waiting for the store
+  // reaches the joiner as a Deliver, like every other member.
+  const std::uint64_t last = room.delivered_seq;
+  if (config_.replay_on_join > 0 && last > 0) {
+    const std::uint64_t lo = std::max(last > config_.replay_on_join ? last - config_.replay_on_join + 1 : 1,
+                                      store_.first_seq(room.name));
+    // Only what is at hand: a replay never waits; the client pages the rest.
+    store_.read(room.name, lo, last, identity, *reply->mutable_recent());
   }
-  reply->set_last_seq(room.last_seq);
+  reply->set_last_seq(last);
   reply->set_incarnation(room.incarnation);
   return common::make_shared_frame(frame);
 }
@@ -110,7 +132,7 @@ void RoomShard::on(msg::Leave&& m) {
   fan_out_.presence(room, m.nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT, m.reason);
   if (!room.members.empty()) return;
   if (room.last_seq == 0 && room.topic.empty()) {
-    store_.drop(room.name);
+    store_.evict(room.name);
     rooms_.erase(it);  // a room that never held a message or a topic leaves no trace
     count_rooms();
   } else {
@@ -120,7 +142,7 @@ void RoomShard::on(msg::Leave&& m) {
 
 bool RoomShard::reclaim_one() {
   if (empty_.empty()) return false;
-  store_.drop(empty_.front());
+  store_.evict(empty_.front());
   rooms_.erase(empty_.front());
   empty_.pop_front();
   ReactorMetrics::bump(metrics_.rooms_reclaimed);
@@ -138,6 +160,23 @@ void RoomShard::on(msg::Publish&& m) {
   router_.assert_owner();
   ReactorMetrics::bump(metrics_.messages_published);
   if (RoomState* room = member_room(m.room, m.session, m.request_id)) sequencer_.publish(*room, std::move(m));
+}
+
+void RoomShard::on(msg::Durable&& m) {
+  router_.assert_owner();
+  store_.on_durable(m.room, m.seq);
+  auto it = rooms_.find(m.room);
+  if (it != rooms_.end()) sequencer_.on_durable(it->second, m.seq);
+}
+
+void RoomShard::on(msg::Retained&& m) {
+  router_.assert_owner();
+  store_.on_retained(m.room, m.first_seq);
+}
+
+void RoomShard::on(msg::StoreHealth&& m) {
+  router_.assert_owner();
+  sequencer_.on_store_health(m);
 }
 
 void RoomShard::on(msg::Rename&& m) {
@@ -160,7 +199,7 @@ std::vector<v1::RoomInfo> RoomShard::list() const {
     info.set_name(name);
     info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
     info.set_topic(room.topic);
-    info.set_last_seq(room.last_seq);
+    info.set_last_seq(room.delivered_seq);
     out.push_back(std::move(info));
   }
   return out;

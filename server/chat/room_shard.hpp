@@ -32,10 +32,16 @@ class RoomShard {
   void on(msg::Leave&& m);
   void on(msg::Publish&& m);
   void on(msg::Rename&& m);
+  void on(msg::Durable&& m);
+  void on(msg::Retained&& m);
+  void on(msg::StoreHealth&& m);
   void on(msg::RoomQuery&& q);
   std::vector<v1::RoomInfo> list() const;
 
   std::size_t room_count() const { return rooms_.size(); }
+  // Whether every message sequenced here has been delivered (none waits
+  // for the store).
+  bool all_delivered() const;
   // The most rooms this shard holds: its share, rounded up, of max_rooms.
   std::size_t room_cap() const;
 
@@ -45,7 +51,8 @@ class RoomShard {
   RoomState* find_or_create(const msg::Join& m);
   // Drops the room that has been empty longest; false if none is empty.
   bool reclaim_one();
-  SharedFrame join_reply(const RoomState& room, std::uint64_t request_id) const;
+  RoomState& restore(StoredRoom stored);
+  SharedFrame join_reply(const RoomState& room, const std::string& identity, std::uint64_t request_id) const;
   void set_topic(RoomState& room, const msg::RoomQuery& q);
   void reply_history(const RoomState& room, const msg::RoomQuery& q);
   // A member of `room`, or null after telling `session` it is not one.

@@ -4,6 +4,7 @@
 // Thread safety: reactor-confined (the room owner's thread).
 
 #include <cstdint>
+#include <deque>
 #include <list>
 #include <optional>
 #include <string>
@@ -14,11 +15,24 @@
 
 namespace chat::server {
 
+// A message sequenced and waiting for the store to say it is durable; only
+// then do members get it.
+struct PendingDelivery {
+  std::uint64_t seq = 0;
+  SharedFrame frame;  // every member's copy
+  SessionId sender = 0;
+  SharedFrame sender_frame;  // the sender's own copy
+  // Sessions that sent the same say again meanwhile: (session, request_id).
+  std::vector<std::pair<SessionId, std::uint64_t>> resent_by;
+};
+
 struct RoomState {
   std::string name;
   std::string topic;
   std::string topic_set_by;
-  std::uint64_t last_seq = 0;
+  std::uint64_t last_seq = 0;       // the newest seq given out
+  std::uint64_t delivered_seq = 0;  // the newest seq members have been sent
+  std::deque<PendingDelivery> pending;  // delivered_seq + 1 .. last_seq
   std::uint64_t incarnation = 0;  // new each time the name is created
   std::unordered_map<SessionId, std::string> members;  // session -> nick
   std::vector<std::uint32_t> members_per_reactor;

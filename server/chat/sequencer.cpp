@@ -2,7 +2,49 @@
 
 namespace chat::server {
 
+std::string LocalSequencer::key(const std::string& room, const std::string& identity, std::uint64_t client_msg_id) {
+  std::string k;
+  k.reserve(room.size() + identity.size() + 22);
+  k.append(room).push_back('\0');
+  k.append(identity).push_back('\0');
+  k.append(std::to_string(client_msg_id));
+  return k;
+}
+
+void LocalSequencer::note(std::string k, std::uint64_t seq, std::int64_t at_ms) {
+  const std::int64_t window = std::chrono::milliseconds(kDedupeWindow).count();
+  while (!said_order_.empty() &&
+         (said_order_.front().first < at_ms - window || said_order_.size() >= kMaxRemembered)) {
+    said_.erase(said_order_.front().second);
+    said_order_.pop_front();
+  }
+  said_order_.emplace_back(at_ms, k);
+  said_[std::move(k)] = Said{seq, at_ms};
+}
+
+const LocalSequencer::Said* LocalSequencer::recall(const std::string& k) {
+  auto it = said_.find(k);
+  return it == said_.end() ? nullptr : &it->second;
+}
+
+void LocalSequencer::remember(const std::string& room, const std::vector<RecentSend>& sends) {
+  for (const RecentSend& s : sends) note(key(room, s.identity, s.client_msg_id), s.seq, s.timestamp_ms);
+}
+
 void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
+  std::string named;
+  if (m.client_msg_id != 0) {
+    named = key(room.name, m.identity, m.client_msg_id);
+    if (const Said* said = recall(named)) {
+      resend(room, *said, m);
+      return;
+    }
+  }
+  if (!health_.ok) {
+    router_.error_to_session(m.session, v1::Error::CODE_STORE_UNAVAILABLE,
+                             "the server cannot store messages now; send it again later", m.request_id);
+    return;
+  }
   v1::ServerFrame frame;
   auto* message = frame.mutable_message();
   message->set_room(room.name);
@@ -12,13 +54,63 @@ void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
   message->set_timestamp_ms(now_ms());
   // Encoded once for every member. The sender's own copy also carries its
   // request_id and client_msg_id, so it is the one other encoding.
-  const SharedFrame shared = common::make_shared_frame(frame);
+  PendingDelivery p{room.last_seq, common::make_shared_frame(frame), m.session, nullptr, {}};
   frame.set_request_id(m.request_id);
   message->set_client_msg_id(m.client_msg_id);
-  const SharedFrame own = common::make_shared_frame(frame);
-  message->clear_client_msg_id();
-  fan_out_.broadcast(room, shared, m.session, own);
-  store_.append(room.name, std::move(*message));
+  p.sender_frame = common::make_shared_frame(frame);
+  if (!named.empty()) note(std::move(named), p.seq, message->timestamp_ms());
+  if (store_.append(room.name, std::move(*message), m.identity)) {
+    deliver(room, p);  // durable already: the memory store
+  } else {
+    room.pending.push_back(std::move(p));
+  }
+}
+
+void LocalSequencer::on_durable(RoomState& room, std::uint64_t seq) {
+  while (!room.pending.empty() && room.pending.front().seq <= seq) {
+    deliver(room, room.pending.front());
+    room.pending.pop_front();
+  }
+}
+
+void LocalSequencer::deliver(RoomState& room, PendingDelivery& p) {
+  fan_out_.broadcast(room, p.frame, p.sender, p.sender_frame);
+  room.delivered_seq = p.seq;
+  for (const auto& [session, request_id] : p.resent_by) {
+    v1::ServerFrame again;
+    common::FrameDecoder decoder(p.sender_frame->size());
+    decoder.feed(*p.sender_frame, [&](std::string_view payload) {
+      return again.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+    });
+    again.set_request_id(request_id);
+    router_.to_session(session, common::make_shared_frame(again));
+  }
+}
+
+void LocalSequencer::resend(RoomState& room, const Said& said, const msg::Publish& m) {
+  if (said.seq > room.delivered_seq) {
+    for (PendingDelivery& p : room.pending) {
+      if (p.seq == said.seq) p.resent_by.emplace_back(m.session, m.request_id);
+    }
+    return;  // it goes out with the original, once durable
+  }
+  v1::ServerFrame frame;
+  frame.set_request_id(m.request_id);
+  auto* message = frame.mutable_message();
+  message->set_room(room.name);
+  message->set_seq(said.seq);
+  message->set_client_msg_id(m.client_msg_id);
+  message->set_sender(m.nick);
+  message->set_timestamp_ms(said.at_ms);
+  MessageList stored;
+  if (said.seq >= store_.first_seq(room.name) &&
+      !store_.read(room.name, said.seq, said.seq, m.identity, stored)) {
+    store_.read_later(room.name, said.seq, said.seq, m.identity, HistoryStore::Fill::kOwnCopy, std::move(frame),
+                      m.session);
+    return;
+  }
+  if (!stored.empty()) *message = stored[0];  // else gone from the store: the seq is what the sender needs
+  router_.to_session(m.session, common::make_shared_frame(frame));
 }
 
 }  // namespace chat::server

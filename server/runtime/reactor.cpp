@@ -18,9 +18,10 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       io_(ASIO_CONCURRENCY_HINT_UNSAFE),
       wake_(io_, ::dup(inbox_.wake_fd())),
       tick_(io_),
-      store_(store.open_shard(index)),
+      stop_grace_(io_),
+      store_(store.open_shard(index, context.reactors)),
       fan_out_(*this),
-      sequencer_(*store_, fan_out_),
+      sequencer_(*this, *store_, fan_out_),
       rooms_(context.config, *this, *store_, fan_out_, sequencer_, metrics_),
       nicks_(*this, nick_registry_),
       authenticator_(*this),
@@ -89,7 +90,7 @@ void Reactor::drain_inbox() {
   assert_owner();
   const std::size_t batch = context_.config.mailbox_batch;
   const std::size_t n = inbox_.drain(batch, [this](Message&& m) { dispatch(std::move(m)); });
-  if (stopping_ && barriers_[2] == context_.reactors) return;  // loop is winding down
+  if (stopping_ && barriers_[3] == context_.reactors) return;  // loop is winding down
   if (n == batch || !inbox_.arm()) {
     // More waiting: come back after the sockets have had their turn.
     asio::post(io_, [this] { drain_inbox(); });
@@ -106,6 +107,12 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::Publish&& p) { rooms_.on(std::move(p)); },
                  [this](msg::Rename&& r) { rooms_.on(std::move(r)); },
                  [this](msg::RoomQuery&& q) { rooms_.on(std::move(q)); },
+                 [this](msg::Durable&& d) {
+                   rooms_.on(std::move(d));
+                   if (stopping_) maybe_finish_delivery();
+                 },
+                 [this](msg::Retained&& r) { rooms_.on(std::move(r)); },
+                 [this](msg::StoreHealth&& h) { rooms_.on(std::move(h)); },
                  [this](msg::ClaimNick&& c) { nicks_.on(std::move(c)); },
                  [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
                  [this](msg::RouteDirect&& d) { nicks_.on(std::move(d)); },
@@ -163,10 +170,12 @@ void Reactor::start_tick() {
 // Stop reaches every reactor. Each stops reading requests and sends barrier
 // 1 to all reactors. Mail is FIFO per producer (and local mail FIFO too), so
 // once a reactor holds barrier 1 from everyone, no Publish can still reach
-// it; the Delivers it made are already queued ahead of the barrier 2 it then
-// sends. Once a reactor holds barrier 2 from everyone, every message
-// sequenced anywhere has reached its sessions' outboxes: it says goodbye,
-// flushes and closes them.
+// it. Once it holds barrier 2 from everyone (sent after barrier 1), every
+// message was sequenced; when the store has made its own rooms' messages
+// durable (or the grace ran out), their Delivers are queued, and it sends
+// barrier 3. Once it holds barrier 3 from everyone, every message sequenced
+// anywhere has reached its sessions' outboxes: it says goodbye, flushes and
+// closes them.
 
 void Reactor::on(msg::Stop&&) {
   if (stopping_) return;
@@ -180,9 +189,26 @@ void Reactor::on(msg::Barrier&& m) {
   if (++barriers_[m.phase] < context_.reactors) return;
   if (m.phase == 1) {
     for (std::uint32_t r = 0; r < context_.reactors; ++r) send(r, msg::Barrier{2});
-    return;
+  } else if (m.phase == 2) {
+    awaiting_delivery_ = true;
+    stop_grace_.expires_after(std::chrono::milliseconds(context_.config.shutdown_grace_ms));
+    stop_grace_.async_wait([this](const std::error_code& ec) {
+      if (!ec && awaiting_delivery_) finish_delivery();
+    });
+    maybe_finish_delivery();
+  } else {
+    begin_stop();
   }
-  begin_stop();
+}
+
+void Reactor::maybe_finish_delivery() {
+  if (awaiting_delivery_ && rooms_.all_delivered()) finish_delivery();
+}
+
+void Reactor::finish_delivery() {
+  awaiting_delivery_ = false;
+  stop_grace_.cancel();
+  for (std::uint32_t r = 0; r < context_.reactors; ++r) send(r, msg::Barrier{3});
 }
 
 void Reactor::begin_stop() {

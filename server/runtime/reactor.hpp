@@ -79,6 +79,8 @@ class Reactor final : public Router {
   void on(msg::ListRooms&& m);
   void on(msg::Stop&& m);
   void on(msg::Barrier&& m);
+  void maybe_finish_delivery();
+  void finish_delivery();
   void begin_stop();
 
   const std::uint32_t index_;
@@ -92,6 +94,7 @@ class Reactor final : public Router {
   std::vector<Message> running_;
   bool local_posted_ = false;
   asio::steady_timer tick_;
+  asio::steady_timer stop_grace_;
   ReactorMetrics metrics_;
 
   // The actors on this reactor, in the order they are built.
@@ -105,7 +108,8 @@ class Reactor final : public Router {
   LocalHub hub_;
 
   bool stopping_ = false;
-  std::uint32_t barriers_[3] = {0, 0, 0};
+  bool awaiting_delivery_ = false;  // between barrier 2 and barrier 3
+  std::uint32_t barriers_[4] = {0, 0, 0, 0};
 };
 
 }  // namespace chat::server

@@ -88,6 +88,7 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
   } else if (!logged_in()) {
     nick_ = m.nick;
+    identity_ = common::fold_case(nick_);
     v1::ServerFrame reply;
     reply.set_request_id(m.request_id);
     reply.mutable_hello()->set_nick(nick_);
@@ -97,6 +98,7 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     // owner has respelled the same entry). Each room owner hears of it after
     // every earlier Join and Publish of this session, on the same channel.
     std::string old = std::exchange(nick_, m.nick);
+    identity_ = common::fold_case(nick_);  // a guest is its nick
     if (common::fold_case(old) != common::fold_case(nick_)) {
       hub_.router().to_nick_owner(old, msg::ReleaseNick{old, id_});  // `old` outlives the call
     }
@@ -138,7 +140,7 @@ void Session::on_join(const v1::JoinRequest& join, std::uint64_t rid) {
   }
   const std::uint64_t number = next_join_++;
   rooms_.push_back(Membership{*room, number});
-  hub_.router().to_room_owner(msg::Join{std::move(*room), nick_, id_, rid, number});
+  hub_.router().to_room_owner(msg::Join{std::move(*room), nick_, id_, rid, number, identity_});
 }
 
 void Session::on_leave(const v1::LeaveRequest& leave, std::uint64_t rid) {
@@ -163,7 +165,7 @@ void Session::on_say(v1::SayRequest& say, std::uint64_t rid) {
   }
   if (!check_body(say.text(), rid)) return;
   hub_.router().to_room_owner(
-      msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()), say.client_msg_id(), id_, rid});
+      msg::Publish{std::move(*room), nick_, std::move(*say.mutable_text()), say.client_msg_id(), id_, rid, identity_});
 }
 
 void Session::on_direct(v1::DirectRequest& direct, std::uint64_t rid) {
@@ -213,6 +215,7 @@ void Session::query_room(msg::RoomQuery&& q, const std::string& room) {
   q.room = std::move(*canonical);
   q.session = id_;
   q.nick = nick_;
+  q.identity = identity_;
   hub_.router().to_room_owner(std::move(q));
 }
 

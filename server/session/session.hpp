@@ -132,6 +132,10 @@ class Session : public std::enable_shared_from_this<Session> {
   Outbox outbox_;
 
   std::string nick_;
+  // Who this session speaks for, for exactly-once and for which
+  // client_msg_ids it is shown: the folded nick of a guest; an account once
+  // accounts exist.
+  std::string identity_;
   // A hello or rename is being answered (authenticator, then nick owner).
   bool nick_pending_ = false;
   std::vector<Membership> rooms_;

@@ -2,22 +2,33 @@
 // The storage seam behind a room shard: room records and their messages.
 //
 //   Store (one per server): the epoch, and one HistoryStore per room shard
-//   HistoryStore (one per shard): load at start, create, append, read, topic, drop
+//   HistoryStore (one per shard): load, find, create, append, read, topic, evict
 //
-// In memory today (memory_store.hpp: history lost on restart, the epoch new
-// each start); a durable store plugs in here without the shard changing.
-// Thread safety: a Store is used by the server's controlling thread while
-// the reactors are built; each HistoryStore is confined to its shard's
-// reactor thread.
+// Two implementations: memory_store.hpp (nothing survives a restart) and
+// sqlite_store.hpp (the default: a store actor on its own thread commits to
+// SQLite, and a say is delivered only once it is durable).
+// Thread safety: a Store is built and started by the server's controlling
+// thread; each HistoryStore is confined to its shard's reactor thread.
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "chat/v1/chat.pb.h"
+#include "common/mailbox.hpp"
+#include "server/chat/messages.hpp"
 
 namespace chat::server {
+
+// A say remembered for exactly-once: (identity, client_msg_id) -> seq.
+struct RecentSend {
+  std::string identity;
+  std::uint64_t client_msg_id = 0;
+  std::uint64_t seq = 0;
+  std::int64_t timestamp_ms = 0;
+};
 
 // A room as the store keeps it between starts.
 struct StoredRoom {
@@ -26,6 +37,7 @@ struct StoredRoom {
   std::string topic;
   std::string topic_set_by;
   std::uint64_t last_seq = 0;
+  std::vector<RecentSend> recent_sends = {};  // the last 10 minutes' (loaded at start)
 };
 
 using MessageList = google::protobuf::RepeatedPtrField<v1::RoomMessage>;
@@ -34,29 +46,53 @@ class HistoryStore {
  public:
   virtual ~HistoryStore() = default;
 
-  // The rooms that exist when the shard starts.
+  // The rooms this shard holds when it starts.
   virtual std::vector<StoredRoom> load() = 0;
-  // A room is being created as `room` (or created again after its slot was
-  // reclaimed): returns its new incarnation.
+  // A room stored earlier whose slot was given to another room since; it
+  // comes back as it was when joined again. Never for the memory store.
+  virtual std::optional<StoredRoom> find(const std::string& room) = 0;
+  // A room is being created as `room` (or created again after it was
+  // forgotten): returns its new incarnation.
   virtual std::uint64_t create(const std::string& room) = 0;
-  // `message` carries the room's next seq; the store takes it.
-  virtual void append(const std::string& room, v1::RoomMessage message) = 0;
+  // `message` has the room's next seq and its client_msg_id; `identity`
+  // sent it. True when it is durable at once; false when a msg::Durable to
+  // this reactor will say so.
+  virtual bool append(const std::string& room, v1::RoomMessage message, const std::string& identity) = 0;
+  // The answer to an append that returned false.
+  virtual void on_durable(const std::string& room, std::uint64_t seq) = 0;
   virtual void set_topic(const std::string& room, const std::string& topic, const std::string& set_by) = 0;
   // The oldest seq still stored for `room`; 0 if none is.
   virtual std::uint64_t first_seq(const std::string& room) const = 0;
-  // Appends the stored messages with lo <= seq <= hi to `out`, oldest first.
-  virtual void read(const std::string& room, std::uint64_t lo, std::uint64_t hi, MessageList& out) const = 0;
-  // The room's slot was given to another room: forget it.
-  virtual void drop(const std::string& room) = 0;
+  virtual void on_retained(const std::string& room, std::uint64_t first_seq) = 0;
+  // Appends the durable messages lo <= seq <= hi to `out`, oldest first,
+  // with client_msg_id kept only on `reader`'s own. False when part of the
+  // range is not at hand here: read_later fetches it.
+  virtual bool read(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,
+                    MessageList& out) const = 0;
+  // Fills [lo, hi] into `reply` (its history, or its one message for an
+  // own copy sent again) and sends it to `session`, later.
+  enum class Fill { kHistory, kOwnCopy };
+  virtual void read_later(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,
+                          Fill fill, v1::ServerFrame reply, SessionId session) = 0;
+  // The room's slot is given to another room: forget it (memory) or keep
+  // it on disk for find() (durable).
+  virtual void evict(const std::string& room) = 0;
 };
 
 class Store {
  public:
+  using Inbox = common::Mailbox<Message>;
   virtual ~Store() = default;
   // Names this run of the server's history; a client that sees it change
   // knows every room's numbering started over.
   virtual std::uint64_t epoch() const = 0;
-  virtual std::unique_ptr<HistoryStore> open_shard(std::uint32_t shard) = 0;
+  // Shard `shard` of `shards`: the rooms with stable_hash(room) % shards == shard.
+  virtual std::unique_ptr<HistoryStore> open_shard(std::uint32_t shard, std::uint32_t shards) = 0;
+  // After every shard is open: where the store's answers go (one inbox per
+  // reactor), and the store's own thread, if it has one.
+  virtual void start(const std::vector<Inbox*>& reactors) = 0;
+  // After the reactors have stopped: commits what is queued, then stops.
+  virtual void stop() = 0;
 };
 
 }  // namespace chat::server

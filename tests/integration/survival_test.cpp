@@ -629,7 +629,9 @@ TEST(SurvivalTest, ConnectionChurnLeavesNoDescriptorsOrMemoryBehind) {
 }
 
 TEST(SurvivalTest, RoomChurnLeavesNoRoomsBehindAndRoomsWithHistoryStopAtTheCap) {
-  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", "10", "--history", "50"}});
+  // The in-memory store: a reclaimed room's history goes with its slot (the
+  // durable store keeps it: StoreTest.AReclaimedRoomKeepsItsStoredHistory).
+  ChatdProcess chatd({{"--store", "memory", "--reactors", "2", "--rate", "0", "--max-rooms", "10", "--history", "50"}});
   IoThread io;
   TestClient keeper(io, chatd.port(), "keeper");
   EXPECT_EQ(keeper.welcome().limits().max_rooms(), 10u);

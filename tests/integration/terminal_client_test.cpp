@@ -230,8 +230,8 @@ TEST(TerminalLineModeTest, PlainModeSaysUnavailableInWords) {
 // chatd as a child process, for restarting it on the same port.
 std::unique_ptr<ChildProcess> start_chatd(std::uint16_t port) {
   return std::make_unique<ChildProcess>(std::vector<std::string>{
-      CHATD_PATH, "--bind", "127.0.0.1", "--port", std::to_string(port), "--reactors", "2", "--rate", "0",
-      "--log-level", "warn", "--shutdown-grace-ms", "500"});
+      CHATD_PATH, "--store", "memory", "--bind", "127.0.0.1", "--port", std::to_string(port), "--reactors", "2",
+      "--rate", "0", "--log-level", "warn", "--shutdown-grace-ms", "500"});
 }
 
 std::uint16_t chatd_port(ChildProcess& chatd) {

@@ -27,8 +27,9 @@ std::uint16_t port_after(const std::string& line, const std::string& marker) {
   return j > i ? static_cast<std::uint16_t>(std::stoi(line.substr(i, j - i))) : 0;
 }
 
-std::vector<std::string> chatd_argv(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0"};
+std::vector<std::string> chatd_argv(const std::string& data_dir, const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", "127.0.0.1:0",
+                                   "--data-dir", data_dir};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return argv;
 }
@@ -40,8 +41,15 @@ constexpr std::chrono::seconds kStartTimeout{60};
 
 }  // namespace
 
+std::optional<TempDir> own_dir_if(const std::string& given) {
+  if (!given.empty()) return std::nullopt;
+  return std::make_optional<TempDir>("chatd-data");
+}
+
 ChatdProcess::ChatdProcess(Options options)
-    : child_(chatd_argv(options.args), ChildOptions{.max_fds = options.max_fds}) {
+    : own_data_(own_dir_if(options.data_dir)),
+      child_(chatd_argv(own_data_ ? own_data_->str() : options.data_dir, options.args),
+             ChildOptions{.max_fds = options.max_fds}) {
   child_.wait(
       [this](const ChildProcess::Lines& lines) {
         for (const auto& line : lines) {
@@ -52,6 +60,8 @@ ChatdProcess::ChatdProcess(Options options)
       },
       kStartTimeout);
 }
+
+std::vector<std::string> ChatdProcess::output() const { return child_.lines(); }
 
 std::optional<int> ChatdProcess::stop(int sig, std::chrono::milliseconds timeout) {
   if (sig != 0) child_.signal(sig);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/temp_dir.hpp"
 
 namespace chat::testing {
 
@@ -23,11 +24,17 @@ class ChatdProcess {
     // out without -Wmissing-field-initializers.
     std::vector<std::string> args = {};      // --bind 127.0.0.1 --port 0 --metrics 127.0.0.1:0 come first
     std::optional<unsigned> max_fds = {};    // RLIMIT_NOFILE for the child
+    // The store's --data-dir; empty: a fresh one of this process's own,
+    // removed with it. Give one to start chatd again on the same data.
+    std::string data_dir = {};
   };
 
   // Starts chatd and waits for the lines that name its ports.
   explicit ChatdProcess(Options options);
-  // The destructor (ChildProcess's) sends SIGKILL if chatd is still running.
+  // The lines chatd has printed so far (stdout and stderr).
+  std::vector<std::string> output() const;
+  // The destructor (ChildProcess's) sends SIGKILL if chatd is still running,
+  // then removes the data directory if it made it.
 
   // chatd's pid; -1 once stop() has seen it exit.
   pid_t pid() const { return child_.pid(); }
@@ -60,6 +67,7 @@ class ChatdProcess {
   double cpu_seconds() const;
 
  private:
+  std::optional<TempDir> own_data_;  // declared before child_: it goes after chatd
   // Its stdout is drained all the time, so chatd never blocks on a full pipe.
   ChildProcess child_;
   std::uint16_t port_ = 0;

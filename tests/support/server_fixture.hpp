@@ -12,6 +12,7 @@ inline server::Config test_config(unsigned reactors = 2) {
   c.port = 0;
   c.reactors = reactors;
   c.log_level = "warn";
+  c.store = "memory";  // in-process servers: the durable store is tested through chatd itself
   return c;
 }
 

@@ -21,16 +21,16 @@ std::vector<std::uint64_t> seqs(const MessageList& list) {
 TEST(MemoryStoreTest, KeepsTheNewestMessagesOfEachRoomAndReadsRanges) {
   MemoryHistoryStore store(3);
   EXPECT_EQ(store.first_seq("#r"), 0u);
-  for (std::uint64_t seq = 1; seq <= 5; ++seq) store.append("#r", message(seq));
-  store.append("#s", message(1));
+  for (std::uint64_t seq = 1; seq <= 5; ++seq) store.append("#r", message(seq), "ann");
+  store.append("#s", message(1), "ann");
   EXPECT_EQ(store.first_seq("#r"), 3u);
   MessageList out;
-  store.read("#r", 1, 4, out);
+  store.read("#r", 1, 4, "ann", out);
   EXPECT_EQ(seqs(out), (std::vector<std::uint64_t>{3, 4}));
   out.Clear();
-  store.read("#r", 5, 99, out);
+  store.read("#r", 5, 99, "ann", out);
   EXPECT_EQ(seqs(out), (std::vector<std::uint64_t>{5}));
-  store.drop("#r");
+  store.evict("#r");
   EXPECT_EQ(store.first_seq("#r"), 0u);
   EXPECT_EQ(store.first_seq("#s"), 1u);
 }
@@ -38,11 +38,26 @@ TEST(MemoryStoreTest, KeepsTheNewestMessagesOfEachRoomAndReadsRanges) {
 TEST(MemoryStoreTest, ARoomCreatedAgainStartsEmptyWithANewIncarnation) {
   MemoryHistoryStore store(10);
   const auto first = store.create("#r");
-  store.append("#r", message(1));
+  store.append("#r", message(1), "ann");
   const auto second = store.create("#r");
   EXPECT_NE(first, second);
   EXPECT_EQ(store.first_seq("#r"), 0u);
   EXPECT_TRUE(store.load().empty()) << "nothing outlives the process";
+}
+
+TEST(MemoryStoreTest, AReaderSeesClientMsgIdsOnItsOwnMessagesOnly) {
+  MemoryHistoryStore store(10);
+  auto own = message(1);
+  own.set_client_msg_id(7);
+  store.append("#r", own, "ann");
+  auto other = message(2);
+  other.set_client_msg_id(8);
+  store.append("#r", other, "bob");
+  MessageList out;
+  ASSERT_TRUE(store.read("#r", 1, 2, "ann", out));
+  ASSERT_EQ(out.size(), 2);
+  EXPECT_EQ(out[0].client_msg_id(), 7u);
+  EXPECT_EQ(out[1].client_msg_id(), 0u);
 }
 
 TEST(MemoryStoreTest, EachStartHasItsOwnEpoch) {

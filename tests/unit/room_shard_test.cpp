@@ -49,7 +49,7 @@ class RoomShardTest : public ::testing::Test {
   FakeHistoryStore store_;
   ReactorMetrics metrics_;
   FanOut fan_out_{router_};
-  LocalSequencer sequencer_{store_, fan_out_};
+  LocalSequencer sequencer_{router_, store_, fan_out_};
   RoomShard shard_{config_, router_, store_, fan_out_, sequencer_, metrics_};
 };
 
@@ -283,11 +283,24 @@ TEST_F(RoomShardTest, AReclaimedSlotIsDroppedFromTheStore) {
   EXPECT_EQ(store_.first_seq("#old"), 0u);
 }
 
+TEST_F(RoomShardTest, ARoomTheStoreKeptComesBackAsItWasWhenJoinedAgain) {
+  store_.evicted["#kept"] = StoredRoom{"#kept", 9, "old topic", "ann", 12, {}};
+  shard_.on(msg::Join{"#kept", "bob", kBob, 1, 1});
+  const auto join = router_.replies_to(kBob).back().join();
+  EXPECT_EQ(join.last_seq(), 12u);
+  EXPECT_EQ(join.incarnation(), 9u);
+  EXPECT_EQ(join.topic(), "old topic");
+  EXPECT_TRUE(store_.created.empty());
+}
+
 // A sequencer that only records: the shard hands it each member's say and
 // nothing else, so a cluster sequencer can take the local one's place.
 class RecordingSequencer : public Sequencer {
  public:
   void publish(RoomState& room, msg::Publish&& m) override { says.emplace_back(room.name, m.text); }
+  void on_durable(RoomState&, std::uint64_t) override {}
+  void on_store_health(const msg::StoreHealth&) override {}
+  void remember(const std::string&, const std::vector<RecentSend>&) override {}
   std::vector<std::pair<std::string, std::string>> says;
 };
 

@@ -1,0 +1,278 @@
+// The durable store (the default): what survives a clean restart, a kill -9
+// under load, and a say sent twice; and what chatd does when its data
+// directory is in use, damaged, or written by a newer chatd.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "support/chatd_process.hpp"
+#include "support/child_process.hpp"
+#include "support/frames.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+#include "support/wait.hpp"
+
+namespace chat::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+ChatdProcess::Options on(const TempDir& data, std::vector<std::string> args = {"--reactors", "2", "--rate", "0"}) {
+  return ChatdProcess::Options{.args = std::move(args), .max_fds = {}, .data_dir = data.str()};
+}
+
+v1::ServerFrame set_topic(TestClient& c, const std::string& room, const std::string& topic) {
+  return c.call([=](client::Client& cl, client::ReplyHandler h) { cl.set_topic(room, topic, std::move(h)); });
+}
+
+// Every message of `room` the server holds, by paging forwards from seq 0.
+std::vector<v1::RoomMessage> whole_history(TestClient& c, const std::string& room) {
+  std::vector<v1::RoomMessage> all;
+  std::uint64_t after = 0;
+  for (;;) {
+    auto page = c.call([=](client::Client& cl, client::ReplyHandler h) {
+      cl.history(room, 0, after, 200, std::move(h));
+    });
+    EXPECT_TRUE(page.has_history()) << page.DebugString();
+    if (!page.has_history() || page.history().messages().empty()) return all;
+    for (const auto& m : page.history().messages()) all.push_back(m);
+    after = all.back().seq();
+  }
+}
+
+TEST(StoreTest, ACleanRestartKeepsTheEpochTheRoomsTheirTopicsAndTheirNumbering) {
+  TempDir data("chatd-store");
+  std::uint64_t epoch = 0;
+  {
+    ChatdProcess chatd(on(data));
+    IoThread io;
+    TestClient ann(io, chatd.port(), "ann");
+    TestClient bob(io, chatd.port(), "bob");
+    TestClient cat(io, chatd.port(), "cat");
+    epoch = ann.welcome().epoch();
+    ASSERT_TRUE(ann.join("#a").has_join());
+    ASSERT_TRUE(bob.join("#a").has_join());
+    ASSERT_TRUE(bob.join("#b").has_join());
+    ASSERT_TRUE(cat.join("#b").has_join());
+    ASSERT_TRUE(set_topic(ann, "#a", "kept across restarts").has_topic());
+    for (std::uint64_t i = 1; i <= 5; ++i) {
+      ASSERT_EQ(ann.say("#a", "a" + std::to_string(i), i).message().seq(), i);
+      ASSERT_EQ(cat.say("#b", "b" + std::to_string(i), 100 + i).message().seq(), i);
+    }
+    ASSERT_TRUE(bob.wait_messages("#a", 5) && bob.wait_messages("#b", 5));
+    ASSERT_EQ(chatd.stop(SIGTERM, 10s), 0);
+  }
+  ChatdProcess chatd(on(data));
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  TestClient bob(io, chatd.port(), "bob");
+  TestClient cat(io, chatd.port(), "cat");
+  EXPECT_EQ(ann.welcome().epoch(), epoch) << "the same epoch: clients resume by seq, nothing starts over";
+  auto a = ann.join("#a");
+  ASSERT_TRUE(a.has_join());
+  EXPECT_EQ(a.join().topic(), "kept across restarts");
+  EXPECT_EQ(a.join().last_seq(), 5u);
+  ASSERT_EQ(a.join().recent_size(), 5);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(a.join().recent(i).seq(), static_cast<std::uint64_t>(i + 1));
+    EXPECT_EQ(a.join().recent(i).text(), "a" + std::to_string(i + 1));
+    EXPECT_EQ(a.join().recent(i).client_msg_id(), static_cast<std::uint64_t>(i + 1)) << "ann's own: its ids";
+  }
+  ASSERT_TRUE(bob.join("#a").has_join());
+  auto b = bob.join("#b");
+  ASSERT_EQ(b.join().recent_size(), 5);
+  EXPECT_EQ(b.join().recent(0).client_msg_id(), 0u) << "cat's messages carry no id for bob";
+  ASSERT_TRUE(cat.join("#b").has_join());
+  EXPECT_EQ(ann.say("#a", "a6", 6).message().seq(), 6u) << "numbering goes on";
+  EXPECT_EQ(cat.say("#b", "b6", 106).message().seq(), 6u);
+  ASSERT_TRUE(bob.wait_messages("#a", 1));
+  EXPECT_EQ(bob.messages("#a").at(0).text(), "a6");
+}
+
+TEST(StoreTest, AKillNineUnderLoadLosesNothingAnyoneSawOrWasAcknowledged) {
+  TempDir data("chatd-store");
+  constexpr int kPublishers = 3;
+  std::map<std::pair<int, std::uint64_t>, std::uint64_t> acked;  // (publisher, client_msg_id) -> seq
+  std::map<std::uint64_t, std::string> seen;                       // what the reader got: seq -> text
+  {
+    ChatdProcess chatd(on(data));
+    IoThread io;
+    TestClient reader(io, chatd.port(), "reader");
+    ASSERT_TRUE(reader.join("#load").has_join());
+    std::vector<std::unique_ptr<TestClient>> pubs;
+    for (int p = 0; p < kPublishers; ++p) {
+      pubs.push_back(std::make_unique<TestClient>(io, chatd.port(), "pub" + std::to_string(p)));
+      ASSERT_TRUE(pubs.back()->join("#load").has_join());
+    }
+    // Steady load: each publisher keeps sending until the kill.
+    for (std::uint64_t id = 1; id <= 2000; ++id) {
+      for (int p = 0; p < kPublishers; ++p) pubs[p]->say_async("#load", "p" + std::to_string(p) + "-" + std::to_string(id), id);
+    }
+    ASSERT_TRUE(wait_until([&] { return reader.messages("#load").size() >= 1500; }, 30s));
+    ::kill(chatd.pid(), SIGKILL);
+    ASSERT_TRUE(chatd.stop(0, 10s));
+    for (int p = 0; p < kPublishers; ++p) {
+      for (const auto& r : pubs[p]->replies()) {
+        if (r.has_message()) acked[{p, r.message().client_msg_id()}] = r.message().seq();
+      }
+    }
+    for (const auto& m : reader.messages("#load")) seen[m.seq()] = m.text();
+  }
+  ASSERT_GT(acked.size(), 0u);
+  ASSERT_LT(seen.size(), static_cast<std::size_t>(kPublishers * 2000)) << "the kill came mid-load";
+
+  ChatdProcess chatd(on(data));
+  IoThread io;
+  TestClient auditor(io, chatd.port(), "auditor");
+  ASSERT_TRUE(auditor.join("#load").has_join());
+  const auto history = whole_history(auditor, "#load");
+  std::map<std::uint64_t, std::string> stored;
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    EXPECT_EQ(history[i].seq(), i + 1) << "gapless, each seq once";
+    stored[history[i].seq()] = history[i].text();
+  }
+  for (const auto& [seq, text] : seen) EXPECT_EQ(stored[seq], text) << "seen as seq " << seq;
+  for (const auto& [key, seq] : acked) {
+    const std::string text = "p" + std::to_string(key.first) + "-" + std::to_string(key.second);
+    EXPECT_EQ(stored[seq], text) << "acknowledged as seq " << seq;
+  }
+  std::set<std::string> texts;
+  for (const auto& m : history) EXPECT_TRUE(texts.insert(m.text()).second) << m.text() << " stored twice";
+  EXPECT_EQ(auditor.say("#load", "after", 1).message().seq(), history.size() + 1);
+}
+
+TEST(StoreTest, ASayResentWithTheSameIdIsStoredOnceAndAnsweredWithItsSeq) {
+  TempDir data("chatd-store");
+  auto chatd = std::make_unique<ChatdProcess>(on(data));
+  IoThread io;
+  TestClient reader(io, chatd->port(), "reader");
+  ASSERT_TRUE(reader.join("#r").has_join());
+  std::uint64_t seq = 0;
+  {
+    // Say, then go before reading the reply.
+    RawConnection cut(chatd->port());
+    ASSERT_TRUE(cut.read_frame());
+    ASSERT_TRUE(login_and_join(cut, "ann", "#r").has_join());
+    auto say = say_frame("#r", "only once", 41);
+    say.mutable_say()->set_client_msg_id(7);
+    cut.send_frame(say);
+    ASSERT_TRUE(reader.wait_messages("#r", 1));
+    seq = reader.messages("#r").at(0).seq();
+  }
+  ASSERT_TRUE(wait_until([&] { return chatd->metric("chatd_connections_open") == 1; }, 5s));
+  TestClient ann(io, chatd->port(), "ann");
+  ASSERT_TRUE(ann.join("#r").has_join());
+  auto again = ann.say("#r", "only once", 7);
+  ASSERT_TRUE(again.has_message()) << again.DebugString();
+  EXPECT_EQ(again.message().seq(), seq) << "the original seq, not a new one";
+  EXPECT_EQ(again.message().client_msg_id(), 7u);
+  EXPECT_EQ(again.message().text(), "only once");
+
+  // And after a restart in between.
+  ASSERT_EQ(chatd->stop(SIGTERM, 10s), 0);
+  chatd = std::make_unique<ChatdProcess>(on(data));
+  TestClient ann2(io, chatd->port(), "ann");
+  ASSERT_TRUE(ann2.join("#r").has_join());
+  auto after_restart = ann2.say("#r", "only once", 7);
+  EXPECT_EQ(after_restart.message().seq(), seq);
+  TestClient auditor(io, chatd->port(), "auditor");
+  ASSERT_TRUE(auditor.join("#r").has_join());
+  const auto history = whole_history(auditor, "#r");
+  ASSERT_EQ(history.size(), 1u) << "stored once";
+  EXPECT_EQ(history[0].client_msg_id(), 0u) << "the auditor is not its sender";
+}
+
+TEST(StoreTest, AReclaimedRoomKeepsItsStoredHistory) {
+  TempDir data("chatd-store");
+  ChatdProcess chatd(on(data, {"--reactors", "1", "--rate", "0", "--max-rooms", "2"}));
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  ASSERT_TRUE(ann.join("#kept").has_join());
+  ASSERT_TRUE(ann.join("#other").has_join());
+  for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(ann.say("#kept", "k" + std::to_string(i), i).has_message());
+  ASSERT_TRUE(ann.leave("#kept").has_leave());
+  ASSERT_TRUE(ann.join("#new").has_join()) << "#kept's slot is taken";
+  EXPECT_EQ(chatd.metric("chatd_rooms_reclaimed_total"), 1);
+  ASSERT_TRUE(ann.leave("#new").has_leave());
+  auto back = ann.join("#kept");
+  ASSERT_TRUE(back.has_join());
+  EXPECT_EQ(back.join().last_seq(), 3u) << "it comes back with its numbering";
+  const auto history = whole_history(ann, "#kept");
+  ASSERT_EQ(history.size(), 3u) << "read back from the database";
+  EXPECT_EQ(history[2].text(), "k3");
+  EXPECT_EQ(ann.say("#kept", "k4", 4).message().seq(), 4u);
+}
+
+TEST(StoreTest, ASecondChatdOnTheSameDataDirectoryRefusesToStartAndNamesIt) {
+  TempDir data("chatd-store");
+  ChatdProcess first(on(data));
+  ChildProcess second({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--data-dir", data.str()});
+  EXPECT_EQ(second.wait_exit(20s), 1);
+  EXPECT_NE(second.text().find("another chatd is using the data directory " + data.str()), std::string::npos)
+      << second.text();
+  IoThread io;
+  TestClient bystander(io, first.port(), "bystander");
+  EXPECT_TRUE(bystander.join("#r").has_join()) << "the first is unaffected";
+}
+
+TEST(StoreTest, ADamagedDatabaseIsRefusedNamingTheFileAndWhatToDo) {
+  TempDir data("chatd-store");
+  std::ofstream(data.path() / "chat.db") << std::string(8192, 'x');
+  ChildProcess chatd({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--data-dir", data.str()});
+  EXPECT_EQ(chatd.wait_exit(20s), 1);
+  EXPECT_NE(chatd.text().find((data.path() / "chat.db").string() + " cannot be used"), std::string::npos)
+      << chatd.text();
+  EXPECT_NE(chatd.text().find("restore it from a backup"), std::string::npos) << chatd.text();
+  EXPECT_EQ(chatd.text().find("listening on"), std::string::npos) << "never starts empty";
+}
+
+TEST(StoreTest, ASchemaNewerThanThisChatdIsRefused) {
+  TempDir data("chatd-store");
+  {
+    ChatdProcess chatd(on(data));
+    ASSERT_EQ(chatd.stop(SIGTERM, 10s), 0);
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((data.path() / "chat.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA user_version = 99", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ChildProcess chatd({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--data-dir", data.str()});
+  EXPECT_EQ(chatd.wait_exit(20s), 1);
+  EXPECT_NE(chatd.text().find("schema version 99, newer than this chatd"), std::string::npos) << chatd.text();
+}
+
+TEST(StoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsMessages) {
+  TempDir data("chatd-store");
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((data.path() / "chat.db").c_str(), &db), SQLITE_OK);
+  const char* v1 =
+      "CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+      "CREATE TABLE rooms (name TEXT PRIMARY KEY, incarnation INTEGER NOT NULL,"
+      " topic TEXT NOT NULL DEFAULT '', topic_set_by TEXT NOT NULL DEFAULT '',"
+      " last_seq INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE messages (room TEXT NOT NULL, seq INTEGER NOT NULL, ts_ms INTEGER NOT NULL,"
+      " sender TEXT NOT NULL, identity TEXT NOT NULL, text TEXT NOT NULL,"
+      " client_msg_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (room, seq)) WITHOUT ROWID;"
+      "INSERT INTO meta VALUES ('epoch', 4242);"
+      "INSERT INTO rooms VALUES ('#old', 7, 'from v1', 'ann', 1);"
+      "INSERT INTO messages VALUES ('#old', 1, 1000, 'ann', 'ann', 'written by version 1', 0);"
+      "PRAGMA user_version = 1;";
+  ASSERT_EQ(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(db);
+  ChatdProcess chatd(on(data));
+  IoThread io;
+  TestClient bob(io, chatd.port(), "bob");
+  EXPECT_EQ(bob.welcome().epoch(), 4242u);
+  auto join = bob.join("#old");
+  EXPECT_EQ(join.join().topic(), "from v1");
+  ASSERT_EQ(join.join().recent_size(), 1);
+  EXPECT_EQ(join.join().recent(0).text(), "written by version 1");
+  EXPECT_EQ(bob.say("#old", "and on", 1).message().seq(), 2u);
+}
+
+}  // namespace
+}  // namespace chat::testing
