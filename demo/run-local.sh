@@ -141,7 +141,7 @@ pause() {
 }
 
 # The server first, as compose does (depends_on: service_healthy).
-IFS=$'\t' read -r _ server_env _ server_cmd < <(compose_services server CHATD_BIND=127.0.0.1 CHATD_PORT="$port")
+IFS=$'\t' read -r _ server_env _ server_cmd < <(compose_services server CHATD_BIND=127.0.0.1 CHATD_PORT="$port" CHATD_DATA_DIR="$logs/data")
 (eval "exec env $server_env $server_cmd") >"$logs/server.log" 2>&1 &
 server_pid=$!
 first_line=""
