@@ -229,6 +229,21 @@ class Tmux {
   std::string path_;
 };
 
+// chatd as a child process, for restarting it on the same port.
+inline std::unique_ptr<ChildProcess> start_chatd(std::uint16_t port) {
+  return std::make_unique<ChildProcess>(std::vector<std::string>{
+      CHATD_PATH, "--bind", "127.0.0.1", "--port", std::to_string(port), "--reactors", "2", "--rate", "0",
+      "--log-level", "warn", "--shutdown-grace-ms", "500"});
+}
+
+// Its port, from its "listening on" line (0 if it never said).
+inline std::uint16_t chatd_port(ChildProcess& chatd) {
+  if (!chatd.wait_line("listening on ", 20s)) return 0;
+  const std::string line = chatd.lines().front();
+  const auto colon = line.rfind(':', line.find(" with "));
+  return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
+}
+
 inline bool tmux_available() { return run_command("command -v tmux >/dev/null").first == 0; }
 
 // Starts `chat` full screen in the tmux pane, in a shell line that reports

@@ -4,6 +4,7 @@
 // and highlights; in line mode, comma-separated joins, a refused login,
 // replayed history's place and bidi controls from a peer.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -423,6 +424,62 @@ TEST(TerminalUiTest, AHighlightIsAWholeWordInAnyCaseAndRingsTheBell) {
   ASSERT_TRUE(bob.say("#hl", "ALICE: look at this", 2).has_message());
   ASSERT_TRUE(tmux.wait_text("[Act: 1:#hl(2!)]")) << tmux.screen();
   EXPECT_TRUE(wait_until([&] { return tmux.format("#{window_bell_flag}") == "1"; }, 5s)) << "the bell rang";
+  quit_ui(tmux);
+}
+
+// ------------------------------------------- widths, completion, restarts
+
+TEST(TerminalUiTest, AWideTopicStaysInTheTitleBarAndTabCompletesRooms) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  RunningServer server(unlimited_config());
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#wide").has_join());
+  // 60 CJK characters: 120 columns, on an 80-column screen.
+  std::string topic;
+  for (int i = 0; i < 60; ++i) topic += "\u8BDD";
+  const auto set = bob.call([&](client::Client& cl, client::ReplyHandler h) { cl.set_topic("#wide", topic, std::move(h)); });
+  ASSERT_FALSE(set.has_error()) << set.DebugString();
+  Tmux tmux(80, 24);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  start_checked_ui(tmux, server.port(), "alice", "--join wide,second");
+  ASSERT_TRUE(tmux.wait_text("[1:#wide]")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_screen([](const std::string& s) { return s.rfind(" #wide: \u8BDD\u8BDD", 0) == 0; }))
+      << tmux.screen();
+  // The title is cut at the screen's edge; the row under it is the pane's.
+  const auto rows = tmux.rows();
+  ASSERT_GE(rows.size(), 3u);
+  EXPECT_EQ(rows[1].find("\u8BDD"), std::string::npos) << "the topic spilled out of the title\n" << tmux.screen();
+
+  // Tab completes a room name as it does a nick.
+  tmux.type("see #se");
+  tmux.keys("Tab");
+  ASSERT_TRUE(tmux.wait_text("[#wide] see #second")) << tmux.screen();
+  quit_ui(tmux);
+}
+
+TEST(TerminalUiTest, AServerRestartIsShownInEveryWindow) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  auto chatd = start_chatd(0);
+  const std::uint16_t port = chatd_port(*chatd);
+  ASSERT_NE(port, 0);
+  Tmux tmux(100, 24);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  start_checked_ui(tmux, port, "alice", "--join r1,r2 --reconnect-min-ms 20 --reconnect-max-ms 300");
+  ASSERT_TRUE(tmux.wait_text("[1:#r1]")) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+
+  chatd->signal(SIGTERM);
+  ASSERT_EQ(chatd->wait_exit(20s), 0);
+  chatd = start_chatd(port);
+  ASSERT_EQ(chatd_port(*chatd), port);
+  ASSERT_TRUE(tmux.wait_text("server restarted; history starts over", 30s)) << tmux.screen();
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+  tmux.keys("M-2");
+  ASSERT_TRUE(tmux.wait_text("[2:#r2]")) << tmux.screen();
+  EXPECT_TRUE(tmux.wait_text("server restarted; history starts over")) << "in #r2 too\n" << tmux.screen();
+  EXPECT_TRUE(tmux.wait_text("server is shutting down")) << tmux.screen();
   quit_ui(tmux);
 }
 

@@ -227,20 +227,6 @@ TEST(TerminalLineModeTest, PlainModeSaysUnavailableInWords) {
   EXPECT_EQ(client.text().find("line 7\n"), std::string::npos) << client.text();
 }
 
-// chatd as a child process, for restarting it on the same port.
-std::unique_ptr<ChildProcess> start_chatd(std::uint16_t port) {
-  return std::make_unique<ChildProcess>(std::vector<std::string>{
-      CHATD_PATH, "--bind", "127.0.0.1", "--port", std::to_string(port), "--reactors", "2", "--rate", "0",
-      "--log-level", "warn", "--shutdown-grace-ms", "500"});
-}
-
-std::uint16_t chatd_port(ChildProcess& chatd) {
-  if (!chatd.wait_line("listening on ", 20s)) return 0;
-  const std::string line = chatd.lines().front();
-  const auto colon = line.rfind(':', line.find(" with "));
-  return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
-}
-
 TEST(TerminalLineModeTest, ServerRestartIsNoticedAndClientsCarryOn) {
   auto chatd = start_chatd(0);
   const std::uint16_t port = chatd_port(*chatd);
