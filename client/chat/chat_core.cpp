@@ -1,5 +1,7 @@
 #include "client/chat/chat_core.hpp"
 #include "client/chat/backoff.hpp"
+#include "client/chat/text.hpp"
+#include "common/names.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -54,10 +56,15 @@ ChatCore::ChatCore(asio::io_context& io, Options options, Sink sink)
       reconnect_timer_(io),
       ping_timer_(io),
       finish_timer_(io) {
-  for (const auto& r : options_.rooms) {
-    Room room;
-    room.name = normalize_room(r);
-    if (!find_room(room.name)) rooms_.push_back(std::move(room));
+  // --join '#a,#b' is two rooms, as /join #a,#b is.
+  for (const auto& list : options_.rooms) {
+    for (const auto& r : split_rooms(list)) {
+      Room room;
+      room.name = normalize_room(r);
+      if (find_room(room.name)) continue;
+      add_window(room.name);
+      rooms_.push_back(std::move(room));
+    }
   }
   if (!rooms_.empty()) current_ = rooms_.front().name;
 }
@@ -110,7 +117,10 @@ void ChatCore::connect() {
   ev.on_message = [this, live](const v1::RoomMessage& m) { if (live()) on_message(m); };
   ev.on_presence = [this, live](const v1::Presence& p) { if (live()) on_presence(p); };
   ev.on_direct = [this, live](const v1::DirectMessage& d) {
-    if (live()) sink_(DirectEvent{d.timestamp_ms(), d.sender(), d.text(), false});
+    if (!live()) return;
+    // A direct message opens its window (as irssi's autocreate_query).
+    if (query_window(d.sender()).empty()) add_window(d.sender());
+    sink_(DirectEvent{d.timestamp_ms(), d.sender(), d.text(), false});
   };
   ev.on_topic = [this, live](const v1::TopicChanged& t) {
     if (!live()) return;
@@ -122,7 +132,7 @@ void ChatCore::connect() {
     if (!live()) return;
     // chatd's reason is this very phrase: do not say it twice.
     const std::string what = "server is shutting down";
-    info(s.reason().empty() || s.reason() == what ? what : what + ": " + s.reason());
+    info(s.reason().empty() || s.reason() == what ? what : what + ": " + s.reason(), "", true);
   };
   ev.on_disconnect = [this, live](std::error_code ec) { if (live()) on_disconnected(ec); };
   if (client_) client_->close();
@@ -139,11 +149,12 @@ void ChatCore::on_connected() {
   welcomed_ = true;
   const v1::Welcome& w = client_->welcome();
   if (w.limits().max_history_page() > 0) history_page_ = std::min<std::uint32_t>(200, w.limits().max_history_page());
+  if (w.limits().max_body_bytes() > 0) max_body_ = w.limits().max_body_bytes();
   if (epoch_ != 0 && w.epoch() != epoch_) {
     // Sequence numbers from the old epoch mean nothing now: start each room
     // over from 0, so the catch-up below fetches the new epoch's history.
     sink_(EpochEvent{now_ms(), epoch_, w.epoch()});
-    info("server restarted; history starts over");
+    info("server restarted; history starts over", "", true);
     for (auto& r : rooms_) {
       r.last_seq = 0;
       r.incarnation = 0;  // the new epoch's rooms are all new
@@ -164,6 +175,12 @@ void ChatCore::login() {
       return;
     }
     emit_error(f.error());
+    if (!ever_logged_in_ && options_.quit_on_login_failure) {
+      // A script or bot: nobody will type /nick, and it must be able to tell.
+      exit_status_ = 1;
+      info("not logged in; exiting");
+      return quit();
+    }
     if (ever_logged_in_ && f.error().code() != v1::Error::CODE_INVALID_NICK) {
       // Probably our own ghost from the dropped connection, which the server
       // has not noticed yet: try again after a backoff.
@@ -260,8 +277,11 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
       // (the full screen puts it in the current window).
       const std::string back = r->return_to;
       rooms_.erase(rooms_.begin() + (r - rooms_.data()));
+      remove_window(room);
       if (current_ == room) {
-        current_ = find_room(back) ? back : rooms_.empty() ? "" : rooms_.back().name;
+        current_ = std::find(windows_.begin(), windows_.end(), back) != windows_.end() ? back
+                   : windows_.empty()                                                 ? ""
+                                                                                      : windows_.back();
         sink_(SwitchEvent{now_ms(), current_});
       }
     }
@@ -274,6 +294,11 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
   r->topic = j.topic();
   r->members.assign(j.members().begin(), j.members().end());
   std::sort(r->members.begin(), r->members.end());
+  if (!r->ever_joined) {
+    // The replay is older than the join: it is shown first, then "joined".
+    // (What it sends is the room's recent past, so the time stamps agree.)
+    for (const auto& m : j.recent()) deliver(*r, m, true);
+  }
   sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined});
   if (r->incarnation != 0 && j.incarnation() != r->incarnation) {
     // The server reclaimed the room while it was empty (at its room cap) and
@@ -284,7 +309,6 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
   r->incarnation = j.incarnation();
   if (!r->ever_joined) {
     r->ever_joined = true;
-    for (const auto& m : j.recent()) deliver(*r, m, true);
     r->last_seq = j.last_seq();
     r->syncing = false;
     return;
@@ -422,27 +446,29 @@ void ChatCore::submit(std::string_view line) {
   }
   // Lines run in the order they were typed: once one waits for the login,
   // everything after it waits too (a script's "/join #x" then "hi").
-  if (!queue_.empty() || (!logged_in_ && needs_server(c.kind))) {
+  if (!queue_.empty() || (!logged_in_ && needs_server(c))) {
     queue_.push_back(std::move(c));
     return;
   }
   execute(c);
 }
 
-bool ChatCore::needs_server(CommandKind kind) {
-  switch (kind) {
+bool ChatCore::needs_server(const Command& c) {
+  switch (c.kind) {
     case CommandKind::kInvalid:
     case CommandKind::kHelp:
     case CommandKind::kSwitch:
     case CommandKind::kQuit:
       return false;
+    case CommandKind::kQuery:
+      return !c.text.empty();
     default:
       return true;
   }
 }
 
 void ChatCore::drain_queue() {
-  while (!queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front().kind))) {
+  while (!queue_.empty() && !quitting_ && (logged_in_ || !needs_server(queue_.front()))) {
     Command c = std::move(queue_.front());
     queue_.pop_front();
     execute(c);
@@ -450,10 +476,85 @@ void ChatCore::drain_queue() {
   maybe_finish();
 }
 
-void ChatCore::switch_to(const std::string& room) {
-  if (!find_room(room)) return emit_error("CLIENT", "not in " + room + " (use /join " + room + ")");
+void ChatCore::switch_to(const std::string& window) {
+  if (is_query(window)) {
+    const std::string name = query_window(window);
+    if (name.empty()) return emit_error("CLIENT", "no window for " + window + " (use /query " + window + ")");
+    current_ = name;
+  } else {
+    if (!find_room(window)) return emit_error("CLIENT", "not in " + window + " (use /join " + window + ")");
+    current_ = window;
+  }
+  sink_(SwitchEvent{now_ms(), current_});
+}
+
+std::string ChatCore::query_window(const std::string& nick) const {
+  const std::string folded = common::fold_case(nick);
+  for (const auto& w : windows_) {
+    if (is_query(w) && common::fold_case(w) == folded) return w;
+  }
+  return {};
+}
+
+void ChatCore::add_window(const std::string& window) {
+  if (std::find(windows_.begin(), windows_.end(), window) == windows_.end()) windows_.push_back(window);
+}
+
+void ChatCore::remove_window(const std::string& window) {
+  windows_.erase(std::remove(windows_.begin(), windows_.end(), window), windows_.end());
+}
+
+void ChatCore::leave_current(const std::string& closed) {
+  if (current_ != closed) return;
+  current_ = windows_.empty() ? "" : windows_.back();
+  sink_(SwitchEvent{now_ms(), current_});
+}
+
+void ChatCore::send_direct(const std::string& peer, const std::string& text) {
+  client_->direct(peer, text, guard([this, peer, text](const v1::ServerFrame& f) {
+    if (!reply_ok(f)) return;
+    // The window opens once the server took it (not for a nick that is not there).
+    const std::string window = query_window(peer);
+    if (window.empty()) add_window(peer);
+    sink_(DirectEvent{now_ms(), window.empty() ? peer : window, text, true});
+  }));
+}
+
+void ChatCore::join_one(const std::string& room) {
+  if (Room* r = find_room(room)) {
+    // Not while its join is in flight: the server would refuse the
+    // second (ALREADY_A_MEMBER), perhaps before it accepts the first.
+    if (!r->joined && r->join_sent_gen != gen_) send_join(room);
+    return switch_to(room);
+  }
+  Room r;
+  r.name = room;
+  r.return_to = current_;
+  rooms_.push_back(std::move(r));
+  add_window(room);
+  // Switch now, so text typed right after the /join goes there; the
+  // server handles our requests in order.
   current_ = room;
   sink_(SwitchEvent{now_ms(), current_});
+  send_join(room);
+}
+
+void ChatCore::close_window(const std::string& window) {
+  if (window.empty()) return emit_error("CLIENT", "no window to close");
+  if (!is_query(window)) {
+    Room* r = find_room(window);
+    if (!r) return emit_error("CLIENT", "not in " + window);
+    rooms_.erase(rooms_.begin() + (r - rooms_.data()));
+    remove_window(window);
+    client_->leave(window, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
+    sink_(PartedEvent{now_ms(), window});
+    return leave_current(window);
+  }
+  const std::string name = query_window(window);
+  if (name.empty()) return emit_error("CLIENT", "no window for " + window);
+  remove_window(name);
+  info("closed the window of " + name);
+  leave_current(name);
 }
 
 void ChatCore::say(const std::string& room, const std::string& text) {
@@ -496,58 +597,61 @@ void ChatCore::execute(const Command& c) {
       std::string target = c.arg;
       if (std::all_of(target.begin(), target.end(), [](unsigned char ch) { return std::isdigit(ch); })) {
         const std::size_t n = std::stoul(target.substr(0, 6));
-        if (n == 0 || n > rooms_.size()) return emit_error("CLIENT", "no window " + target);
-        target = rooms_[n - 1].name;
+        if (n == 0 || n > windows_.size()) return emit_error("CLIENT", "no window " + target);
+        return switch_to(windows_[n - 1]);
       }
+      if (!query_window(target).empty()) return switch_to(target);
       return switch_to(normalize_room(target));
     }
     case CommandKind::kSay:
     case CommandKind::kMe: {
       if (current_.empty()) return emit_error("CLIENT", "no current room: /join a room first");
-      const std::string text = c.kind == CommandKind::kMe ? std::string(kActionPrefix) + c.text : c.text;
-      return say(current_, text);
+      // Too long for one message: several, cut at spaces (the limit counts
+      // an action's prefix too).
+      const std::size_t prefix = c.kind == CommandKind::kMe ? kActionPrefix.size() : 0;
+      for (const auto& piece : split_message(c.text, max_body_ > prefix + 16 ? max_body_ - prefix : max_body_)) {
+        const std::string text = prefix ? std::string(kActionPrefix) + piece : piece;
+        if (is_query(current_)) {
+          send_direct(current_, text);
+        } else {
+          say(current_, text);
+        }
+      }
+      return;
     }
     case CommandKind::kJoin: {
-      const std::string room = normalize_room(c.arg);
-      if (Room* r = find_room(room)) {
-        // Not while its join is in flight: the server would refuse the
-        // second (ALREADY_A_MEMBER), perhaps before it accepts the first.
-        if (!r->joined && r->join_sent_gen != gen_) send_join(room);
-        return switch_to(room);
+      if (!c.text.empty()) {
+        return emit_error("CLIENT", "a room name has no spaces: \"" + c.arg + " " + c.text +
+                                        "\" (several rooms: /join #a,#b)");
       }
-      Room r;
-      r.name = room;
-      r.return_to = current_;
-      rooms_.push_back(std::move(r));
-      // Switch now, so text typed right after the /join goes there; the
-      // server handles our requests in order.
-      current_ = room;
-      sink_(SwitchEvent{now_ms(), current_});
-      return send_join(room);
+      const auto rooms = split_rooms(c.arg);
+      if (rooms.empty()) return emit_error("CLIENT", "usage: /join ROOM");
+      for (const auto& room : rooms) join_one(normalize_room(room));
+      return;
     }
     case CommandKind::kPart: {
+      if (c.arg.empty() && is_query(current_)) return close_window(current_);
       const std::string room = room_or_current;
-      Room* r = find_room(room);
-      if (room.empty() || !r) return emit_error("CLIENT", "not in " + (room.empty() ? "a room" : room));
-      rooms_.erase(rooms_.begin() + (r - rooms_.data()));
-      client_->leave(room, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
-      sink_(PartedEvent{now_ms(), room});
-      if (current_ == room) {
-        current_ = rooms_.empty() ? "" : rooms_.back().name;
-        sink_(SwitchEvent{now_ms(), current_});
+      if (room.empty() || !find_room(room)) return emit_error("CLIENT", "not in " + (room.empty() ? "a room" : room));
+      return close_window(room);
+    }
+    case CommandKind::kClose:
+      return close_window(current_);
+    case CommandKind::kQuery: {
+      if (!common::is_valid_nick(c.arg, 32)) return emit_error("CLIENT", "not a nick: " + c.arg);
+      if (query_window(c.arg).empty()) add_window(c.arg);
+      switch_to(c.arg);
+      if (!c.text.empty()) {
+        for (const auto& piece : split_message(c.text, max_body_)) send_direct(current_, piece);
       }
       return;
     }
     case CommandKind::kMsg: {
-      const std::string peer = c.arg;
-      const std::string text = c.text;
-      client_->direct(peer, text, guard([this, peer, text](const v1::ServerFrame& f) {
-        if (reply_ok(f)) sink_(DirectEvent{now_ms(), peer, text, true});
-      }));
+      for (const auto& piece : split_message(c.text, max_body_)) send_direct(c.arg, piece);
       return;
     }
     case CommandKind::kWho: {
-      if (room_or_current.empty()) return emit_error("CLIENT", "usage: /who ROOM");
+      if (room_or_current.empty() || is_query(room_or_current)) return emit_error("CLIENT", "usage: /who ROOM");
       client_->who(room_or_current, guard([this](const v1::ServerFrame& f) {
         if (!reply_ok(f)) return;
         WhoEvent e{now_ms(), f.who().room(), {f.who().nicks().begin(), f.who().nicks().end()}};
@@ -572,7 +676,7 @@ void ChatCore::execute(const Command& c) {
       }));
       return;
     case CommandKind::kTopic: {
-      if (current_.empty()) return emit_error("CLIENT", "no current room");
+      if (current_.empty() || is_query(current_)) return emit_error("CLIENT", "no current room");
       if (c.text.empty()) {
         client_->get_topic(current_, guard([this](const v1::ServerFrame& f) {
           if (reply_ok(f)) sink_(TopicEvent{now_ms(), f.topic().room(), f.topic().topic(), f.topic().set_by(), false});
@@ -584,7 +688,7 @@ void ChatCore::execute(const Command& c) {
       return;
     }
     case CommandKind::kHistory: {
-      if (current_.empty()) return emit_error("CLIENT", "no current room");
+      if (current_.empty() || is_query(current_)) return emit_error("CLIENT", "no current room");
       // The parser let through digits only, not all zeros; more than a page is a page.
       const std::string digits = c.arg.substr(std::min(c.arg.find_first_not_of('0'), c.arg.size()));
       std::uint32_t n = 20;
@@ -626,7 +730,7 @@ void ChatCore::ping_tick() {
     if (ping_sent_ && now - *ping_sent_ > 3 * options_.ping_interval + std::chrono::seconds(2)) {
       // No pong for several intervals: the connection is dead even if TCP
       // has not noticed. Dropping it starts the reconnect.
-      info("no answer from the server; reconnecting");
+      info("no answer from the server; reconnecting", "", true);
       client_->close();
     } else if (!ping_sent_) {
       ping_sent_ = now;
@@ -688,8 +792,8 @@ void ChatCore::emit_error(std::string code, std::string message) {
   sink_(ErrorEvent{now_ms(), std::move(code), std::move(message)});
 }
 
-void ChatCore::info(std::string text, std::string room) {
-  sink_(InfoEvent{now_ms(), std::move(text), std::move(room)});
+void ChatCore::info(std::string text, std::string room, bool everywhere) {
+  sink_(InfoEvent{now_ms(), std::move(text), std::move(room), everywhere});
 }
 
 }  // namespace chat::term

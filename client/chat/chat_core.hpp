@@ -8,6 +8,13 @@
 // parses typed lines into commands and reports everything as UiEvents to
 // one sink.
 //
+// Windows: every joined room ("#x") and every direct-message window (a
+// nick: rooms always start with '#', nicks never do), numbered in the order
+// they opened. Text typed in a room window is said there; in a nick's
+// window it goes to that nick as a direct message. A line longer than the
+// server's max_body_bytes (from Welcome) goes out as several messages, cut
+// at spaces (split_message in text.hpp).
+//
 // Catching up after a reconnect, per room:
 //
 //   last_seq (shown) ──history(after_seq) pages──► JoinReply.last_seq ──live──►
@@ -43,6 +50,9 @@ struct Options {
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{10000};
   std::chrono::milliseconds ping_interval{2000};
+  // Line mode: a refused first login (NICK_TAKEN, INVALID_NICK) ends the
+  // client with exit_status() 1, since no one is there to pick another nick.
+  bool quit_on_login_failure = false;
 };
 
 class ChatCore {
@@ -64,13 +74,20 @@ class ChatCore {
   // End of input (line mode): quits once every queued line has been sent
   // and every say answered, or when `timeout` runs out.
   void finish(std::chrono::milliseconds timeout);
-  // Makes `room` (a joined room) the target of plain text; emits SwitchEvent.
-  void switch_to(const std::string& room);
+  // Makes `window` (a joined room or an open direct-message window) the
+  // target of plain text; emits SwitchEvent.
+  void switch_to(const std::string& window);
 
   const std::string& nick() const { return nick_; }
   ConnState state() const { return state_; }
   const std::string& current_room() const { return current_; }
   std::vector<std::string> rooms() const;             // in join order
+  const std::vector<std::string>& windows() const { return windows_; }  // rooms and nicks, in opening order
+  static bool is_query(const std::string& window) { return !window.empty() && window.front() != '#'; }
+  // The direct-message window for `nick` (matched ignoring case), or "".
+  std::string query_window(const std::string& nick) const;
+  // 0, or 1 after a refused first login with quit_on_login_failure.
+  int exit_status() const { return exit_status_; }
   std::vector<std::string> members(const std::string& room) const;
   std::string topic(const std::string& room) const;
   std::optional<double> rtt_ms() const { return rtt_ms_; }
@@ -110,13 +127,20 @@ class ChatCore {
   void on_presence(const v1::Presence& p);
   void execute(const Command& c);
   void drain_queue();
-  static bool needs_server(CommandKind kind);
+  static bool needs_server(const Command& c);
   void say(const std::string& room, const std::string& text);
+  void send_direct(const std::string& peer, const std::string& text);
+  void join_one(const std::string& room);
+  void close_window(const std::string& window);
+  void add_window(const std::string& window);
+  void remove_window(const std::string& window);
+  // Where the current window goes when it closes: the last window, or none.
+  void leave_current(const std::string& closed);
   void ping_tick();
   void maybe_finish();
   void emit_error(const v1::Error& e);
   void emit_error(std::string code, std::string message);
-  void info(std::string text, std::string room = "");
+  void info(std::string text, std::string room = "", bool everywhere = false);
   void set_state(ConnState s, std::string detail = "", std::int64_t retry_ms = 0);
   bool reply_ok(const v1::ServerFrame& f);  // false (and an ErrorEvent) for an Error reply
   Room* find_room(const std::string& name);
@@ -139,6 +163,9 @@ class ChatCore {
   std::string nick_;
   std::string current_;
   std::vector<Room> rooms_;
+  std::vector<std::string> windows_;  // rooms_ and direct-message windows, in opening order
+  std::size_t max_body_ = 4096;       // Welcome's max_body_bytes
+  int exit_status_ = 0;
   std::deque<Command> queue_;  // waiting for login
   std::uint64_t next_msg_id_ = 0;
   std::size_t outstanding_ = 0;  // requests not yet answered

@@ -38,24 +38,26 @@ std::string normalize_room(std::string_view room) {
 }
 
 const std::vector<std::string>& command_names() {
-  static const std::vector<std::string> names{"/help", "/history", "/join", "/list", "/me",
-                                              "/msg",  "/nick",    "/part", "/quit", "/switch",
-                                              "/topic", "/who"};
+  static const std::vector<std::string> names{"/close", "/help", "/history", "/join",   "/list",
+                                              "/me",    "/msg",  "/nick",    "/part",   "/query",
+                                              "/quit",  "/switch", "/topic", "/who"};
   return names;
 }
 
 const std::vector<std::string>& help_lines() {
   static const std::vector<std::string> lines{
-      "/join ROOM          join a room and switch to it",
+      "/join ROOM          join a room (or ROOM,ROOM,...) and switch to it",
       "/part [ROOM]        leave the current room (or ROOM)",
       "/msg NICK TEXT      send a direct message",
+      "/query NICK [TEXT]  open a window for direct messages with NICK",
+      "/close              close the current window (a room is left)",
       "/me TEXT            say an action: * you TEXT",
       "/who [ROOM]         who is in the room",
       "/list               list the server's rooms",
       "/topic [TEXT]       show or set the room's topic",
       "/history [N]        fetch the last N messages of the room (default 20)",
       "/nick NICK          change your nickname; your rooms see the change",
-      "/switch ROOM|N      switch rooms (Alt+N does too); PgUp/PgDn scroll",
+      "/switch ROOM|N      switch windows (Alt+N, Ctrl+N/P, Alt+A too); PgUp/PgDn scroll",
       "/help               this list",
       "/quit               leave (Ctrl+C and Ctrl+D too)",
       "anything else       goes to the current room; //text sends /text"};
@@ -93,10 +95,13 @@ Command parse_command(std::string_view line) {
     r.text = std::string(after);
     return r;
   };
+  // (Text after the room, "/join #Bad Room!", is refused by the core: a
+  // room name has no spaces.)
   if (cmd == "join" || cmd == "j") return need_arg(CommandKind::kJoin, "/join ROOM");
+  if (cmd == "query" || cmd == "q") return need_arg(CommandKind::kQuery, "/query NICK [TEXT]");
   if (cmd == "switch" || cmd == "window" || cmd == "w") return need_arg(CommandKind::kSwitch, "/switch ROOM|N");
   if (cmd == "nick") return need_arg(CommandKind::kNick, "/nick NICK");
-  if (cmd == "msg" || cmd == "query") {
+  if (cmd == "msg") {
     if (first.empty() || after.empty()) return invalid("usage: /msg NICK TEXT");
     return need_arg(CommandKind::kMsg, "/msg NICK TEXT");
   }
@@ -108,6 +113,7 @@ Command parse_command(std::string_view line) {
   else if (cmd == "topic") c.kind = CommandKind::kTopic;
   else if (cmd == "history") c.kind = CommandKind::kHistory;
   else if (cmd == "help") c.kind = CommandKind::kHelp;
+  else if (cmd == "close" || cmd == "wc") c.kind = CommandKind::kClose;
   else if (cmd == "quit" || cmd == "exit") c.kind = CommandKind::kQuit;
   else if (cmd == "me") {
     if (rest.empty()) return invalid("usage: /me TEXT");

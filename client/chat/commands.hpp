@@ -12,9 +12,11 @@ namespace chat::term {
 
 enum class CommandKind {
   kSay,      // plain text to the current room
-  kJoin,     // /join ROOM
+  kJoin,     // /join ROOM[,ROOM...]  (`text` holds anything after it: an error)
   kPart,     // /part [ROOM]
   kMsg,      // /msg NICK TEXT
+  kQuery,    // /query NICK [TEXT]: a window for direct messages with NICK
+  kClose,    // /close: the current window (a room is left)
   kMe,       // /me TEXT
   kWho,      // /who [ROOM]
   kList,     // /list

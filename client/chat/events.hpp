@@ -72,6 +72,7 @@ struct InfoEvent {
   std::int64_t ts_ms = 0;
   std::string text;
   std::string room;  // where it belongs, if anywhere
+  bool everywhere = false;  // news for every window (a server restart), not just one
 };
 // Messages the server's history no longer holds.
 struct GapEvent {
@@ -91,6 +92,8 @@ struct ConnectionEvent {
   std::string detail;        // address, nick, or why it dropped
   std::int64_t retry_in_ms = 0;  // for kWaiting
 };
+// The current window changed: a room ("#x"), a direct-message window (a
+// nick), or none ("").
 struct SwitchEvent {
   std::int64_t ts_ms = 0;
   std::string room;

@@ -1,4 +1,5 @@
 #include "client/chat/format.hpp"
+#include "client/chat/text.hpp"
 #include "common/overloaded.hpp"
 
 #include <chrono>
@@ -103,7 +104,9 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
             return {};
           },
           [](const SwitchEvent& e) -> std::vector<std::string> {
-            return {e.room.empty() ? "-- no current room" : "-- now talking in " + e.room};
+            if (e.room.empty()) return {"-- no current room"};
+            if (e.room.front() != '#') return {"-- now talking to " + e.room};
+            return {"-- now talking in " + e.room};
           },
           [](const StatusEvent&) -> std::vector<std::string> { return {}; },
           [](const HelpEvent& e) -> std::vector<std::string> { return e.lines; },
@@ -113,11 +116,14 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
   // Text from peers may hold newlines and escape sequences: one event must
   // stay one line (a script reads lines), and a peer must not drive the
   // reader's terminal. Control bytes become spaces, as in the full screen.
+  // Bidi controls would reorder the rest of the line on the screen: they
+  // show as placeholders ("<U+202E>").
   for (auto& line : lines) {
     for (char& ch : line) {
       const auto byte = static_cast<unsigned char>(ch);
       if (byte < 0x20 || byte == 0x7f) ch = ' ';
     }
+    line = show_bidi_controls(line);
   }
   return lines;
 }
@@ -182,7 +188,9 @@ std::string json_line(const UiEvent& event) {
   if (j.is_null()) return "";
   if (const auto ts = event_time(event)) j["ts"] = ts;
   // Invalid UTF-8 from a peer must not abort the client: replace it.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  // Bidi controls go out escaped ("\u202e"): the same string to a JSON
+  // reader, but never the raw character to a terminal the output is on.
+  return escape_bidi_controls_json(j.dump(-1, ' ', false, json::error_handler_t::replace));
 }
 
 }  // namespace chat::term

@@ -9,11 +9,20 @@
 #include "client/chat/format.hpp"
 
 namespace chat::term {
+namespace {
+
+// A script or bot cannot pick another nick: a refused login ends the run.
+Options with_login_exit(Options options) {
+  options.quit_on_login_failure = true;
+  return options;
+}
+
+}  // namespace
 
 LineMode::LineMode(Options options, bool json, std::chrono::milliseconds eof_timeout)
     : json_(json),
       eof_timeout_(eof_timeout),
-      core_(io_, std::move(options), [this](const UiEvent& e) { on_event(e); }),
+      core_(io_, with_login_exit(std::move(options)), [this](const UiEvent& e) { on_event(e); }),
       input_(io_),
       signals_(io_, SIGINT, SIGTERM) {
   // Asio makes the descriptor non-blocking, which would leak to whoever
@@ -39,7 +48,7 @@ int LineMode::run() {
     core_.finish(eof_timeout_);
   }
   io_.run();
-  return output_broken_ ? 1 : 0;
+  return output_broken_ ? 1 : core_.exit_status();
 }
 
 void LineMode::read_input() {

@@ -2,7 +2,8 @@
 // Line mode, for scripts, bots and tests: reads commands and text from stdin,
 // one per line, and prints every event as one line on stdout (plain or
 // JSON), flushed per line. End of input means /quit once what was typed has
-// been sent and answered (bounded by a timeout).
+// been sent and answered (bounded by a timeout). A refused login (the nick
+// is taken) ends it with exit status 1.
 // Input: stdin is read on the io_context's own thread through an
 // asio::posix::stream_descriptor, so everything runs on one thread.
 // Thread safety: confined to the thread that calls run().

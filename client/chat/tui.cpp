@@ -19,6 +19,7 @@
 
 #include "common/overloaded.hpp"
 #include "client/chat/format.hpp"
+#include "client/chat/text.hpp"
 
 namespace chat::term {
 namespace {
@@ -48,8 +49,15 @@ std::wstring widen(const std::string& s) {
       continue;
     }
     if (n == 0) break;
-    // Control characters from a peer must not drive the terminal.
-    out.push_back(std::iswcntrl(static_cast<wint_t>(wc)) ? L' ' : wc);
+    if (is_bidi_control(static_cast<char32_t>(wc))) {
+      // It would reorder what follows it on the screen: show it instead.
+      wchar_t buf[16];
+      std::swprintf(buf, 16, L"<U+%04X>", static_cast<unsigned>(wc));
+      out += buf;
+    } else {
+      // Control characters from a peer must not drive the terminal.
+      out.push_back(std::iswcntrl(static_cast<wint_t>(wc)) ? L' ' : wc);
+    }
     p += n;
     left -= n;
   }
@@ -72,10 +80,28 @@ std::string narrow(const std::wstring& w) {
   return out;
 }
 
-int width_of(wchar_t wc) {
-  const int w = ::wcwidth(wc);
-  return w < 0 ? 1 : w;
+int width_of(wchar_t wc) { return char_columns(wc); }
+
+// The key code ncurses gives for `seq` on this terminal, or 0.
+int key_code(const char* seq) {
+  const int code = key_defined(seq);
+  return code > 0 ? code : 0;
 }
+
+// Writes a terminal mode sequence ncurses does not know, after what ncurses
+// has written (it flushes on refresh).
+void write_mode(const char* seq) {
+  std::fputs(seq, stdout);
+  std::fflush(stdout);
+}
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool is_word_char(wchar_t wc) { return std::iswalnum(static_cast<wint_t>(wc)) != 0; }
 
 std::uint32_t fnv1a(const std::string& s) {
   std::uint32_t h = 2166136261u;
@@ -112,7 +138,10 @@ Tui::Tui(Options options)
 }
 
 Tui::~Tui() {
-  if (curses_) endwin();
+  if (curses_) {
+    write_mode("\033[?2004l");
+    endwin();
+  }
   std::error_code ignored;
   input_fd_.close(ignored);
   if (saved_flags_ != -1) ::fcntl(STDIN_FILENO, F_SETFL, saved_flags_);
@@ -147,12 +176,20 @@ int Tui::run() {
       for (int i = 0; i < palette_size_; ++i) init_pair(static_cast<short>(kPairNickBase + i), k8[i], -1);
     }
   }
+  key_paste_begin_ = key_code("\033[200~");
+  key_paste_end_ = key_code("\033[201~");
+  key_alt_left_ = key_code("\033[1;3D");
+  key_alt_right_ = key_code("\033[1;3C");
+  key_ctrl_left_ = key_code("\033[1;5D");
+  key_ctrl_right_ = key_code("\033[1;5C");
   input_fd_.assign(::dup(STDIN_FILENO));
   std::function<void()> wait_signal = [this, &wait_signal] {
     signals_.async_wait([this, &wait_signal](std::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGWINCH) {
         resize();
+        // resizeterm() queued a KEY_RESIZE; take it now (it only redraws).
+        read_keys();
         wait_signal();
       } else {
         core_.quit();
@@ -163,7 +200,9 @@ int Tui::run() {
   core_.start();
   wait_input();
   draw();
+  write_mode("\033[?2004h");  // bracketed paste on
   io_.run();
+  write_mode("\033[?2004l");
   endwin();
   curses_ = false;
   return 0;
@@ -178,6 +217,12 @@ Tui::Buffer& Tui::view() { return buffers_[core_.current_room()]; }
 
 void Tui::add_line(const std::string& room, Line line) {
   auto it = buffers_.find(room);
+  if (it == buffers_.end()) {
+    // A window the core has (a room's replay comes before its "joined"):
+    // its buffer starts now. Anything else goes where the user is.
+    const auto& windows = core_.windows();
+    if (std::find(windows.begin(), windows.end(), room) != windows.end()) it = buffers_.emplace(room, Buffer{}).first;
+  }
   Buffer& b = it == buffers_.end() ? view() : it->second;
   b.lines.push_back(std::move(line));
   if (b.lines.size() > kMaxLines) b.lines.pop_front();
@@ -199,19 +244,42 @@ void Tui::on_event(const UiEvent& e) {
           [&](const MessageEvent& m) {
             Line l{ts, m.action ? "* " + m.nick : "<" + m.nick + ">", nick_pair(m.nick), m.text, 0};
             if (m.history) l.text_attr = A_DIM;
-            const std::string me = core_.nick();
-            if (!m.own && !me.empty() && m.text.find(me) != std::string::npos) l.text_attr |= A_BOLD;
+            // A highlight: our nick as a whole word, any case ("alice:",
+            // "Alice,"), as irssi and weechat do. It rings the bell.
+            const bool named = !m.own && !m.history && mentions(m.text, core_.nick());
+            if (named) l.text_attr |= A_BOLD;
             add_line(m.room, l);
+            if (named) beep();
             if (m.room != core_.current_room() && !m.history && !m.own) {
               Buffer& b = buffers_[m.room];
               ++b.unread;
-              if (l.text_attr & A_BOLD) b.mentioned = true;
+              if (named) b.mentioned = true;
             }
           },
           [&](const DirectEvent& d) {
-            add_line(core_.current_room(),
-                     Line{ts, d.outgoing ? "-> *" + d.peer + "*" : "*" + d.peer + "*", nick_pair(d.peer), d.text,
-                          A_BOLD});
+            // Its window: the core opened it (for an outgoing one, once the
+            // server took the message).
+            std::string window = core_.query_window(d.peer);
+            if (window.empty()) window = core_.current_room();
+            const std::string from = d.outgoing ? core_.nick() : d.peer;
+            const bool action = d.text.rfind(kActionPrefix, 0) == 0;
+            Line l{ts, action ? "* " + from : "<" + from + ">", nick_pair(from),
+                   action ? d.text.substr(kActionPrefix.size()) : d.text, 0};
+            add_line(window, l);
+            if (d.outgoing) {
+              // Sent from another window (/msg): say so where it was typed.
+              if (window != core_.current_room()) {
+                add_line(core_.current_room(), Line{ts, "-> *" + d.peer + "*", nick_pair(d.peer), d.text, 0});
+              }
+              return;
+            }
+            // A direct message counts like a highlight: unread, "!", the bell.
+            beep();
+            if (window != core_.current_room()) {
+              Buffer& b = buffers_[window];
+              ++b.unread;
+              b.mentioned = true;
+            }
           },
           [&](const PresenceEvent& p) {
             add_line(p.room, Line{ts, "*", kPairInfo, plain_bodies(e).front().substr(2), A_DIM});
@@ -223,6 +291,13 @@ void Tui::on_event(const UiEvent& e) {
             add_line(g.room, Line{ts, "--", kPairError, plain_bodies(e).front().substr(3), A_BOLD});
           },
           [&](const InfoEvent& i) {
+            if (i.everywhere) {
+              for (auto& [name, b] : buffers_) {
+                if (name.empty() && buffers_.size() > 1) continue;  // the status buffer, unless it is all there is
+                add_line(name, Line{ts, "--", kPairInfo, i.text, 0});
+              }
+              return;
+            }
             add_line(i.room.empty() ? core_.current_room() : i.room, Line{ts, "--", kPairInfo, i.text, 0});
           },
           [&](const JoinedEvent& j) {
@@ -236,9 +311,10 @@ void Tui::on_event(const UiEvent& e) {
           [&](const SwitchEvent& s) {
             // A window the core no longer has (a /join the server refused)
             // goes; so does anything shown only there.
-            const auto rooms = core_.rooms();
+            const auto& windows = core_.windows();
             for (auto it = buffers_.begin(); it != buffers_.end();) {
-              const bool known = it->first.empty() || std::find(rooms.begin(), rooms.end(), it->first) != rooms.end();
+              const bool known =
+                  it->first.empty() || std::find(windows.begin(), windows.end(), it->first) != windows.end();
               it = known ? std::next(it) : buffers_.erase(it);
             }
             Buffer& b = buffers_[s.room];
@@ -282,23 +358,226 @@ void Tui::wait_input() {
 void Tui::read_keys() {
   wint_t ch;
   int status;
-  while (!quit_ && (status = get_wch(&ch)) != ERR) on_key(status, ch);
+  while (!quit_ && (status = get_wch(&ch)) != ERR) {
+    if (status == OK && ch == 27) {
+      // Alt+key is ESC and the key, written together; a lone ESC has
+      // nothing after it (ncurses waited ESCDELAY for more).
+      wint_t next;
+      const int next_status = get_wch(&next);
+      if (next_status == ERR) {
+        if (!paste_pending_.empty()) on_key(OK, L'n');  // Esc answers "no"
+        break;
+      }
+      on_alt_key(next_status, next);
+      continue;
+    }
+    if (pasting_) {
+      on_paste_key(status, ch);
+    } else {
+      on_key(status, ch);
+    }
+  }
   if (!quit_) draw();
+}
+
+void Tui::on_alt_key(int status, wint_t ch) {
+  completion_.active = false;
+  if (status == KEY_CODE_YES) {
+    // ESC then an arrow: Alt+arrow from terminals that send it so.
+    if (ch == KEY_LEFT) switch_relative(-1);
+    if (ch == KEY_RIGHT) switch_relative(1);
+    return;
+  }
+  if (ch == L'[' || ch == L'O') {
+    // A control sequence ncurses did not know (bracketed paste's markers,
+    // Alt+arrows on some terminals): read it whole, so none of it is typed.
+    std::string params;
+    wint_t c;
+    while (get_wch(&c) == OK) {
+      if (c >= 0x40 && c <= 0x7e && !(ch == L'[' && params.empty() && c == L'[')) {
+        if (ch == L'[') on_csi(params, c);
+        return;
+      }
+      if (params.size() > 16) return;
+      params.push_back(static_cast<char>(c));
+    }
+    return;
+  }
+  if (pasting_) return;
+  if (!paste_pending_.empty()) return;
+  if (ch >= L'0' && ch <= L'9') {
+    core_.submit("/switch " + std::to_string(ch == L'0' ? 10 : ch - L'0'));
+    return;
+  }
+  switch (ch) {
+    case L'a':
+    case L'A': jump_to_activity(); return;
+    case L'b':
+    case L'B': word_left(); return;
+    case L'f':
+    case L'F': word_right(); return;
+    case L'd':
+    case L'D': {  // the word after the cursor
+      const std::size_t from = cursor_;
+      word_right();
+      input_.erase(from, cursor_ - from);
+      cursor_ = from;
+      return;
+    }
+    case 127:
+    case 8: {  // Alt+Backspace: the word before the cursor
+      const std::size_t to = cursor_;
+      word_left();
+      input_.erase(cursor_, to - cursor_);
+      return;
+    }
+    default: return;  // an Alt+key with no binding is dropped, not typed
+  }
+}
+
+void Tui::on_csi(const std::string& params, wint_t final) {
+  if (final == L'~' && params == "200") {
+    pasting_ = true;
+    paste_.clear();
+  } else if (final == L'~' && params == "201") {
+    finish_paste();
+  } else if (pasting_ || !paste_pending_.empty()) {
+    return;
+  } else if (params == "1;3" && final == L'D') {
+    switch_relative(-1);
+  } else if (params == "1;3" && final == L'C') {
+    switch_relative(1);
+  } else if (params == "1;5" && final == L'D') {
+    word_left();
+  } else if (params == "1;5" && final == L'C') {
+    word_right();
+  }
+}
+
+void Tui::on_paste_key(int status, wint_t ch) {
+  if (status == KEY_CODE_YES) {
+    if (static_cast<int>(ch) == key_paste_end_ && key_paste_end_ != 0) finish_paste();
+    if (ch == KEY_ENTER) paste_.push_back(L'\n');
+    return;
+  }
+  if (ch == L'\r' || ch == L'\n') {
+    paste_.push_back(L'\n');
+  } else if (ch == L'\t') {
+    paste_.push_back(L' ');
+  } else if (std::iswprint(ch)) {
+    paste_.push_back(static_cast<wchar_t>(ch));
+  }
+}
+
+void Tui::finish_paste() {
+  pasting_ = false;
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start <= paste_.size()) {
+    std::size_t nl = paste_.find(L'\n', start);
+    if (nl == std::wstring::npos) nl = paste_.size();
+    lines.push_back(narrow(paste_.substr(start, nl - start)));
+    start = nl + 1;
+  }
+  paste_.clear();
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  if (lines.empty()) return;
+  if (lines.size() == 1) {
+    // One line is typing: it waits in the input line for Enter.
+    const std::wstring text = widen(lines.front());
+    input_.insert(cursor_, text);
+    cursor_ += text.size();
+    return;
+  }
+  if (lines.size() > kPasteAsk) {
+    const std::string window = core_.current_room().empty() ? "nowhere" : core_.current_room();
+    add_line(core_.current_room(), Line{now_ms(), "--", kPairError,
+                                        "paste " + std::to_string(lines.size()) + " lines to " + window +
+                                            "? y sends them, n (or Esc) drops them",
+                                        A_BOLD});
+    view().scroll = 0;
+    paste_pending_ = std::move(lines);
+    return;
+  }
+  send_pasted(lines);
+}
+
+void Tui::send_pasted(const std::vector<std::string>& lines) {
+  for (const auto& l : lines) {
+    if (l.find_first_not_of(' ') == std::string::npos) continue;  // the server refuses empty text
+    // Pasted text is text: "/nick x" in a paste is said, never run ("//"
+    // says a line that starts with "/").
+    core_.submit(l.front() == '/' ? "/" + l : l);
+  }
+}
+
+void Tui::switch_relative(int delta) {
+  const auto& windows = core_.windows();
+  if (windows.empty()) return;
+  const auto n = static_cast<int>(windows.size());
+  const auto it = std::find(windows.begin(), windows.end(), core_.current_room());
+  const int at = it == windows.end() ? 0 : static_cast<int>(it - windows.begin());
+  core_.switch_to(windows[static_cast<std::size_t>(((at + delta) % n + n) % n)]);
+}
+
+void Tui::jump_to_activity() {
+  // irssi's Alt+A: the window where you were named first, else one with
+  // unread messages, lowest number first.
+  const auto& windows = core_.windows();
+  std::string target;
+  for (int pass = 0; pass < 2 && target.empty(); ++pass) {
+    for (const auto& w : windows) {
+      auto it = buffers_.find(w);
+      if (w == core_.current_room() || it == buffers_.end() || it->second.unread == 0) continue;
+      if (pass == 0 && !it->second.mentioned) continue;
+      target = w;
+      break;
+    }
+  }
+  if (!target.empty()) core_.switch_to(target);
+}
+
+void Tui::word_left() {
+  while (cursor_ > 0 && !is_word_char(input_[cursor_ - 1])) --cursor_;
+  while (cursor_ > 0 && is_word_char(input_[cursor_ - 1])) --cursor_;
+}
+
+void Tui::word_right() {
+  while (cursor_ < input_.size() && !is_word_char(input_[cursor_])) ++cursor_;
+  while (cursor_ < input_.size() && is_word_char(input_[cursor_])) ++cursor_;
 }
 
 void Tui::on_key(int status, wint_t ch) {
   const bool was_tab = status == OK && ch == L'\t';
   if (!was_tab) completion_.active = false;
-  if (escape_) {
-    escape_ = false;
-    if (status == OK && ch >= L'0' && ch <= L'9') {
-      core_.submit("/switch " + std::to_string(ch == L'0' ? 10 : ch - L'0'));
-      return;
+  if (!paste_pending_.empty()) {
+    if (status == KEY_CODE_YES && ch == KEY_RESIZE) return draw();
+    // The answer to "paste N lines?": y sends, anything else drops.
+    auto lines = std::move(paste_pending_);
+    paste_pending_.clear();
+    if (status == OK && (ch == L'y' || ch == L'Y')) {
+      send_pasted(lines);
+    } else {
+      add_line(core_.current_room(),
+               Line{now_ms(), "--", kPairInfo, "paste of " + std::to_string(lines.size()) + " lines dropped", 0});
     }
+    return;
   }
   Buffer& b = view();
   const int page = std::max(1, LINES - 4);
   if (status == KEY_CODE_YES) {
+    const int code = static_cast<int>(ch);
+    if (code != 0 && code == key_paste_begin_) {
+      pasting_ = true;
+      paste_.clear();
+      return;
+    }
+    if (code != 0 && (code == key_alt_left_ || code == key_alt_right_)) {
+      switch_relative(code == key_alt_left_ ? -1 : 1);
+      return;
+    }
+    if (code != 0 && code == key_ctrl_left_) return word_left();
+    if (code != 0 && code == key_ctrl_right_) return word_right();
     switch (ch) {
       case KEY_LEFT: if (cursor_ > 0) --cursor_; break;
       case KEY_RIGHT: if (cursor_ < input_.size()) ++cursor_; break;
@@ -327,7 +606,9 @@ void Tui::on_key(int status, wint_t ch) {
       case KEY_PPAGE: b.scroll += page; break;
       case KEY_NPAGE: b.scroll = std::max(0, b.scroll - page); break;
       case KEY_ENTER: submit_input(); break;
-      case KEY_RESIZE: resize(); break;
+      // ncurses has already resized (resize() on SIGWINCH): redraw only.
+      // Calling resizeterm() here would queue another KEY_RESIZE, forever.
+      case KEY_RESIZE: clearok(curscr, TRUE); break;
       default: break;
     }
     return;
@@ -335,7 +616,6 @@ void Tui::on_key(int status, wint_t ch) {
   switch (ch) {
     case L'\r':
     case L'\n': submit_input(); return;
-    case 27: escape_ = true; return;
     case 127:
     case 8:
       if (cursor_ > 0) input_.erase(--cursor_, 1);
@@ -345,6 +625,8 @@ void Tui::on_key(int status, wint_t ch) {
     case 2: if (cursor_ > 0) --cursor_; return;  // Ctrl+B
     case 6: if (cursor_ < input_.size()) ++cursor_; return;  // Ctrl+F
     case 11: input_.erase(cursor_); return;      // Ctrl+K
+    case 14: switch_relative(1); return;         // Ctrl+N: the next window
+    case 16: switch_relative(-1); return;        // Ctrl+P: the previous one
     case 21:                                     // Ctrl+U
       input_.erase(0, cursor_);
       cursor_ = 0;
@@ -394,8 +676,17 @@ void Tui::complete() {
         if (starts_with_ci(widen(c), word)) candidates.push_back(widen(c));
       }
       completion_.suffix = L" ";
+    } else if (!word.empty() && word[0] == L'#') {
+      // A room: the ones joined, in window order.
+      for (const auto& r : core_.rooms()) {
+        if (starts_with_ci(widen(r), word)) candidates.push_back(widen(r));
+      }
+      completion_.suffix = L" ";
     } else {
-      for (const auto& n : core_.members(core_.current_room())) {
+      const std::string current = core_.current_room();
+      std::vector<std::string> nicks = ChatCore::is_query(current) ? std::vector<std::string>{current}
+                                                                     : core_.members(current);
+      for (const auto& n : nicks) {
         if (n != core_.nick() && starts_with_ci(widen(n), word)) candidates.push_back(widen(n));
       }
       // At the start of a line a nick is an address: "bob: ".
@@ -431,9 +722,14 @@ void Tui::draw() {
     mvhline(0, 0, ' ', cols);
     const std::string room = core_.current_room();
     std::string title = room.empty() ? " chat: /join a room, /help for commands" : " " + room;
-    if (!room.empty() && !core_.topic(room).empty()) title += ": " + core_.topic(room);
-    std::wstring wt = widen(title);
-    mvaddnwstr(0, 0, wt.c_str(), std::min<int>(cols, static_cast<int>(wt.size())));
+    if (ChatCore::is_query(room)) {
+      title += ": direct messages (/close closes)";
+    } else if (!room.empty() && !core_.topic(room).empty()) {
+      title += ": " + core_.topic(room);
+    }
+    // Cut to the screen's columns, not characters: a CJK character takes two.
+    const std::wstring wt = fit_columns(widen(title), cols);
+    mvaddnwstr(0, 0, wt.c_str(), static_cast<int>(wt.size()));
     attroff(COLOR_PAIR(kPairStatus));
     draw_messages(1, rows - 3, cols);
     draw_status(rows - 2, cols);
@@ -454,22 +750,22 @@ void Tui::draw_messages(int top, int rows, int cols) {
     };
     put(widen(format_clock(it->ts_ms) + " "), A_NORMAL, kPairTime);
     if (!it->prefix.empty()) put(widen(it->prefix + " "), A_BOLD, static_cast<short>(it->prefix_pair));
-    const std::size_t indent = cells.size();
+    std::wstring prefix;
+    for (const Cell& c : cells) prefix.push_back(c.ch);
+    const int indent = std::min(columns(prefix), cols / 2);
     put(widen(it->text), static_cast<attr_t>(it->text_attr), 0);
-    std::vector<std::vector<Cell>> wrapped(1);
-    int used = 0;
-    for (const Cell& c : cells) {
-      const int w = width_of(c.ch);
-      if (used + w > cols) {
-        wrapped.emplace_back();
-        used = 0;
-        for (std::size_t i = 0; i < std::min<std::size_t>(indent, static_cast<std::size_t>(cols / 2)); ++i) {
-          wrapped.back().push_back({L' ', A_NORMAL, 0});
-          ++used;
-        }
-      }
-      wrapped.back().push_back(c);
-      used += w;
+    // Word wrap: rows break at spaces, continuation rows indented under the text.
+    std::wstring chars;
+    for (const Cell& c : cells) chars.push_back(c.ch);
+    const auto starts = wrap_rows(chars, cols, indent);
+    std::vector<std::vector<Cell>> wrapped;
+    for (std::size_t r = 0; r < starts.size(); ++r) {
+      std::size_t end = r + 1 < starts.size() ? starts[r + 1] : cells.size();
+      while (r + 1 < starts.size() && end > starts[r] && cells[end - 1].ch == L' ') --end;
+      wrapped.emplace_back();
+      if (r > 0) wrapped.back().assign(static_cast<std::size_t>(indent), Cell{L' ', A_NORMAL, 0});
+      wrapped.back().insert(wrapped.back().end(), cells.begin() + static_cast<long>(starts[r]),
+                            cells.begin() + static_cast<long>(end));
     }
     for (auto r = wrapped.rbegin(); r != wrapped.rend(); ++r) screen.push_back(std::move(*r));
   }
@@ -493,7 +789,8 @@ void Tui::draw_status(int row, int cols) {
                                          .count())
                             .substr(0, 5) +
                   "] [" + core_.nick() + "]";
-  const auto rooms = core_.rooms();
+  // Every window, rooms and direct messages, by its number.
+  const auto& rooms = core_.windows();
   const std::string current = core_.current_room();
   for (std::size_t i = 0; i < rooms.size(); ++i) {
     if (rooms[i] == current) s += " [" + std::to_string(i + 1) + ":" + rooms[i] + "]";
@@ -518,15 +815,19 @@ void Tui::draw_status(int row, int cols) {
   if (view().scroll > 0) s += " [scrolled: PgDn]";
   attron(COLOR_PAIR(kPairStatus));
   mvhline(row, 0, ' ', cols);
-  const std::wstring ws = widen(s);
-  mvaddnwstr(row, 0, ws.c_str(), std::min<int>(cols, static_cast<int>(ws.size())));
+  const std::wstring ws = fit_columns(widen(s), cols);
+  mvaddnwstr(row, 0, ws.c_str(), static_cast<int>(ws.size()));
   attroff(COLOR_PAIR(kPairStatus));
 }
 
 void Tui::draw_input(int row, int cols) {
   const std::string room = core_.current_room();
-  const std::wstring prompt = widen("[" + (room.empty() ? std::string("chat") : room) + "] ");
-  int avail = std::max(1, cols - static_cast<int>(prompt.size()) - 1);
+  const std::wstring prompt =
+      paste_pending_.empty()
+          ? fit_columns(widen("[" + (room.empty() ? std::string("chat") : room) + "] "), cols / 2)
+          : widen("[paste " + std::to_string(paste_pending_.size()) + " lines? y/n] ");
+  const int prompt_cols = columns(prompt);
+  int avail = std::max(1, cols - prompt_cols - 1);
   // Scroll the line horizontally so the cursor stays visible.
   std::size_t first = 0;
   int before = 0;
@@ -543,7 +844,7 @@ void Tui::draw_input(int row, int cols) {
     addnwstr(s, 1);
     used += w;
   }
-  wmove(stdscr, row, std::min(cols - 1, static_cast<int>(prompt.size()) + before));
+  wmove(stdscr, row, std::min(cols - 1, prompt_cols + before));
 }
 
 }  // namespace chat::term

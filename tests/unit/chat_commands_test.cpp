@@ -87,12 +87,30 @@ TEST(ChatCommandsTest, PartLeavesTheCurrentRoomOrANamedOne) {
 
 TEST(ChatCommandsTest, MsgNeedsANickAndText) {
   expect_command("/msg bob hi there", CommandKind::kMsg, "bob", "hi there");
-  expect_command("/query bob hi", CommandKind::kMsg, "bob", "hi");
   expect_command("/msg bob   spaced   out  ", CommandKind::kMsg, "bob", "spaced   out");
   expect_invalid("/msg", "usage: /msg NICK TEXT");
   expect_invalid("/msg bob", "usage: /msg NICK TEXT");
   expect_invalid("/msg bob   ", "usage: /msg NICK TEXT");
-  expect_invalid("/query", "usage: /msg NICK TEXT");
+}
+
+TEST(ChatCommandsTest, QueryOpensADirectMessageWindowWithOptionalText) {
+  // /query was an alias of /msg; now it opens a window, as in irssi.
+  expect_command("/query bob", CommandKind::kQuery, "bob", "");
+  expect_command("/query bob hi there", CommandKind::kQuery, "bob", "hi there");
+  expect_command("/q bob", CommandKind::kQuery, "bob", "");
+  expect_invalid("/query", "usage: /query NICK [TEXT]");
+}
+
+TEST(ChatCommandsTest, CloseTakesTheCurrentWindow) {
+  expect_command("/close", CommandKind::kClose, "", kAny);
+  expect_command("/wc", CommandKind::kClose, "", kAny);
+}
+
+TEST(ChatCommandsTest, JoinKeepsWhatFollowsTheRoomForTheCoreToRefuse) {
+  // "/join #Bad Room!" must not become #bad: the text after it is kept,
+  // and the core refuses the line (a room name has no spaces).
+  expect_command("/join #Bad Room!", CommandKind::kJoin, "#Bad", "Room!");
+  expect_command("/join #a,#b", CommandKind::kJoin, "#a,#b", "");
 }
 
 TEST(ChatCommandsTest, MeNeedsText) {
@@ -172,8 +190,8 @@ TEST(ChatCommandsTest, EveryListedCommandParsesAndHasAHelpLine) {
   // What Tab completes and /help lists must be what the parser knows.
   const auto& names = command_names();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
-  for (const char* name : {"/join", "/part", "/msg", "/me", "/who", "/list", "/topic", "/history", "/switch",
-                           "/nick", "/help", "/quit"}) {
+  for (const char* name : {"/join", "/part", "/msg", "/query", "/close", "/me", "/who", "/list", "/topic",
+                           "/history", "/switch", "/nick", "/help", "/quit"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
   for (const auto& name : names) {
