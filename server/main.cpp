@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
+  // Past a file-size limit a write fails with EFBIG, which the store
+  // reports and survives, instead of the signal killing the server.
+  std::signal(SIGXFSZ, SIG_IGN);
 
   try {
     chat::server::Server server(config);

@@ -57,8 +57,9 @@ class Router {
   }
   // An Error for a session on any reactor, counted in chatd_errors_total there.
   void error_to_session(SessionId session, v1::Error::Code code, std::string_view message,
-                        std::uint64_t request_id) {
-    send(reactor_of(session), msg::ToSession{session, error_frame(code, message, request_id), code});
+                        std::uint64_t request_id, std::uint32_t retry_after_ms = 0) {
+    send(reactor_of(session),
+         msg::ToSession{session, error_frame(code, message, request_id, retry_after_ms), code});
   }
 
   // The thread this router's actors are confined to.

@@ -42,7 +42,8 @@ void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
   }
   if (!health_.ok) {
     router_.error_to_session(m.session, v1::Error::CODE_STORE_UNAVAILABLE,
-                             "the server cannot store messages now; send it again later", m.request_id);
+                             "the server cannot store messages now; send it again later", m.request_id,
+                             health_.retry_after_ms);
     return;
   }
   v1::ServerFrame frame;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 
 #include <fstream>
 #include <map>
@@ -272,6 +273,69 @@ TEST(StoreTest, AVersionOneDatabaseIsMigratedAndKeepsItsMessages) {
   ASSERT_EQ(join.join().recent_size(), 1);
   EXPECT_EQ(join.join().recent(0).text(), "written by version 1");
   EXPECT_EQ(bob.say("#old", "and on", 1).message().seq(), 2u);
+}
+
+TEST(StoreTest, WhileWritesFailSaysAreRefusedWithStoreUnavailableAndItRecoversByItself) {
+  TempDir data("chatd-store");
+  // A file-size limit under what the writer sends: its writes start to fail
+  // part-way (EFBIG), as on a full disk.
+  ChatdProcess chatd(ChatdProcess::Options{.args = {"--reactors", "2", "--rate", "0"},
+                                           .max_fds = {},
+                                           .data_dir = data.str(),
+                                           .max_file_bytes = 512 * 1024});
+  IoThread io;
+  TestClient bystander(io, chatd.port(), "bystander");
+  TestClient writer(io, chatd.port(), "writer");
+  ASSERT_TRUE(bystander.join("#r").has_join());
+  ASSERT_TRUE(writer.join("#r").has_join());
+  const std::string text(4000, 'w');
+  std::uint64_t refused_at = 0;
+  for (std::uint64_t id = 1; id <= 400 && refused_at == 0; ++id) {
+    writer.say_async("#r", text, id);
+    wait_until([&] { return writer.replies().size() + writer.errors().size() >= id || !writer.errors().empty(); },
+               200ms);
+    for (const auto& r : writer.replies()) {
+      if (r.has_error() && r.error().code() == v1::Error::CODE_STORE_UNAVAILABLE) refused_at = id;
+    }
+  }
+  ASSERT_NE(refused_at, 0u) << "writes never failed";
+  std::uint32_t retry_after = 0;
+  for (const auto& r : writer.replies()) {
+    if (r.has_error()) retry_after = r.error().retry_after_ms();
+  }
+  EXPECT_GT(retry_after, 0u);
+  // Nothing was delivered that is not stored: the bystander has exactly the
+  // acknowledged messages, gapless.
+  auto acked = [&] {
+    std::vector<std::uint64_t> seqs;
+    for (const auto& r : writer.replies()) {
+      if (r.has_message()) seqs.push_back(r.message().seq());
+    }
+    return seqs;
+  };
+  const auto before = acked();
+  ASSERT_TRUE(bystander.wait_messages("#r", before.size()));
+  EXPECT_EQ(bystander.messages("#r").size(), before.size());
+  // Reading and joining keep working, for everyone.
+  EXPECT_TRUE(bystander.join("#elsewhere").has_join());
+  EXPECT_TRUE(bystander.ping().has_pong());
+  EXPECT_GE(chatd.metric("chatd_errors_total{code=\"CODE_STORE_UNAVAILABLE\"}"), 1);
+
+  // The disk has room again: what was sequenced is stored and delivered,
+  // and new says go on from the next seq.
+  const rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+  ASSERT_EQ(::prlimit(chatd.pid(), RLIMIT_FSIZE, &unlimited, nullptr), 0);
+  std::uint64_t seq = 0;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        auto r = writer.say("#r", "back", 10'000 + refused_at);
+        if (r.has_message()) seq = r.message().seq();
+        return seq != 0;
+      },
+      20s));
+  ASSERT_TRUE(bystander.wait_messages("#r", seq));
+  const auto got = bystander.messages("#r");
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq(), i + 1) << "gapless, each once";
 }
 
 }  // namespace

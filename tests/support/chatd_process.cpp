@@ -49,7 +49,7 @@ std::optional<TempDir> own_dir_if(const std::string& given) {
 ChatdProcess::ChatdProcess(Options options)
     : own_data_(own_dir_if(options.data_dir)),
       child_(chatd_argv(own_data_ ? own_data_->str() : options.data_dir, options.args),
-             ChildOptions{.max_fds = options.max_fds}) {
+             ChildOptions{.max_fds = options.max_fds, .max_file_bytes = options.max_file_bytes}) {
   child_.wait(
       [this](const ChildProcess::Lines& lines) {
         for (const auto& line : lines) {

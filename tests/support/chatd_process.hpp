@@ -27,6 +27,7 @@ class ChatdProcess {
     // The store's --data-dir; empty: a fresh one of this process's own,
     // removed with it. Give one to start chatd again on the same data.
     std::string data_dir = {};
+    std::optional<std::uint64_t> max_file_bytes = {};  // RLIMIT_FSIZE (soft) for the child
   };
 
   // Starts chatd and waits for the lines that name its ports.

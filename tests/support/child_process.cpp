@@ -79,6 +79,10 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, ChildOptions options) 
   }
   const rlimit limit{options.max_fds.value_or(0), options.max_fds.value_or(0)};
   const bool set_limit = options.max_fds.has_value();
+  rlimit file_limit{};
+  ::getrlimit(RLIMIT_FSIZE, &file_limit);
+  const bool set_file_limit = options.max_file_bytes.has_value();
+  if (set_file_limit) file_limit.rlim_cur = *options.max_file_bytes;
   const pid_t parent = ::getpid();
 
   pid_ = ::fork();
@@ -96,6 +100,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, ChildOptions options) 
     // clients, other children's pipes) lives on in the child.
     ::close_range(3, ~0U, 0);
     if (set_limit && ::setrlimit(RLIMIT_NOFILE, &limit) != 0) ::_exit(127);
+    if (set_file_limit && ::setrlimit(RLIMIT_FSIZE, &file_limit) != 0) ::_exit(127);
     if (envp.empty()) {
       ::execv(args[0], args.data());
     } else {

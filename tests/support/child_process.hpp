@@ -31,6 +31,9 @@ namespace chat::testing {
 struct ChildOptions {
   std::vector<std::string> env = {};       // "NAME=value", added to (or replacing in) the test's environment
   std::optional<unsigned> max_fds = {};    // RLIMIT_NOFILE, soft and hard, for the child
+  // RLIMIT_FSIZE's soft limit for the child (the hard one stays, so the
+  // test can raise it again with prlimit).
+  std::optional<std::uint64_t> max_file_bytes = {};
 };
 
 class ChildProcess {
