@@ -15,7 +15,7 @@ constexpr std::chrono::milliseconds kFdBackoff{100};
 }  // namespace
 
 Acceptor::Acceptor(const Config& config, const std::vector<Inbox*>& inboxes)
-    : acceptor_(listen_on(io_, config.bind, config.port)), backoff_(io_) {
+    : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")), backoff_(io_) {
   acceptor_.non_blocking(true);
   endpoint_ = acceptor_.local_endpoint();
   for (Inbox* inbox : inboxes) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
