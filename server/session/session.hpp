@@ -50,6 +50,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // The owner refused join number `join` of `room`: forget it if current.
   void forget_join(const std::string& room, std::uint64_t join);
   v1::Presence::Reason close_reason() const { return close_reason_; }
+  // What closed it, for the log ("closed by peer", "CODE_MALFORMED_FRAME").
+  const std::string& close_detail() const { return close_detail_; }
+  // The peer's address, taken when the connection was adopted (the log
+  // needs it after the socket is closed).
+  const std::string& peer() const { return peer_; }
+  // "R.S": the session's reactor and serial, as the log names it.
+  std::string label() const;
 
   void start(const SharedFrame& welcome);
 
@@ -120,6 +127,7 @@ class Session : public std::enable_shared_from_this<Session> {
   LocalHub& hub_;
   const SessionId id_;
   std::unique_ptr<Transport> transport_;
+  const std::string peer_;
   common::FrameDecoder decoder_;
   common::TokenBucket bucket_;
 
@@ -128,6 +136,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_waiting_ = false;
   bool dirty_ = false;  // queued on the hub's flush list
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
+  std::string close_detail_;
   std::optional<asio::steady_timer> close_timer_;
   Outbox outbox_;
 
