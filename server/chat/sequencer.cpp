@@ -1,5 +1,7 @@
 #include "server/chat/sequencer.hpp"
 
+#include "server/ops/metrics.hpp"
+
 namespace chat::server {
 
 void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
@@ -17,7 +19,9 @@ void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
   message->set_client_msg_id(m.client_msg_id);
   const SharedFrame own = common::make_shared_frame(frame);
   message->clear_client_msg_id();
-  fan_out_.broadcast(room, shared, m.session, own);
+  // One clock read per message, not per delivery: the outbox reads the
+  // clock once per write and subtracts (net/outbox.cpp).
+  fan_out_.broadcast(room, shared, m.session, own, monotonic_ns());
   store_.append(room.name, std::move(*message));
 }
 
