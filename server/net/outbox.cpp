@@ -30,9 +30,9 @@ void Outbox::clear() {
   bytes_ = 0;
 }
 
-Outbox::Write Outbox::write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency) {
+Outbox::Write Outbox::write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency,
+                               std::int64_t now_ns) {
   std::array<asio::const_buffer, kMaxIov> iov;
-  std::int64_t now_ns = 0;
   while (head_ < frames_.size()) {
     // Small frames are copied back to back into the scratch buffer and go
     // out as one segment: that copy costs less than the kernel's per-segment

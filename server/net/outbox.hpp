@@ -33,8 +33,9 @@ class Outbox {
   // Writes as much as `transport` takes now. `scratch` is the reactor's
   // shared copy buffer: small frames are copied into it back to back and go
   // out as one segment. Each room message written to its end is observed in
-  // `latency` (its sequencing time to now; one clock read per call).
-  Write write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency);
+  // `latency`: from its sequencing to `now_ns` (0: the clock is read here,
+  // once, when the first room message is done).
+  Write write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency, std::int64_t now_ns = 0);
 
  private:
   // Releases the n bytes just written; `now_ns` is read on the first

@@ -144,11 +144,11 @@ void Session::send(const LocalFrameRef& frame) {
   }
 }
 
-void Session::flush() {
+void Session::flush(std::int64_t now_ns) {
   hub_.assert_owner();
   dirty_ = false;
   if (state_ == State::kClosed || write_waiting_) return;
-  switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency)) {
+  switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency, now_ns)) {
     case Outbox::Write::kDone:
       if (state_ == State::kClosing) abort();
       return;

@@ -66,8 +66,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
-  // Writes as much of the outbox as the transport takes now.
-  void flush();
+  // Writes as much of the outbox as the transport takes now. `now_ns`: the
+  // time for the latency histogram (monotonic_ns(), read once per flush
+  // pass by the hub); 0: read it here if a room message is written.
+  void flush(std::int64_t now_ns = 0);
 
   // Answers to this session's hello and rename (requests.cpp). Requests
   // behind the hello or rename wait for them, then go on.
