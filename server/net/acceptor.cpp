@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <system_error>
+
 #include "server/net/listen.hpp"
 
 namespace chat::server {
@@ -65,7 +67,7 @@ void Acceptor::accept_ready() {
       // per episode, not every pause (accept_errors counts them all).
       if (!out_of_fds_) {
         out_of_fds_ = true;
-        spdlog::warn("accept: {}; retrying every {} ms", std::strerror(errno), kFdBackoff.count());
+        spdlog::warn("accept: {}; retrying every {} ms", std::generic_category().message(errno), kFdBackoff.count());
       }
       backoff_.expires_after(kFdBackoff);
       backoff_.async_wait([this](const std::error_code& ec) {
@@ -73,7 +75,7 @@ void Acceptor::accept_ready() {
       });
       return;
     }
-    spdlog::error("accept: {}", std::strerror(errno));
+    spdlog::error("accept: {}", std::generic_category().message(errno));
     break;
   }
   wait_acceptable();

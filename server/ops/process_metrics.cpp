@@ -1,9 +1,9 @@
 #include "server/ops/process_metrics.hpp"
 
-#include <dirent.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <iterator>
@@ -41,12 +41,10 @@ std::uint64_t boot_time() {
 }
 
 std::uint64_t count_fds() {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return 0;
+  std::error_code ec;
   std::uint64_t n = 0;
-  while (const dirent* e = ::readdir(dir)) n += e->d_name[0] != '.';
-  ::closedir(dir);
-  return n > 0 ? n - 1 : 0;  // less the one opendir itself holds
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+  return n > 0 ? n - 1 : 0;  // less the one the iterator itself holds
 }
 
 }  // namespace
