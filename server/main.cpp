@@ -6,12 +6,12 @@
 
 #include "server/app/config.hpp"
 #include "server/app/server.hpp"
+#include "server/net/address.hpp"
 
 int main(int argc, char** argv) {
   auto parsed = chat::server::parse_config(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
   const chat::server::Config& config = parsed.config;
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
   // protobuf logs an ERROR for every string field with invalid UTF-8 it
   // refuses; the client already gets MALFORMED_FRAME, and at error level a
   // hostile client could flood the log.
@@ -36,11 +36,10 @@ int main(int argc, char** argv) {
     server.start();
     const auto endpoint = server.endpoint();
     // Tests and scripts read this line to learn the port.
-    std::printf("chatd listening on %s:%u with %u reactors\n", endpoint.address().to_string().c_str(),
-                endpoint.port(), config.effective_reactors());
+    std::printf("chatd listening on %s with %u reactors\n", chat::server::to_string(endpoint).c_str(),
+                config.effective_reactors());
     if (auto metrics = server.metrics_endpoint()) {
-      std::printf("chatd metrics on http://%s:%u/metrics\n", metrics->address().to_string().c_str(),
-                  metrics->port());
+      std::printf("chatd metrics on http://%s/metrics\n", chat::server::to_string(*metrics).c_str());
     }
     std::fflush(stdout);
     spdlog::info("started: {} reactors, epoch {}", config.effective_reactors(), server.epoch());

@@ -10,6 +10,7 @@
 #include "client/chat/line_mode.hpp"
 #include "client/chat/probe.hpp"
 #include "client/chat/tui.hpp"
+#include "common/version.hpp"
 
 int main(int argc, char** argv) {
   chat::term::Options options;
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   app.add_option("--ping-ms", ping_ms, "How often to measure the round trip")->capture_default_str()->check(CLI::Range(50, 600000));
   app.add_option("--eof-timeout-ms", eof_timeout_ms, "Line mode: how long to wait for replies after end of input")
       ->capture_default_str();
+  app.set_version_flag("--version", "chat " + std::string(chat::common::kVersion), "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
   if (check) return chat::term::probe(options.host, options.port, std::chrono::seconds(5));

@@ -4,6 +4,9 @@
 #include <limits>
 #include <thread>
 
+#include "common/version.hpp"
+#include "server/net/address.hpp"
+
 namespace chat::server {
 
 unsigned Config::effective_reactors() const {
@@ -20,7 +23,9 @@ CLI::Option* flag(CLI::App& app, const std::string& name, T& value, const std::s
 }
 
 void add_process_flags(CLI::App& app, Config& c) {
-  flag(app, "--bind", c.bind, "Address to listen on", "CHATD_BIND");
+  flag(app, "--bind", c.bind,
+       "Address to listen on: IPv4, IPv6 or a host name (its first IPv4 address, else its first IPv6 one)",
+       "CHATD_BIND");
   flag(app, "--port", c.port, "TCP port (0: any free port)", "CHATD_PORT");
   flag(app, "--reactors", c.reactors, "Reactor threads (0: one per hardware thread)",
        "CHATD_REACTORS")
@@ -97,24 +102,32 @@ void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
       ->check(CLI::Range(0u, 600'000u));
 
   flag(app, "--metrics", metrics,
-       "Serve counters at http://ADDR:PORT/metrics (Prometheus text); empty: off",
+       "Serve http://ADDR:PORT/metrics (Prometheus text) and /healthz; ADDR as for --bind, "
+       "[IPV6]:PORT in brackets, :PORT for all IPv4 addresses; empty: off",
        "CHATD_METRICS");
 }
 
-// What CLI11's per-flag checks cannot see: flags that bound each other, and
-// --metrics ADDR:PORT. Throws CLI::ValidationError.
-void check_together(Config& c, const std::string& metrics) {
-  if (!metrics.empty()) {
-    const auto colon = metrics.rfind(':');
-    if (colon == std::string::npos) throw CLI::ValidationError("--metrics", "expected ADDR:PORT");
-    c.metrics_bind = metrics.substr(0, colon);
-    const std::string port = metrics.substr(colon + 1);
-    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoul(port) > 65535) {
-      throw CLI::ValidationError("--metrics", "bad port in " + metrics);
-    }
-    c.metrics_port = static_cast<std::uint16_t>(std::stoul(port));
-  }
+// --bind and --metrics: names resolved to the numeric address listen_on
+// takes, so a bad one is a flag error here and not a failure at start.
+void resolve_addresses(Config& c, const std::string& metrics) {
+  std::string error;
+  const auto bind = resolve_host(c.bind, error);
+  if (!bind) throw CLI::ValidationError("--bind", error);
+  c.bind = bind->to_string();
+  if (metrics.empty()) return;
+  const auto where = split_host_port(metrics, error);
+  if (!where) throw CLI::ValidationError("--metrics", error);
+  // ":PORT" means every address, as in Prometheus exporters' --web.listen-address.
+  const auto host = where->host.empty() ? std::optional(asio::ip::address(asio::ip::address_v4::any()))
+                                        : resolve_host(where->host, error);
+  if (!host) throw CLI::ValidationError("--metrics", error);
+  c.metrics_bind = host->to_string();
+  c.metrics_port = where->port;
+}
+
+// What CLI11's per-flag checks cannot see: flags that bound each other.
+// Throws CLI::ValidationError.
+void check_together(const Config& c) {
   if (c.max_body_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-body-bytes",
                                "must leave 1024 bytes of room under --max-frame-bytes");
@@ -142,11 +155,18 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_size_flags(app, c);
   add_connection_flags(app, c);
   add_ops_flags(app, c, metrics);
+  app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");
   try {
     app.parse(argc, argv);
-    check_together(c, metrics);
+    resolve_addresses(c, metrics);
+    check_together(c);
   } catch (const CLI::ParseError& e) {
-    parsed.exit_code = app.exit(e);
+    // --help and --version print to stdout and exit 0. Every other error
+    // says which flag (CLI11 starts its message with the flag's name) on
+    // stderr and exits 2, the usage-error status, instead of CLI11's own
+    // per-kind codes (104, 105, 109...).
+    const int code = app.exit(e);
+    parsed.exit_code = code == 0 ? 0 : kUsageError;
   }
   return parsed;
 }

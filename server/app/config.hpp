@@ -10,6 +10,7 @@
 namespace chat::server {
 
 struct Config {
+  // Numeric once parse_config has resolved it (a host name becomes its address).
   std::string bind = "0.0.0.0";
   std::uint16_t port = 7777;
   unsigned reactors = 0;  // 0: one per hardware thread
@@ -54,8 +55,12 @@ struct Config {
   unsigned effective_reactors() const;
 };
 
+// The exit status of a bad flag, as for any command-line usage error.
+inline constexpr int kUsageError = 2;
+
 // Parses flags (each also readable from CHATD_<NAME> in the environment).
-// Returns the exit code when the program should stop (--help, bad flag).
+// Returns the exit code when the program should stop: 0 after --help or
+// --version, kUsageError after a bad flag (its message names the flag).
 struct ParsedConfig {
   Config config;
   std::optional<int> exit_code;

@@ -1,5 +1,8 @@
 #include "server/app/server.hpp"
 
+#include <spdlog/spdlog.h>
+
+#include "common/version.hpp"
 #include "server/store/memory_store.hpp"
 #include "server/store/sqlite_store.hpp"
 
@@ -10,7 +13,7 @@ namespace {
 SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   v1::ServerFrame frame;
   auto* welcome = frame.mutable_welcome();
-  welcome->set_server("chatd/0.1");
+  welcome->set_server("chatd/" + std::string(common::kVersion));
   welcome->set_epoch(epoch);
   auto* limits = welcome->mutable_limits();
   limits->set_max_frame_bytes(static_cast<std::uint32_t>(c.max_frame_bytes));
@@ -33,6 +36,9 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
 
 Server::Server(Config config) {
   context_.config = std::move(config);
+  // spdlog's level is process-wide; chatd has one server, and a test's
+  // in-process server sets its own (tests/support/server_fixture.hpp).
+  spdlog::set_level(spdlog::level::from_str(context_.config.log_level));
   context_.reactors = context_.config.effective_reactors();
   if (context_.config.store == "memory") {
     store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);

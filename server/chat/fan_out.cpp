@@ -3,14 +3,14 @@
 namespace chat::server {
 
 void FanOut::broadcast(const RoomState& room, const SharedFrame& frame, SessionId sender,
-                       const SharedFrame& sender_frame) {
+                       const SharedFrame& sender_frame, std::int64_t sequenced_ns) {
   const std::uint32_t sender_reactor = sender != 0 ? reactor_of(sender) : ~0u;
   for (std::uint32_t r = 0; r < room.members_per_reactor.size(); ++r) {
     if (room.members_per_reactor[r] == 0) continue;
     if (r == sender_reactor) {
-      router_.send(r, msg::Deliver{room.name, frame, sender, sender_frame});
+      router_.send(r, msg::Deliver{room.name, frame, sender, sender_frame, sequenced_ns});
     } else {
-      router_.send(r, msg::Deliver{room.name, frame, 0, nullptr});
+      router_.send(r, msg::Deliver{room.name, frame, 0, nullptr, sequenced_ns});
     }
   }
 }

@@ -17,8 +17,9 @@ class FanOut {
 
   // Sends `frame` once to every reactor with members in `room`. The sender's
   // reactor gets `sender_frame` for `sender` alongside, when there is one.
+  // `sequenced_ns`: when a room message was sequenced (0: not a message).
   void broadcast(const RoomState& room, const SharedFrame& frame, SessionId sender = 0,
-                 const SharedFrame& sender_frame = nullptr);
+                 const SharedFrame& sender_frame = nullptr, std::int64_t sequenced_ns = 0);
   void presence(const RoomState& room, const std::string& nick, v1::Presence::Kind kind,
                 v1::Presence::Reason reason, const std::string& old_nick = {});
 

@@ -103,6 +103,9 @@ struct Deliver {
   // only in the Deliver sent to the sender's reactor.
   SessionId sender = 0;
   SharedFrame sender_frame;
+  // When the owner sequenced a room message (monotonic_ns(), ops/metrics.hpp),
+  // for the delivery-latency histogram; 0 for anything else (presence).
+  std::int64_t sequenced_ns = 0;
 };
 struct Joined {
   std::string room;

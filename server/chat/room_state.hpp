@@ -19,6 +19,7 @@ namespace chat::server {
 // then do members get it.
 struct PendingDelivery {
   std::uint64_t seq = 0;
+  std::int64_t sequenced_ns = 0;  // monotonic: the delivery-latency histogram starts here
   SharedFrame frame;  // every member's copy
   SessionId sender = 0;
   SharedFrame sender_frame;  // the sender's own copy

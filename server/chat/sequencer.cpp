@@ -1,5 +1,7 @@
 #include "server/chat/sequencer.hpp"
 
+#include "server/ops/metrics.hpp"
+
 namespace chat::server {
 
 std::string LocalSequencer::key(const std::string& room, const std::string& identity, std::uint64_t client_msg_id) {
@@ -55,7 +57,10 @@ void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
   message->set_timestamp_ms(now_ms());
   // Encoded once for every member. The sender's own copy also carries its
   // request_id and client_msg_id, so it is the one other encoding.
-  PendingDelivery p{room.last_seq, common::make_shared_frame(frame), m.session, nullptr, {}};
+  // One clock read per message, not per delivery: the outbox reads the
+  // clock once per flush pass and subtracts (net/outbox.cpp). The wait for
+  // the store counts: latency is from sequencing to the write.
+  PendingDelivery p{room.last_seq, monotonic_ns(), common::make_shared_frame(frame), m.session, nullptr, {}};
   frame.set_request_id(m.request_id);
   message->set_client_msg_id(m.client_msg_id);
   p.sender_frame = common::make_shared_frame(frame);
@@ -75,7 +80,7 @@ void LocalSequencer::on_durable(RoomState& room, std::uint64_t seq) {
 }
 
 void LocalSequencer::deliver(RoomState& room, PendingDelivery& p) {
-  fan_out_.broadcast(room, p.frame, p.sender, p.sender_frame);
+  fan_out_.broadcast(room, p.frame, p.sender, p.sender_frame, p.sequenced_ns);
   room.delivered_seq = p.seq;
   for (const auto& [session, request_id] : p.resent_by) {
     v1::ServerFrame again;

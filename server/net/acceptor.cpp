@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <system_error>
+
 #include "server/net/listen.hpp"
 
 namespace chat::server {
@@ -15,7 +17,7 @@ constexpr std::chrono::milliseconds kFdBackoff{100};
 }  // namespace
 
 Acceptor::Acceptor(const Config& config, const std::vector<Inbox*>& inboxes)
-    : acceptor_(listen_on(io_, config.bind, config.port)), backoff_(io_) {
+    : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")), backoff_(io_) {
   acceptor_.non_blocking(true);
   endpoint_ = acceptor_.local_endpoint();
   for (Inbox* inbox : inboxes) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
@@ -65,8 +67,7 @@ void Acceptor::accept_ready() {
       // per episode, not every pause (accept_errors counts them all).
       if (!out_of_fds_) {
         out_of_fds_ = true;
-        spdlog::warn("accept: {}; retrying every {} ms", std::error_code(errno, std::generic_category()).message(),
-                     kFdBackoff.count());
+        spdlog::warn("accept: {}; retrying every {} ms", std::generic_category().message(errno), kFdBackoff.count());
       }
       backoff_.expires_after(kFdBackoff);
       backoff_.async_wait([this](const std::error_code& ec) {
@@ -74,7 +75,7 @@ void Acceptor::accept_ready() {
       });
       return;
     }
-    spdlog::error("accept: {}", std::error_code(errno, std::generic_category()).message());
+    spdlog::error("accept: {}", std::generic_category().message(errno));
     break;
   }
   wait_acceptable();

@@ -8,6 +8,7 @@
 // Thread safety: reactor-confined. A LocalFrameRef is created, copied and
 // released on its reactor's thread only (or after that thread was joined).
 
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -18,7 +19,10 @@ namespace chat::server {
 class LocalFrameRef {
  public:
   LocalFrameRef() = default;
-  explicit LocalFrameRef(common::SharedFrame bytes) : frame_(new Frame{std::move(bytes), 1}) {}
+  // `sequenced_ns`: when the room owner sequenced the message this frame
+  // carries (0: not a room message); read when the frame has been written.
+  explicit LocalFrameRef(common::SharedFrame bytes, std::int64_t sequenced_ns = 0)
+      : frame_(new Frame{std::move(bytes), 1, sequenced_ns}) {}
   LocalFrameRef(const LocalFrameRef& other) : frame_(other.frame_) {
     if (frame_ != nullptr) ++frame_->refs;
   }
@@ -36,11 +40,13 @@ class LocalFrameRef {
   const std::string& operator*() const { return *frame_->bytes; }
   const std::string* operator->() const { return frame_->bytes.get(); }
   explicit operator bool() const { return frame_ != nullptr; }
+  std::int64_t sequenced_ns() const { return frame_->sequenced_ns; }
 
  private:
   struct Frame {
     common::SharedFrame bytes;
     unsigned refs;
+    std::int64_t sequenced_ns;
   };
   Frame* frame_ = nullptr;
 };

@@ -30,7 +30,8 @@ void Outbox::clear() {
   bytes_ = 0;
 }
 
-Outbox::Write Outbox::write_to(Transport& transport, std::span<char> scratch) {
+Outbox::Write Outbox::write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency,
+                               std::int64_t now_ns) {
   std::array<asio::const_buffer, kMaxIov> iov;
   while (head_ < frames_.size()) {
     // Small frames are copied back to back into the scratch buffer and go
@@ -65,14 +66,14 @@ Outbox::Write Outbox::write_to(Transport& transport, std::span<char> scratch) {
     const std::size_t n = transport.write_some(std::span<const asio::const_buffer>(iov.data(), count), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return Write::kBlocked;
     if (ec) return Write::kFailed;
-    consume(n);
+    consume(n, now_ns, latency);
   }
   frames_.clear();
   head_ = 0;
   return Write::kDone;
 }
 
-void Outbox::consume(std::size_t n) {
+void Outbox::consume(std::size_t n, std::int64_t& now_ns, LatencyHistogram& latency) {
   while (n > 0) {
     const std::size_t left = frames_[head_]->size() - head_offset_;
     if (n < left) {
@@ -81,6 +82,10 @@ void Outbox::consume(std::size_t n) {
     }
     n -= left;
     bytes_ -= frames_[head_]->size();
+    if (const std::int64_t sequenced = frames_[head_].sequenced_ns(); sequenced != 0) {
+      if (now_ns == 0) now_ns = monotonic_ns();
+      latency.observe(now_ns - sequenced);
+    }
     frames_[head_].reset();
     ++head_;
     head_offset_ = 0;

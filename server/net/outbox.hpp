@@ -15,6 +15,7 @@
 
 #include "server/net/local_frame.hpp"
 #include "server/net/transport.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 
@@ -31,11 +32,15 @@ class Outbox {
   void clear();
   // Writes as much as `transport` takes now. `scratch` is the reactor's
   // shared copy buffer: small frames are copied into it back to back and go
-  // out as one segment.
-  Write write_to(Transport& transport, std::span<char> scratch);
+  // out as one segment. Each room message written to its end is observed in
+  // `latency`: from its sequencing to `now_ns` (0: the clock is read here,
+  // once, when the first room message is done).
+  Write write_to(Transport& transport, std::span<char> scratch, LatencyHistogram& latency, std::int64_t now_ns = 0);
 
  private:
-  void consume(std::size_t n);
+  // Releases the n bytes just written; `now_ns` is read on the first
+  // finished room message (0 until then).
+  void consume(std::size_t n, std::int64_t& now_ns, LatencyHistogram& latency);
 
   std::vector<LocalFrameRef> frames_;
   std::size_t head_ = 0;

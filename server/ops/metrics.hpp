@@ -5,6 +5,7 @@
 
 #include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "chat/v1/chat.pb.h"
@@ -12,6 +13,25 @@
 namespace chat::server {
 
 inline constexpr std::size_t kErrorCodes = 32;
+
+// The clock of the latency histogram: steady, in nanoseconds.
+inline std::int64_t monotonic_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Upper bounds of the delivery-latency buckets (Prometheus "le"), in ns; a
+// last bucket, +Inf, follows them.
+inline constexpr std::array<std::int64_t, 18> kLatencyBoundsNs = {
+    25'000,      50'000,      100'000,     250'000,     500'000,       1'000'000,
+    2'500'000,   5'000'000,   10'000'000,  25'000'000,  50'000'000,    100'000'000,
+    250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
+inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsNs.size() + 1;
+
+struct LatencySnapshot {
+  std::array<std::uint64_t, kLatencyBuckets> buckets{};  // per bucket, not cumulative
+  std::uint64_t sum_ns = 0;
+};
 
 struct MetricsSnapshot {
   std::uint64_t connections_accepted = 0;
@@ -28,13 +48,40 @@ struct MetricsSnapshot {
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
+  LatencySnapshot delivery_latency;
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }
 };
 
+using Counter = std::atomic<std::uint64_t>;
+
+// A fixed-bucket histogram with one writer, its reactor, like the counters:
+// an observation is a scan of the bounds and two relaxed load+stores. A
+// reader sums the buckets for the count, so count and +Inf always agree.
+class LatencyHistogram {
+ public:
+  // Reactor thread only.
+  void observe(std::int64_t ns) {
+    std::size_t i = 0;
+    while (i < kLatencyBoundsNs.size() && ns > kLatencyBoundsNs[i]) ++i;
+    Counter& bucket = buckets_[i];
+    bucket.store(bucket.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    const auto add = static_cast<std::uint64_t>(ns > 0 ? ns : 0);
+    sum_ns_.store(sum_ns_.load(std::memory_order_relaxed) + add, std::memory_order_relaxed);
+  }
+  // Any thread.
+  void add_to(LatencySnapshot& out) const {
+    for (std::size_t i = 0; i < kLatencyBuckets; ++i) out.buckets[i] += buckets_[i].load(std::memory_order_relaxed);
+    out.sum_ns += sum_ns_.load(std::memory_order_relaxed);
+  }
+
+ private:
+  std::array<Counter, kLatencyBuckets> buckets_{};
+  Counter sum_ns_{0};
+};
+
 class ReactorMetrics {
  public:
-  using Counter = std::atomic<std::uint64_t>;
 
   // Reactor thread only.
   static void bump(Counter& c, std::uint64_t n = 1) {
@@ -58,6 +105,8 @@ class ReactorMetrics {
   Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
   Counter rooms_reclaimed{0};
   std::array<Counter, kErrorCodes> errors{};
+  // From sequencing a room message to the write that sent it to a member.
+  LatencyHistogram delivery_latency;
 };
 
 inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
@@ -73,6 +122,7 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.rooms += get(rooms);
   out.rooms_reclaimed += get(rooms_reclaimed);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
+  delivery_latency.add_to(out.delivery_latency);
 }
 
 }  // namespace chat::server

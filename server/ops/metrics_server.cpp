@@ -1,8 +1,10 @@
 #include "server/ops/metrics_server.hpp"
 
+#include <iomanip>
 #include <memory>
 #include <sstream>
 
+#include "common/version.hpp"
 #include "server/net/listen.hpp"
 
 namespace chat::server {
@@ -13,12 +15,11 @@ constexpr std::size_t kMaxRequestBytes = 8192;
 constexpr std::chrono::seconds kRequestTimeout{2};
 constexpr std::chrono::milliseconds kAcceptBackoff{100};
 
-// One HTTP exchange: read the request head, write the page, close.
+// One HTTP exchange: read the request head, write the answer, close.
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(asio::ip::tcp::socket socket, std::string page)
-      : socket_(std::move(socket)), timer_(socket_.get_executor()), page_(std::move(page)),
-        request_(kMaxRequestBytes) {}
+  Exchange(asio::ip::tcp::socket socket, const MetricsServer& server)
+      : socket_(std::move(socket)), timer_(socket_.get_executor()), server_(server), request_(kMaxRequestBytes) {}
 
   void start() {
     timer_.expires_after(kRequestTimeout);
@@ -37,8 +38,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   void respond() {
-    response_ = "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: " +
-                std::to_string(page_.size()) + "\r\nConnection: close\r\n\r\n" + page_;
+    const auto head = request_.data();
+    response_ = server_.respond(std::string_view(static_cast<const char*>(head.data()), head.size()));
     asio::async_write(socket_, asio::buffer(response_),
                       [self = shared_from_this()](const std::error_code&, std::size_t) {
                         std::error_code ignored;
@@ -50,15 +51,65 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   asio::ip::tcp::socket socket_;
   asio::steady_timer timer_;
-  std::string page_;
+  const MetricsServer& server_;
   asio::streambuf request_;
   std::string response_;
 };
 
+std::string http_response(std::string_view status, std::string_view content_type, const std::string& body,
+                          bool with_body, std::string_view extra_headers = {}) {
+  std::string out = "HTTP/1.0 ";
+  out += status;
+  out += "\r\nContent-Type: ";
+  out += content_type;
+  out += "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+  out += extra_headers;
+  out += "Connection: close\r\n\r\n";
+  if (with_body) out += body;
+  return out;
+}
+
+// "0.000025" for 25'000 ns: a decimal, as Prometheus's own clients write "le".
+std::string seconds(std::int64_t ns) {
+  std::string frac = std::to_string(1'000'000'000 + ns % 1'000'000'000).substr(1);
+  frac.erase(frac.find_last_not_of('0') + 1);
+  return std::to_string(ns / 1'000'000'000) + (frac.empty() ? "" : "." + frac);
+}
+
+void render_latency(std::ostringstream& out, const LatencySnapshot& h) {
+  const char* name = "chatd_delivery_latency_seconds";
+  out << "# HELP " << name
+      << " From sequencing a room message to the write that sent it, per member.\n# TYPE " << name
+      << " histogram\n";
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < kLatencyBuckets; ++i) {
+    cumulative += h.buckets[i];
+    const std::string le = i < kLatencyBoundsNs.size() ? seconds(kLatencyBoundsNs[i]) : "+Inf";
+    out << name << "_bucket{le=\"" << le << "\"} " << cumulative << '\n';
+  }
+  out << name << "_sum " << seconds(static_cast<std::int64_t>(h.sum_ns)) << '\n';
+  out << name << "_count " << cumulative << '\n';
+}
+
+void render_process(std::ostringstream& out, const ProcessMetrics& p) {
+  auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
+    out << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n' << name << ' ' << value
+        << '\n';
+  };
+  out << std::fixed << std::setprecision(2);
+  metric("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpu_seconds);
+  metric("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.resident_bytes);
+  metric("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p.virtual_bytes);
+  metric("process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds);
+  metric("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.max_fds);
+  metric("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.",
+         p.start_time_seconds);
+}
+
 }  // namespace
 
 MetricsServer::MetricsServer(const std::string& bind, std::uint16_t port, Source source)
-    : acceptor_(listen_on(io_, bind, port)), backoff_(io_), source_(std::move(source)) {
+    : acceptor_(listen_on(io_, bind, port, "the metrics listener (--metrics)")), backoff_(io_), source_(std::move(source)) {
   endpoint_ = acceptor_.local_endpoint();
 }
 
@@ -91,12 +142,36 @@ void MetricsServer::accept() {
       });
       return;
     }
-    std::make_shared<Exchange>(std::move(socket), render(source_()))->start();
+    std::make_shared<Exchange>(std::move(socket), *this)->start();
     accept();
   });
 }
 
-std::string MetricsServer::render(const MetricsSnapshot& m) {
+std::string MetricsServer::respond(std::string_view request_head) const {
+  // The request line: METHOD SP TARGET SP VERSION.
+  const std::string_view line = request_head.substr(0, request_head.find("\r\n"));
+  const auto sp1 = line.find(' ');
+  const auto sp2 = line.find(' ', sp1 == std::string_view::npos ? sp1 : sp1 + 1);
+  if (sp1 == std::string_view::npos || sp2 == std::string_view::npos) {
+    return http_response("400 Bad Request", "text/plain", "bad request line\n", true);
+  }
+  const std::string_view method = line.substr(0, sp1);
+  std::string_view path = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  path = path.substr(0, path.find('?'));
+  const bool head = method == "HEAD";
+  if (method != "GET" && !head) {
+    return http_response("405 Method Not Allowed", "text/plain", "only GET and HEAD\n", true,
+                         "Allow: GET, HEAD\r\n");
+  }
+  if (path == "/metrics") {
+    return http_response("200 OK", "text/plain; version=0.0.4; charset=utf-8",
+                         render(source_(), read_process_metrics()), !head);
+  }
+  if (path == "/healthz") return http_response("200 OK", "text/plain", "ok\n", !head);
+  return http_response("404 Not Found", "text/plain", "not found: try /metrics or /healthz\n", !head);
+}
+
+std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<ProcessMetrics>& process) {
   std::ostringstream out;
   auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
     out << "# HELP chatd_" << name << ' ' << help << "\n# TYPE chatd_" << name << ' ' << type << "\nchatd_"
@@ -123,6 +198,10 @@ std::string MetricsServer::render(const MetricsSnapshot& m) {
     out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
         << m.errors[code] << '\n';
   }
+  out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
+      << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
+  render_latency(out, m.delivery_latency);
+  if (process) render_process(out, *process);
   return out.str();
 }
 

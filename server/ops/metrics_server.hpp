@@ -1,16 +1,21 @@
 #pragma once
-// A /metrics endpoint: answers any HTTP GET with the server's counters in the
-// Prometheus text format, then closes. Handwritten (about 60 lines) rather
-// than pulling in an HTTP library for one read-only page.
+// The operator's HTTP endpoint: GET (or HEAD) /metrics answers the server's
+// counters, the process_* metrics and the delivery-latency histogram in the
+// Prometheus text format; /healthz answers 200 "ok" while the server runs;
+// any other path is 404 and any other method 405. One request per
+// connection, then close. Handwritten rather than pulling in an HTTP
+// library for two read-only pages.
 // Thread safety: runs on its own thread; reads counters through a callback
 // that must be safe from any thread (Server::metrics is).
 
 #include <asio.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "server/ops/metrics.hpp"
+#include "server/ops/process_metrics.hpp"
 
 namespace chat::server {
 
@@ -27,7 +32,10 @@ class MetricsServer {
   void stop();
 
   // The page itself; public so tests can check the format.
-  static std::string render(const MetricsSnapshot& m);
+  static std::string render(const MetricsSnapshot& m, const std::optional<ProcessMetrics>& process);
+
+  // The whole HTTP response to one request head ("GET /metrics HTTP/1.1\r\n...").
+  std::string respond(std::string_view request_head) const;
 
  private:
   void accept();

@@ -1,6 +1,8 @@
 // Session: one handler per request type (as muduo's protobuf dispatcher maps
 // each message type to its own callback). Each checks what it can check
 // here and sends the request on to the owner of the room or nick.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -85,10 +87,12 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
   hub_.assert_owner();
   nick_pending_ = false;
   if (!m.ok) {
+    spdlog::debug("nick {} refused: taken (session {})", m.nick, label());
     reply_error(Error::CODE_NICK_TAKEN, "nick is taken: " + m.nick, m.request_id);
   } else if (!logged_in()) {
     nick_ = m.nick;
     identity_ = common::fold_case(nick_);
+    spdlog::info("login {} from {} (session {})", nick_, peer_, label());
     v1::ServerFrame reply;
     reply.set_request_id(m.request_id);
     reply.mutable_hello()->set_nick(nick_);
@@ -99,6 +103,7 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     // every earlier Join and Publish of this session, on the same channel.
     std::string old = std::exchange(nick_, m.nick);
     identity_ = common::fold_case(nick_);  // a guest is its nick
+    spdlog::debug("rename {} to {} (session {})", old, nick_, label());
     if (common::fold_case(old) != common::fold_case(nick_)) {
       hub_.router().to_nick_owner(old, msg::ReleaseNick{old, id_});  // `old` outlives the call
     }
@@ -153,6 +158,7 @@ void Session::on_leave(const v1::LeaveRequest& leave, std::uint64_t rid) {
   }
   drop(*m);
   hub_.remove_local_member(*room, this);
+  spdlog::info("leave {} {} (session {})", *room, nick_, label());
   hub_.router().to_room_owner(msg::Leave{std::move(*room), nick_, id_, rid});
 }
 

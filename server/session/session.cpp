@@ -2,6 +2,8 @@
 // checks, close. The request handlers are in requests.cpp.
 #include "server/session/session.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <utility>
 
 #include "server/chat/frames.hpp"
@@ -20,9 +22,14 @@ Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transpo
     : hub_(hub),
       id_(id),
       transport_(std::move(transport)),
+      peer_(transport_->peer()),
       decoder_(hub.config().max_frame_bytes),
       bucket_(hub.config().rate_per_sec, hub.config().rate_burst, Clock::now()),
       last_heard_(Clock::now()) {}
+
+std::string Session::label() const {
+  return std::to_string(reactor_of(id_)) + "." + std::to_string(id_ & ((SessionId{1} << kReactorShift) - 1));
+}
 
 void Session::start(const SharedFrame& welcome) {
   hub_.assert_owner();
@@ -47,6 +54,7 @@ void Session::on_readable(const std::error_code& ec) {
     return;
   }
   if (read_ec) {
+    close_detail_ = read_ec == asio::error::eof ? "closed by peer" : read_ec.message();
     close(Reason::REASON_CLIENT_QUIT, nullptr, kErrorGrace);
     return;
   }
@@ -108,6 +116,8 @@ void Session::handle_frame(std::string_view payload) {
 // A protocol error: tell the client why, then close.
 void Session::close_for(Error::Code code, std::string_view text) {
   hub_.metrics().error(code);
+  close_detail_ = Error::Code_Name(code);
+  spdlog::debug("protocol error from {} (session {}): {}", peer_, label(), text);
   close(Reason::REASON_PROTOCOL_ERROR, error_frame(code, text, 0), kErrorGrace);
 }
 
@@ -134,11 +144,11 @@ void Session::send(const LocalFrameRef& frame) {
   }
 }
 
-void Session::flush() {
+void Session::flush(std::int64_t now_ns) {
   hub_.assert_owner();
   dirty_ = false;
   if (state_ == State::kClosed || write_waiting_) return;
-  switch (outbox_.write_to(*transport_, hub_.write_buffer())) {
+  switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency, now_ns)) {
     case Outbox::Write::kDone:
       if (state_ == State::kClosing) abort();
       return;
@@ -150,6 +160,7 @@ void Session::flush() {
       });
       return;
     case Outbox::Write::kFailed:
+      if (close_detail_.empty()) close_detail_ = "write failed";
       abort();
       return;
   }

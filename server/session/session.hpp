@@ -50,6 +50,13 @@ class Session : public std::enable_shared_from_this<Session> {
   // The owner refused join number `join` of `room`: forget it if current.
   void forget_join(const std::string& room, std::uint64_t join);
   v1::Presence::Reason close_reason() const { return close_reason_; }
+  // What closed it, for the log ("closed by peer", "CODE_MALFORMED_FRAME").
+  const std::string& close_detail() const { return close_detail_; }
+  // The peer's address, taken when the connection was adopted (the log
+  // needs it after the socket is closed).
+  const std::string& peer() const { return peer_; }
+  // "R.S": the session's reactor and serial, as the log names it.
+  std::string label() const;
 
   void start(const SharedFrame& welcome);
 
@@ -59,8 +66,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
-  // Writes as much of the outbox as the transport takes now.
-  void flush();
+  // Writes as much of the outbox as the transport takes now. `now_ns`: the
+  // time for the latency histogram (monotonic_ns(), read once per flush
+  // pass by the hub); 0: read it here if a room message is written.
+  void flush(std::int64_t now_ns = 0);
 
   // Answers to this session's hello and rename (requests.cpp). Requests
   // behind the hello or rename wait for them, then go on.
@@ -120,6 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   LocalHub& hub_;
   const SessionId id_;
   std::unique_ptr<Transport> transport_;
+  const std::string peer_;
   common::FrameDecoder decoder_;
   common::TokenBucket bucket_;
 
@@ -128,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_waiting_ = false;
   bool dirty_ = false;  // queued on the hub's flush list
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
+  std::string close_detail_;
   std::optional<asio::steady_timer> close_timer_;
   Outbox outbox_;
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <google/protobuf/stubs/logging.h>
+#include <spdlog/spdlog.h>
 
 #include "server/runtime/reactor.hpp"
 #include "server/store/memory_store.hpp"
@@ -35,6 +36,8 @@ chat::server::ServerContext& context() {
     // Invalid UTF-8 in a string field is refused by the parser, which also
     // logs; keep the fuzzer's output readable.
     google::protobuf::SetLogHandler(nullptr);
+    // Nor log every connection the fuzzer makes.
+    spdlog::set_level(spdlog::level::off);
     return c;
   }();
   return ctx;

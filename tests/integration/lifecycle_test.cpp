@@ -2,6 +2,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/version.hpp"
 #include "support/chatd_process.hpp"
 #include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
@@ -144,6 +149,142 @@ TEST(ChatdProcessTest, HelpListsEveryFlag) {
                            "--idle-timeout-ms", "--shutdown-grace-ms", "--max-rooms", "--max-joined"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
+}
+
+// Runs chatd with `args`, its stderr merged into the stdout we read.
+ChildProcess chatd_with(const std::string& args) {
+  return ChildProcess({"/bin/sh", "-c", std::string(CHATD_PATH) + " " + args + " 2>&1"});
+}
+
+TEST(ChatdProcessTest, EveryBadFlagNamesTheFlagAndExitsTwo) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"--port not-a-port", "--port"},
+      {"--port 70000", "--port"},
+      {"--reactors 5000", "--reactors"},
+      {"--log-level loud", "--log-level"},
+      {"--no-such-flag", "--no-such-flag"},
+      {"--port", "--port"},  // a value missing
+      {"--bind no.such.host.invalid", "--bind"},
+      {"--metrics 9100", "--metrics"},
+      {"--metrics 127.0.0.1:99999", "--metrics"},
+      {"--metrics ::1:9100", "--metrics"},
+      {"--metrics no.such.host.invalid:9100", "--metrics"},
+      {"--max-body-bytes 65000", "--max-body-bytes"},
+      {"--rate 0.5", "--rate"},
+      {"--max-rooms 0", "--max-rooms"},
+  };
+  for (const auto& [args, flag] : cases) {
+    ChildProcess chatd = chatd_with(args);
+    chatd.close_stdin();
+    EXPECT_EQ(chatd.wait_exit(60s), 2) << args << ": " << chatd.text();
+    EXPECT_NE(chatd.text().find(flag), std::string::npos) << args << ": " << chatd.text();
+  }
+  // The environment's CHATD_* names the flag it stands for.
+  ChildProcess env({"/bin/sh", "-c", "CHATD_REACTORS=lots " + std::string(CHATD_PATH) + " 2>&1"});
+  env.close_stdin();
+  EXPECT_EQ(env.wait_exit(60s), 2) << env.text();
+  EXPECT_NE(env.text().find("--reactors"), std::string::npos) << env.text();
+}
+
+TEST(ChatdProcessTest, VersionPrintsTheProjectVersionOnBothBinaries) {
+  for (const auto& [path, name] : {std::pair{CHATD_PATH, "chatd"}, std::pair{CHAT_PATH, "chat"}}) {
+    ChildProcess p({path, "--version"});
+    p.close_stdin();
+    EXPECT_EQ(p.wait_exit(60s), 0) << name;
+    EXPECT_EQ(p.text(), std::string(name) + " " + std::string(common::kVersion) + "\n");
+  }
+}
+
+TEST(ChatdProcessTest, ABusyPortNamesTheAddressAndTheListener) {
+  ChatdProcess first({});
+  const std::string port = std::to_string(first.port());
+  const std::string metrics_port = std::to_string(first.metrics_port());
+  ChildProcess chat_busy = chatd_with("--bind 127.0.0.1 --port " + port);
+  chat_busy.close_stdin();
+  EXPECT_EQ(chat_busy.wait_exit(60s), 1);
+  EXPECT_NE(chat_busy.text().find("cannot listen on 127.0.0.1:" + port + " for the chat listener (--bind, --port)"),
+            std::string::npos)
+      << chat_busy.text();
+  ChildProcess metrics_busy = chatd_with("--bind 127.0.0.1 --port 0 --metrics 127.0.0.1:" + metrics_port);
+  metrics_busy.close_stdin();
+  EXPECT_EQ(metrics_busy.wait_exit(60s), 1);
+  EXPECT_NE(metrics_busy.text().find("cannot listen on 127.0.0.1:" + metrics_port +
+                                     " for the metrics listener (--metrics)"),
+            std::string::npos)
+      << metrics_busy.text();
+}
+
+TEST(ChatdProcessTest, BindsAHostNameAndABracketedIPv6MetricsAddress) {
+  ChildProcess chatd({CHATD_PATH, "--bind", "localhost", "--port", "0", "--metrics", "[::1]:0"});
+  const auto chat_line = chatd.wait_for_line([](const std::string& l) { return l.find("listening on") != l.npos; });
+  const auto metrics_line = chatd.wait_for_line([](const std::string& l) { return l.find("metrics on") != l.npos; });
+  ASSERT_TRUE(chat_line && metrics_line) << chatd.text();
+  // localhost: its IPv4 address first.
+  EXPECT_NE(chat_line->find("listening on 127.0.0.1:"), std::string::npos) << *chat_line;
+  const std::string marker = "metrics on http://[::1]:";
+  const auto at = metrics_line->find(marker);
+  ASSERT_NE(at, std::string::npos) << *metrics_line;
+  const auto port = static_cast<std::uint16_t>(std::stoi(metrics_line->substr(at + marker.size())));
+  EXPECT_EQ(http_request("::1", port, "GET", "/healthz").status, 200);
+  chatd.signal(SIGTERM);
+  EXPECT_EQ(chatd.wait_exit(20s), 0);
+}
+
+TEST(ChatdProcessTest, MetricsColonPortMeansEveryAddress) {
+  ChildProcess chatd({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", ":0"});
+  const auto line = chatd.wait_for_line([](const std::string& l) { return l.find("metrics on") != l.npos; });
+  ASSERT_TRUE(line) << chatd.text();
+  const std::string marker = "metrics on http://0.0.0.0:";
+  const auto at = line->find(marker);
+  ASSERT_NE(at, std::string::npos) << *line;
+  const auto port = static_cast<std::uint16_t>(std::stoi(line->substr(at + marker.size())));
+  EXPECT_EQ(http_request("127.0.0.1", port, "GET", "/healthz").status, 200);
+  chatd.signal(SIGTERM);
+  EXPECT_EQ(chatd.wait_exit(20s), 0);
+}
+
+// The peer address in a "connect A:P (session R.S)" line.
+std::string peer_in(const std::string& line, const std::string& prefix) {
+  const auto at = line.find(prefix);
+  if (at == std::string::npos) return "";
+  const auto start = at + prefix.size();
+  return line.substr(start, line.find(' ', start) - start);
+}
+
+TEST(ChatdProcessTest, LogsConnectLoginJoinLeaveAndDisconnectWithTheReasonAndPeer) {
+  ChatdProcess chatd({{"--reactors", "2"}});
+  IoThread io;
+  {
+    TestClient ann(io, chatd.port(), "ann");
+    ASSERT_TRUE(ann.join("#logs").has_join());
+    ASSERT_TRUE(ann.say("#logs", "not logged at info").has_message());
+    ASSERT_TRUE(ann.leave("#logs").has_leave());
+    ann.close();
+  }
+  ASSERT_TRUE(chatd.wait_line("] disconnect 127.0.0.1:")) << "no disconnect line";
+  std::string connect, login, join, leave, disconnect;
+  for (const auto& line : chatd.lines()) {
+    if (line.find("[info] connect ") != line.npos) connect = line;
+    if (line.find("[info] login ann from ") != line.npos) login = line;
+    if (line.find("[info] join #logs ann (session ") != line.npos) join = line;
+    if (line.find("[info] leave #logs ann (session ") != line.npos) leave = line;
+    if (line.find("[info] disconnect ") != line.npos) disconnect = line;
+    EXPECT_EQ(line.find("not logged at info"), line.npos) << "a say was logged: " << line;
+  }
+  ASSERT_FALSE(connect.empty() || login.empty() || join.empty() || leave.empty() || disconnect.empty())
+      << ::testing::PrintToString(chatd.lines());
+  const std::string peer = peer_in(connect, "connect ");
+  EXPECT_EQ(peer.rfind("127.0.0.1:", 0), 0u) << connect;
+  EXPECT_EQ(peer_in(login, "from "), peer) << login;
+  EXPECT_EQ(peer_in(disconnect, "disconnect "), peer) << disconnect;
+  EXPECT_NE(disconnect.find(" ann (session "), disconnect.npos) << disconnect;
+  EXPECT_NE(disconnect.find("): client_quit, closed by peer"), disconnect.npos) << disconnect;
+
+  // A protocol error: the reason and the error code.
+  RawConnection raw(chatd.port());
+  raw.send_bytes(std::string("\x05garbage", 8));
+  EXPECT_TRUE(raw.wait_closed());
+  EXPECT_TRUE(chatd.wait_line("): protocol_error, CODE_MALFORMED_FRAME")) << ::testing::PrintToString(chatd.lines());
 }
 
 }  // namespace

@@ -3,7 +3,11 @@
 // plain protobuf length-delimited framing.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
@@ -41,6 +45,90 @@ TEST(PythonInteropTest, LogsInJoinsSaysAndReceives) {
   EXPECT_NE(text.find("join #interop members=cpp,py"), std::string::npos) << text;
   EXPECT_NE(text.find("message #interop #1 <py> hello from python"), std::string::npos) << text;
   EXPECT_NE(text.find("message #interop #2 <cpp> hello from cpp"), std::string::npos) << text;
+}
+
+// The Python client with `args`, its stderr merged into the stdout we read.
+// Its stdin is closed.
+std::unique_ptr<ChildProcess> python_client(const std::string& args, std::vector<std::string> env = {},
+                                            const std::string& interpreter = "/usr/bin/python3") {
+  env.push_back("PYTHONPATH=" CHAT_PYTHONPATH);
+  auto py = std::make_unique<ChildProcess>(
+      std::vector<std::string>{"/bin/sh", "-c", interpreter + " " CHAT_PYTHON_CLIENT " " + args + " 2>&1"},
+      ChildOptions{.env = env});
+  py->close_stdin();
+  return py;
+}
+
+TEST(PythonInteropTest, ExitsNonZeroWhenTheServerRefusesOrIsNotThere) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient holder(io, server.port(), "taken");
+  const std::string port = std::to_string(server.port());
+  const auto taken = python_client("--port " + port + " --nick taken --room '#x' --timeout 20");
+  EXPECT_EQ(taken->wait_exit(60s), 1) << taken->text();
+  EXPECT_NE(taken->text().find("error CODE_NICK_TAKEN"), std::string::npos) << taken->text();
+
+  const auto bad_room = python_client("--port " + port + " --nick roomy --room 'no room' --timeout 20");
+  EXPECT_EQ(bad_room->wait_exit(60s), 1) << bad_room->text();
+  EXPECT_NE(bad_room->text().find("error CODE_INVALID_ROOM"), std::string::npos) << bad_room->text();
+
+  // Port 1: nothing listens there.
+  const auto refused = python_client("--port 1 --nick nobody --timeout 5");
+  EXPECT_EQ(refused->wait_exit(60s), 1) << refused->text();
+  EXPECT_NE(refused->text().find("chat_client: cannot connect to 127.0.0.1:1"), std::string::npos) << refused->text();
+  EXPECT_EQ(refused->text().find("Traceback"), std::string::npos) << refused->text();
+
+  const auto no_nick = python_client("--port " + port);
+  EXPECT_EQ(no_nick->wait_exit(60s), 2) << no_nick->text();
+  EXPECT_NE(no_nick->text().find("CHAT_NICK"), std::string::npos) << no_nick->text();
+}
+
+TEST(PythonInteropTest, ReadsTheChatEnvironmentVariablesLikeChat) {
+  RunningServer server(test_config(2));
+  const auto py = python_client("--room '#env' --say 'from the environment' --expect 'from the environment'",
+                                  {"CHAT_HOST=127.0.0.1", "CHAT_PORT=" + std::to_string(server.port()),
+                                   "CHAT_NICK=envy"});
+  EXPECT_EQ(py->wait_exit(60s), 0) << py->text();
+  EXPECT_NE(py->text().find("hello envy"), std::string::npos) << py->text();
+  EXPECT_NE(py->text().find("message #env #1 <envy> from the environment"), std::string::npos) << py->text();
+}
+
+TEST(PythonInteropTest, PrintsControlCharactersAsSpacesAndReadsLongFrames) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient cpp(io, server.port(), "cpp");
+  ASSERT_TRUE(cpp.join("#ctl").has_join());
+  const auto py = python_client("--port " + std::to_string(server.port()) +
+                                  " --nick py --room '#ctl' --expect end --timeout 20");
+  ASSERT_TRUE(cpp.wait([&] { return cpp.presences().size() >= 2; }, 20s)) << py->text();  // cpp's and py's joins
+  // An escape sequence, a newline, a right-to-left override and a C1 control;
+  // then a message whose length prefix takes two bytes.
+  ASSERT_TRUE(cpp.say("#ctl", "a\x1b[31mb\nc\u202Ed\u0085e").has_message());
+  ASSERT_TRUE(cpp.say("#ctl", std::string(3000, 'x')).has_message());
+  ASSERT_TRUE(cpp.say("#ctl", "end").has_message());
+  EXPECT_EQ(py->wait_exit(60s), 0) << py->text();
+  const std::string text = py->text();
+  EXPECT_NE(text.find("<cpp> a [31mb c d e\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find('\x1b'), std::string::npos) << "an escape reached the terminal";
+  EXPECT_EQ(text.find("\u202E"), std::string::npos) << "a bidi override reached the terminal";
+  EXPECT_NE(text.find("<cpp> " + std::string(3000, 'x') + "\n"), std::string::npos);
+}
+
+TEST(PythonInteropTest, SaysWhatIsMissingWhenProtobufIsNot) {
+  // -S: no site-packages, so no python3-protobuf, as under a python3 that is not Debian's.
+  const auto py = python_client("--port 1 --nick py", {}, "/usr/bin/python3 -S");
+  EXPECT_EQ(py->wait_exit(60s), 1) << py->text();
+  EXPECT_NE(py->text().find("install Debian's python3-protobuf"), std::string::npos) << py->text();
+  EXPECT_EQ(py->text().find("ModuleNotFoundError"), std::string::npos) << py->text();
+}
+
+TEST(PythonInteropTest, UsesNoPrivateProtobufHelpers) {
+  std::ifstream source(CHAT_PYTHON_CLIENT);
+  const std::string text((std::istreambuf_iterator<char>(source)), std::istreambuf_iterator<char>());
+  ASSERT_FALSE(text.empty());
+  for (const char* name : {"_DecodeVarint", "_VarintBytes", "google.protobuf.internal"}) {
+    EXPECT_EQ(text.find(name), std::string::npos) << name;
+  }
 }
 
 }  // namespace

@@ -68,26 +68,48 @@ std::optional<int> ChatdProcess::stop(int sig, std::chrono::milliseconds timeout
   return child_.wait_exit(timeout);
 }
 
-std::map<std::string, double> ChatdProcess::metrics() const {
-  std::map<std::string, double> out;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(metrics_port_);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+HttpReply http_request(const std::string& host, std::uint16_t port, const std::string& method,
+                       const std::string& path) {
+  HttpReply reply;
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    len = sizeof *v4;
+  } else if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    len = sizeof *v6;
+  } else {
+    return reply;
+  }
+  const int fd = ::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   timeval tv{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     ::close(fd);
-    return out;
+    return reply;
   }
-  const std::string request = "GET /metrics HTTP/1.0\r\n\r\n";
+  const std::string request = method + " " + path + " HTTP/1.0\r\n\r\n";
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
   char buf[4096];
   for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<std::size_t>(n));
   ::close(fd);
-  std::istringstream lines(response.substr(std::min(response.size(), response.find("\r\n\r\n") + 4)));
+  const auto end = response.find("\r\n\r\n");
+  if (end == std::string::npos || response.rfind("HTTP/", 0) != 0) return reply;
+  reply.head = response.substr(0, end);
+  reply.body = response.substr(end + 4);
+  reply.status = std::stoi(reply.head.substr(reply.head.find(' ') + 1, 3));
+  return reply;
+}
+
+std::map<std::string, double> ChatdProcess::metrics() const {
+  std::map<std::string, double> out;
+  std::istringstream lines(http("GET", "/metrics").body);
   for (std::string line; std::getline(lines, line);) {
     if (line.empty() || line[0] == '#') continue;
     const auto space = line.rfind(' ');

@@ -17,6 +17,15 @@
 
 namespace chat::testing {
 
+struct HttpReply {
+  int status = 0;    // 0: no answer
+  std::string head;  // status line and headers
+  std::string body;
+};
+// One HTTP/1.0 request to HOST:PORT (a numeric IPv4 or IPv6 address).
+HttpReply http_request(const std::string& host, std::uint16_t port, const std::string& method,
+                       const std::string& path);
+
 class ChatdProcess {
  public:
   struct Options {
@@ -46,6 +55,16 @@ class ChatdProcess {
   // Sends `sig` (none if 0) and waits up to `timeout` for the exit status
   // (128+signal if killed).
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
+
+  // One request to the metrics listener.
+  HttpReply http(const std::string& method, const std::string& path) const {
+    return http_request("127.0.0.1", metrics_port_, method, path);
+  }
+  // chatd's stdout so far (its log included), and a wait for a line with `needle`.
+  ChildProcess::Lines lines() const { return child_.lines(); }
+  bool wait_line(const std::string& needle, std::chrono::milliseconds timeout = ChildProcess::kWait) const {
+    return child_.wait_line(needle, timeout);
+  }
 
   // Reads /metrics: "name" or "name{label=\"x\"}" -> value.
   std::map<std::string, double> metrics() const;

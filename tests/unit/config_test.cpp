@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace chat::server {
@@ -104,6 +105,67 @@ TEST(ConfigTest, AcceptsTheEdgesOfEachRange) {
   EXPECT_EQ(parsed.config.max_history_page, 1u);
   EXPECT_EQ(parsed.config.outbox_cap_bytes, 65536u);
   EXPECT_EQ(parsed.config.history_per_room, 0u);
+}
+
+// parse_config with `args` after "chatd"; what it wrote to stderr in `err`.
+ParsedConfig parse(std::vector<const char*> args, std::string* err = nullptr) {
+  args.insert(args.begin(), "chatd");
+  testing::internal::CaptureStderr();
+  auto parsed = parse_config(static_cast<int>(args.size()), args.data());
+  const std::string text = testing::internal::GetCapturedStderr();
+  if (err != nullptr) *err = text;
+  return parsed;
+}
+
+TEST(ConfigTest, EveryBadFlagNamesTheFlagAndExitsTwo) {
+  const std::vector<std::vector<const char*>> bad = {
+      {"--port", "not-a-port"}, {"--port", "70000"}, {"--reactors", "5000"}, {"--log-level", "loud"},
+      {"--no-such-flag"}, {"--port"}, {"--bind", "no.such.host.invalid"}, {"--metrics", "9100"},
+      {"--metrics", "[::1]9100"}, {"--metrics", "[::1]:"}, {"--metrics", "127.0.0.1:99999"},
+      {"--metrics", "::1:9100"}, {"--max-body-bytes", "65000"}, {"--rate", "0.5"}, {"--max-topic-bytes", "65000"},
+      {"--history", "20000000"}, {"--max-joined", "0"}, {"--idle-timeout-ms", "5"}};
+  for (const auto& args : bad) {
+    std::string err;
+    auto parsed = parse(args, &err);
+    ASSERT_TRUE(parsed.exit_code) << args[0];
+    EXPECT_EQ(*parsed.exit_code, kUsageError) << args[0] << ": " << err;
+    EXPECT_NE(err.find(args[0]), std::string::npos) << "the message names no flag: " << err;
+  }
+}
+
+TEST(ConfigTest, ResolvesHostNamesAndBracketedAddresses) {
+  auto parsed = parse({"--bind", "localhost", "--metrics", "[::1]:9100"});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.bind, "127.0.0.1") << "a name binds its IPv4 address first";
+  EXPECT_EQ(parsed.config.metrics_bind, "::1");
+  EXPECT_EQ(parsed.config.metrics_port, 9100);
+
+  parsed = parse({"--bind", "[::1]", "--metrics", "localhost:0"});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.bind, "::1");
+  EXPECT_EQ(parsed.config.metrics_bind, "127.0.0.1");
+  EXPECT_EQ(parsed.config.metrics_port, 0);
+}
+
+TEST(ConfigTest, MetricsColonPortMeansEveryAddressAndEmptyMeansOff) {
+  auto parsed = parse({"--metrics", ":9100"});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.metrics_bind, "0.0.0.0");
+  EXPECT_EQ(parsed.config.metrics_port, 9100);
+  parsed = parse({"--metrics", ""});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.metrics_bind, "") << "off";
+}
+
+TEST(ConfigTest, VersionAndHelpExitZero) {
+  for (const char* flag : {"--version", "--help"}) {
+    testing::internal::CaptureStdout();
+    auto parsed = parse({flag});
+    const std::string out = testing::internal::GetCapturedStdout();
+    ASSERT_TRUE(parsed.exit_code) << flag;
+    EXPECT_EQ(*parsed.exit_code, 0) << flag;
+    EXPECT_NE(out.find("chatd"), std::string::npos) << flag << ": " << out;
+  }
 }
 
 }  // namespace
