@@ -92,6 +92,7 @@ MetricsSnapshot Server::metrics() const {
     out.inbox_depth += r->inbox_depth();
   }
   out.accept_errors = acceptor_->accept_errors();
+  store_->add_metrics(out);
   return out;
 }
 

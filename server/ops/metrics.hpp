@@ -47,6 +47,12 @@ struct MetricsSnapshot {
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
+  // The durable store (zero with --store memory).
+  std::uint64_t store_commits = 0;
+  std::uint64_t store_messages_committed = 0;
+  std::uint64_t store_commit_micros = 0;
+  std::uint64_t store_errors = 0;
+  std::uint64_t store_queue_depth = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   LatencySnapshot delivery_latency;
 

@@ -191,6 +191,14 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("rate_limited_total", "counter", "Requests refused by the rate limiter.", m.rate_limited);
   metric("idle_timeouts_total", "counter", "Connections closed for silence.", m.idle_timeouts);
   metric("inbox_depth", "gauge", "Mail waiting in the reactors' inboxes now, summed.", m.inbox_depth);
+  metric("store_commits_total", "counter", "Transactions the store committed (one per batch).", m.store_commits);
+  metric("store_messages_committed_total", "counter", "Messages in those commits (per commit: the batch size).",
+         m.store_messages_committed);
+  out << "# HELP chatd_store_commit_seconds_total Time spent committing, summed (per commit: its latency).\n"
+         "# TYPE chatd_store_commit_seconds_total counter\nchatd_store_commit_seconds_total "
+      << static_cast<double>(m.store_commit_micros) / 1e6 << '\n';
+  metric("store_errors_total", "counter", "Store commits or reads that failed.", m.store_errors);
+  metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
   for (std::size_t code = 1; code < kErrorCodes; ++code) {

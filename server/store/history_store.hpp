@@ -19,6 +19,7 @@
 #include "chat/v1/chat.pb.h"
 #include "common/mailbox.hpp"
 #include "server/chat/messages.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 
@@ -93,6 +94,8 @@ class Store {
   virtual void start(const std::vector<Inbox*>& reactors) = 0;
   // After the reactors have stopped: commits what is queued, then stops.
   virtual void stop() = 0;
+  // Any thread: adds the store's counters.
+  virtual void add_metrics(MetricsSnapshot&) const {}
 };
 
 }  // namespace chat::server

@@ -106,6 +106,15 @@ bool SqliteStore::round(std::vector<StoreMail>& batch) {
   return !stopping;
 }
 
+void SqliteStore::add_metrics(MetricsSnapshot& out) const {
+  auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  out.store_commits += get(counters_.commits);
+  out.store_messages_committed += get(counters_.committed_messages);
+  out.store_commit_micros += get(counters_.commit_micros);
+  out.store_errors += get(counters_.errors);
+  out.store_queue_depth += mail_.size_approx();
+}
+
 void SqliteStore::tell_all(Message m) {
   for (auto& r : reactors_) r->send(Message(m));
 }

@@ -86,6 +86,8 @@ class SqliteStore final : public Store {
   void start(const std::vector<Inbox*>& reactors) override;
   void stop() override;
 
+  void add_metrics(MetricsSnapshot& out) const override;
+
   // Any thread: counters for /metrics.
   struct Counters {
     std::atomic<std::uint64_t> commits{0};
