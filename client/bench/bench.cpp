@@ -284,7 +284,8 @@ void Connection::publish() {
       window_first_counter_ = sent_;
     }
     write_header(text.data(), Header{spec_.pub_id, sent_, now});
-    say_.mutable_say()->set_client_msg_id(sent_ + 1);
+    // Unique across runs: the server treats a known (nick, id) as a resend.
+    say_.mutable_say()->set_client_msg_id(first_msg_id_ + sent_);
     queue(say_);
     ++sent_;
     ++worker_.published_;

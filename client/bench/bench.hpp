@@ -12,6 +12,7 @@
 
 #include <asio.hpp>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -157,6 +158,10 @@ class Connection {
   std::int64_t publish_start_ns_ = 0;
   std::uint64_t sent_ = 0;
   std::uint64_t echoed_ = 0;
+  // client_msg_id of the first say: from the clock, so no two runs share one.
+  const std::uint64_t first_msg_id_ = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count()) << 16;
   bool tick_pending_ = false;
   // The counters [first, end) were sent inside the measured window.
   std::uint64_t window_first_counter_ = 0;

@@ -200,6 +200,15 @@ void ChatCore::on_online() {
     r.joined = false;
     send_join(r.name);
   }
+  // After the joins, on the same connection: the server takes them in order.
+  for (auto it = unacked_.begin(); it != unacked_.end();) {
+    if (find_room(it->second.room) == nullptr) {
+      it = unacked_.erase(it);  // parted meanwhile
+      continue;
+    }
+    send_say(it->first, it->second.room, it->second.text);
+    ++it;
+  }
   drain_queue();
 }
 
@@ -558,17 +567,24 @@ void ChatCore::close_window(const std::string& window) {
 }
 
 void ChatCore::say(const std::string& room, const std::string& text) {
+  if (next_msg_id_ == 0) next_msg_id_ = static_cast<std::uint64_t>(now_ms()) << 16;
+  const std::uint64_t id = ++next_msg_id_;
+  unacked_[id] = Unacked{room, text};
+  send_say(id, room, text);
+}
+
+void ChatCore::send_say(std::uint64_t id, const std::string& room, const std::string& text) {
   // The reply is our own copy; on_message shows it, so only errors matter here.
-  client_->say(room, text, ++next_msg_id_, guard([this](const v1::ServerFrame& f) {
-                 if (f.has_error()) {
-                   v1::Error e = f.error();
-                   if (e.code() == v1::Error::CODE_UNSPECIFIED) {
-                     // It may have been sequenced before the drop; the
-                     // catch-up after the reconnect shows it if so.
-                     e.set_message("unconfirmed (" + e.message() + "); it shows after reconnecting if the server got it");
-                   }
-                   emit_error(e);
+  client_->say(room, text, id, guard([this, id](const v1::ServerFrame& f) {
+                 if (!f.has_error()) {
+                   unacked_.erase(id);
+                   return;
                  }
+                 // No answer because the connection dropped: it is sent
+                 // again after the reconnect, and the server stores it once.
+                 if (f.error().code() == v1::Error::CODE_UNSPECIFIED) return;
+                 unacked_.erase(id);
+                 emit_error(f.error());
                }));
 }
 

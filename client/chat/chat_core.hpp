@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
@@ -167,7 +168,18 @@ class ChatCore {
   std::size_t max_body_ = 4096;       // Welcome's max_body_bytes
   int exit_status_ = 0;
   std::deque<Command> queue_;  // waiting for login
+  // client_msg_ids start from the clock: the server treats a (nick, id) it
+  // saw in the last 10 minutes as the same say sent again, so another run
+  // of chat must not reuse one.
   std::uint64_t next_msg_id_ = 0;
+  // Says sent and not yet answered, by id: sent again, with the same id,
+  // after logging in again, so a line typed just before a drop arrives once.
+  struct Unacked {
+    std::string room;
+    std::string text;
+  };
+  std::map<std::uint64_t, Unacked> unacked_;
+  void send_say(std::uint64_t id, const std::string& room, const std::string& text);
   std::size_t outstanding_ = 0;  // requests not yet answered
   std::uint32_t history_page_ = 200;
   int attempt_ = 0;

@@ -184,8 +184,12 @@ def run(pb, args):
         die(f"cannot connect to {args.host}:{args.port}: {e.strerror or e}")
     conn.send(hello=pb.HelloRequest(nick=args.nick))
     conn.send(join=pb.JoinRequest(room=args.room))
-    for i, text in enumerate(args.say, start=1):
-        conn.send(say=pb.SayRequest(room=args.room, text=text, client_msg_id=i))
+    # The server treats a say with an id it saw from this nick in the last
+    # 10 minutes as the same say sent again: ids start from the clock, so
+    # another run of this client never reuses one.
+    first_id = int(time.time() * 1000) << 16
+    for i, text in enumerate(args.say):
+        conn.send(say=pb.SayRequest(room=args.room, text=text, client_msg_id=first_id + i))
 
     while time.monotonic() < deadline:
         conn.sock.settimeout(max(0.01, deadline - time.monotonic()))

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -115,6 +116,47 @@ TEST(TerminalLineModeTest, CutConnectionsCatchUpWithEveryMessageOnceInOrder) {
     c->close_stdin();
     EXPECT_EQ(c->wait_exit(20s), 0) << "end of input quits cleanly";
   }
+}
+
+// A line typed just before the connection is cut arrives once: chat keeps
+// what the server has not acknowledged and sends it again, with the same
+// client_msg_id, once it is back; the server stores a resend once. Whether
+// the cut came before or after the server got the line, it is there once.
+TEST(TerminalLineModeTest, ALineTypedJustBeforeACutArrivesExactlyOnce) {
+  auto config = test_config(2);
+  config.rate_per_sec = 0;
+  RunningServer server(config);
+  TcpProxy proxy(server.port());
+  auto c = start_chat(proxy.port(), "ann", {"#r"});
+  ASSERT_TRUE(c->wait_line("\"type\":\"joined\"")) << c->text();
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#r").has_join());
+  constexpr int kLines = 5;
+  for (int i = 1; i <= kLines; ++i) {
+    const auto joins = count_type(c->lines(), "joined");
+    c->write_line("typed before cut " + std::to_string(i));
+    proxy.cut();
+    ASSERT_TRUE(c->wait([&](const auto& lines) { return count_type(lines, "joined") > joins; }, 20s)) << c->text();
+  }
+  auto count = [&](int i) {
+    const std::string text = "typed before cut " + std::to_string(i);
+    const auto got = bob.messages("#r");
+    return std::count_if(got.begin(), got.end(), [&](const auto& m) { return m.text() == text; });
+  };
+  for (int i = 1; i <= kLines; ++i) {
+    ASSERT_TRUE(bob.wait([&] { return count(i) >= 1; }, 20s)) << "line " << i << " never arrived\n" << c->text();
+  }
+  ASSERT_TRUE(bob.say("#r", "after", 1).has_message());  // every resend is in by now: it came first
+  for (int i = 1; i <= kLines; ++i) EXPECT_EQ(count(i), 1) << "line " << i;
+  const auto seqs = [&] {
+    std::vector<std::uint64_t> out;
+    for (const auto& m : bob.messages("#r")) out.push_back(m.seq());
+    return out;
+  }();
+  for (std::size_t k = 0; k < seqs.size(); ++k) EXPECT_EQ(seqs[k], k + 1) << "no seq twice, none skipped";
+  c->close_stdin();
+  EXPECT_EQ(c->wait_exit(20s), 0);
 }
 
 // The server reclaims a room while the client is away (it was empty, at the
