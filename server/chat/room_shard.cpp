@@ -174,7 +174,7 @@ void RoomShard::on(msg::Retained&& m) {
   store_.on_retained(m.room, m.first_seq);
 }
 
-void RoomShard::on(msg::StoreHealth&& m) {
+void RoomShard::on(const msg::StoreHealth& m) {
   router_.assert_owner();
   sequencer_.on_store_health(m);
 }

@@ -34,7 +34,7 @@ class RoomShard {
   void on(msg::Rename&& m);
   void on(msg::Durable&& m);
   void on(msg::Retained&& m);
-  void on(msg::StoreHealth&& m);
+  void on(const msg::StoreHealth& m);
   void on(msg::RoomQuery&& q);
   std::vector<v1::RoomInfo> list() const;
 

@@ -112,7 +112,7 @@ void Reactor::dispatch(Message&& m) {
                    if (stopping_) maybe_finish_delivery();
                  },
                  [this](msg::Retained&& r) { rooms_.on(std::move(r)); },
-                 [this](msg::StoreHealth&& h) { rooms_.on(std::move(h)); },
+                 [this](msg::StoreHealth&& h) { rooms_.on(h); },
                  [this](msg::ClaimNick&& c) { nicks_.on(std::move(c)); },
                  [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
                  [this](msg::RouteDirect&& d) { nicks_.on(std::move(d)); },

@@ -3,7 +3,7 @@
 namespace chat::server {
 
 void SqliteHistoryStore::preload(StoredRoom room, std::uint64_t first_seq,
-                                 std::vector<std::pair<v1::RoomMessage, std::string>> recent) {
+                                 std::vector<std::pair<v1::RoomMessage, std::string>>&& recent) {
   for (auto& [message, identity] : recent) ring_.push(room.name, std::move(message), std::move(identity));
   Known& known = known_[room.name];
   known.room = room;

@@ -23,7 +23,8 @@ class SqliteHistoryStore final : public HistoryStore {
       : store_(mail), shard_(shard), ring_(ring_capacity) {}
 
   // Before the reactor starts: a room as the store holds it.
-  void preload(StoredRoom room, std::uint64_t first_seq, std::vector<std::pair<v1::RoomMessage, std::string>> recent);
+  void preload(StoredRoom room, std::uint64_t first_seq,
+               std::vector<std::pair<v1::RoomMessage, std::string>>&& recent);
 
   std::vector<StoredRoom> load() override { return std::exchange(loaded_, {}); }
   std::optional<StoredRoom> find(const std::string& room) override;

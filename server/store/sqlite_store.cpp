@@ -115,7 +115,7 @@ void SqliteStore::add_metrics(MetricsSnapshot& out) const {
   out.store_queue_depth += mail_.size_approx();
 }
 
-void SqliteStore::tell_all(Message m) {
+void SqliteStore::tell_all(const Message& m) {
   for (auto& r : reactors_) r->send(Message(m));
 }
 

@@ -104,9 +104,9 @@ class SqliteStore final : public Store {
   void run();
   // One round: takes what is queued, commits the writes, answers the reads.
   bool round(std::vector<StoreMail>& batch);
-  void commit(const std::vector<StoreMail>& batch);
+  void commit(const std::vector<StoreMail>& writes);
   void answer(store_mail::Read& read);
-  void tell_all(Message m);
+  void tell_all(const Message& m);
   void retain();
 
   const Config& config_;
