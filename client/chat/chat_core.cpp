@@ -309,9 +309,11 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
     for (const auto& m : j.recent()) deliver(*r, m, true);
   }
   sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined});
-  if (r->incarnation != 0 && j.incarnation() != r->incarnation) {
+  if (r->incarnation != 0 && j.incarnation() != r->incarnation && r->last_seq > 0) {
     // The server reclaimed the room while it was empty (at its room cap) and
-    // this is a new room of the same name: its seqs start over.
+    // this is a new room of the same name: its seqs start over. (A room that
+    // never held a message is made again whenever it is joined again: there
+    // is nothing to start over.)
     info(r->name + " was emptied and reclaimed by the server; its history starts over");
     r->last_seq = 0;
   }

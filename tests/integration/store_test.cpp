@@ -338,5 +338,27 @@ TEST(StoreTest, WhileWritesFailSaysAreRefusedWithStoreUnavailableAndItRecoversBy
   for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].seq(), i + 1) << "gapless, each once";
 }
 
+TEST(StoreTest, RetentionKeepsTheNewestMessagesAndHistorySaysWhatIsLeft) {
+  TempDir data("chatd-store");
+  ChatdProcess chatd(on(data, {"--reactors", "1", "--rate", "0", "--retain-messages", "5", "--history", "3"}));
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  ASSERT_TRUE(ann.join("#r").has_join());
+  for (std::uint64_t i = 1; i <= 12; ++i) ASSERT_TRUE(ann.say("#r", "m" + std::to_string(i), i).has_message());
+  // Retention runs in the background, about once a second.
+  v1::ServerFrame page;
+  ASSERT_TRUE(wait_until(
+      [&] {
+        page = ann.call([](client::Client& c, client::ReplyHandler h) { c.history("#r", 0, 0, 100, std::move(h)); });
+        return page.history().first_available_seq() == 8;
+      },
+      10s))
+      << page.DebugString();
+  ASSERT_EQ(page.history().messages_size(), 5) << "the newest 5, read from the database past the ring of 3";
+  EXPECT_EQ(page.history().messages(0).seq(), 8u);
+  EXPECT_EQ(page.history().messages(4).text(), "m12");
+  EXPECT_EQ(ann.say("#r", "m13", 13).message().seq(), 13u);
+}
+
 }  // namespace
 }  // namespace chat::testing

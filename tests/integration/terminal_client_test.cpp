@@ -16,6 +16,7 @@
 
 #include "integration/term_helpers.hpp"
 #include "support/server_fixture.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
 
@@ -155,6 +156,46 @@ TEST(TerminalLineModeTest, ALineTypedJustBeforeACutArrivesExactlyOnce) {
     return out;
   }();
   for (std::size_t k = 0; k < seqs.size(); ++k) EXPECT_EQ(seqs[k], k + 1) << "no seq twice, none skipped";
+  c->close_stdin();
+  EXPECT_EQ(c->wait_exit(20s), 0);
+}
+
+// chatd stopped and started again on the same data directory: the epoch is
+// the same, so chat carries on by seq (no "history starts over"), every
+// message once, numbering going on.
+TEST(TerminalLineModeTest, ARestartOnTheSameDataKeepsTheEpochAndChatCarriesOnWithoutStartingOver) {
+  TempDir data("chatd-data");
+  auto start = [&](std::uint16_t port) {
+    return std::make_unique<ChildProcess>(std::vector<std::string>{
+        CHATD_PATH, "--data-dir", data.str(), "--bind", "127.0.0.1", "--port", std::to_string(port), "--reactors",
+        "2", "--rate", "0", "--log-level", "warn", "--shutdown-grace-ms", "500"});
+  };
+  auto chatd = start(0);
+  const std::uint16_t port = chatd_port(*chatd);
+  ASSERT_NE(port, 0);
+  auto c = start_chat(port, "ann", {"#a", "#b"});
+  ASSERT_TRUE(c->wait([](const auto& lines) { return count_type(lines, "joined") >= 2; })) << c->text();
+  IoThread io;
+  {
+    TestClient bob(io, port, "bob");
+    ASSERT_TRUE(bob.join("#a").has_join());
+    for (std::uint64_t i = 1; i <= 3; ++i) ASSERT_TRUE(bob.say("#a", "before " + std::to_string(i), i).has_message());
+    ASSERT_TRUE(c->wait([](const auto& lines) { return has_seqs_through(lines, "#a", 3); })) << c->text();
+  }
+  chatd->signal(SIGTERM);
+  ASSERT_EQ(chatd->wait_exit(20s), 0);
+  chatd = start(port);
+  ASSERT_EQ(chatd_port(*chatd), port);
+  ASSERT_TRUE(c->wait([](const auto& lines) { return count_type(lines, "joined") >= 4; }, 30s)) << c->text();
+  TestClient bob(io, port, "bob2");
+  ASSERT_TRUE(bob.join("#a").has_join());
+  for (std::uint64_t i = 1; i <= 2; ++i) {
+    EXPECT_EQ(bob.say("#a", "after " + std::to_string(i), 100 + i).message().seq(), 3 + i) << "numbering goes on";
+  }
+  ASSERT_TRUE(c->wait([](const auto& lines) { return has_seqs_through(lines, "#a", 5); })) << c->text();
+  EXPECT_EQ(shown_seqs(c->lines(), "#a"), (std::vector<std::uint64_t>{1, 2, 3, 4, 5})) << "each once";
+  EXPECT_EQ(count_type(c->lines(), "epoch"), 0) << c->text();
+  EXPECT_EQ(c->text().find("history starts over"), std::string::npos) << c->text();
   c->close_stdin();
   EXPECT_EQ(c->wait_exit(20s), 0);
 }
