@@ -27,6 +27,11 @@ void TcpTransport::wait_writable(WaitHandler handler) {
   socket_.async_wait(asio::ip::tcp::socket::wait_write, std::move(handler));
 }
 
+void TcpTransport::shutdown_send() {
+  std::error_code ec;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+}
+
 void TcpTransport::close() {
   std::error_code ec;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);

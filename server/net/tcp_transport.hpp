@@ -16,6 +16,7 @@ class TcpTransport final : public Transport {
   std::size_t write_some(std::span<const asio::const_buffer> segments, std::error_code& ec) override;
   void wait_readable(WaitHandler handler) override;
   void wait_writable(WaitHandler handler) override;
+  void shutdown_send() override;
   void close() override;
   std::string peer() const override;
 

@@ -28,6 +28,8 @@ class Transport {
   // error once it is closed.
   virtual void wait_readable(WaitHandler handler) = 0;
   virtual void wait_writable(WaitHandler handler) = 0;
+  // Sends a FIN after what was written; reading goes on.
+  virtual void shutdown_send() = 0;
   virtual void close() = 0;
   // The peer's address, for logs ("" if unknown).
   virtual std::string peer() const = 0;

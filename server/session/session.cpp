@@ -150,7 +150,7 @@ void Session::flush(std::int64_t now_ns) {
   if (state_ == State::kClosed || write_waiting_) return;
   switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency, now_ns)) {
     case Outbox::Write::kDone:
-      if (state_ == State::kClosing) abort();
+      if (state_ == State::kClosing) linger();
       return;
     case Outbox::Write::kBlocked:
       write_waiting_ = true;
@@ -167,6 +167,38 @@ void Session::flush(std::int64_t now_ns) {
 }
 
 // ---------------------------------------------------------------- lifecycle
+
+// Everything is written: send a FIN, then read and drop what the client
+// still sends until it closes too, or the close grace runs out. Closing with
+// bytes unread would send an RST, and the client's kernel would throw away
+// what the client had not read yet, the last frame (goodbye, error) among it.
+void Session::linger() {
+  if (lingering_) return;
+  lingering_ = true;
+  transport_->shutdown_send();
+  drain_until_eof();
+}
+
+void Session::drain_until_eof() {
+  const std::span<char> buffer = hub_.read_buffer();
+  for (int i = 0; i < 16; ++i) {  // bounded: a flood waits for the next turn
+    std::error_code ec;
+    transport_->read_some(buffer, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) {
+      abort();  // the client closed too (or the connection broke)
+      return;
+    }
+  }
+  transport_->wait_readable([self = shared_from_this()](const std::error_code& ec) {
+    if (self->state_ != State::kClosing) return;
+    if (ec) {
+      self->abort();
+      return;
+    }
+    self->drain_until_eof();
+  });
+}
 
 void Session::check_idle(Clock::time_point now) {
   hub_.assert_owner();

@@ -94,6 +94,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool accepting_requests() const;
   void handle_frame(std::string_view payload);
   void close_for(v1::Error::Code code, std::string_view text);
+  void linger();
+  void drain_until_eof();
   void abort();
 
   // requests.cpp: one handler per request type.
@@ -136,6 +138,7 @@ class Session : public std::enable_shared_from_this<Session> {
   State state_ = State::kOpen;
   bool reading_ = true;
   bool write_waiting_ = false;
+  bool lingering_ = false;  // closing: FIN sent, reading until the client closes
   bool dirty_ = false;  // queued on the hub's flush list
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::string close_detail_;

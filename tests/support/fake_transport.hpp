@@ -18,6 +18,7 @@ struct FakeWire {
   std::string in;   // not yet read by the session
   std::string out;  // everything the session wrote
   bool closed = false;
+  bool fin = false;  // the session sent a FIN; the fake client closes in answer
   server::Transport::WaitHandler reader;
 
   // Hands `bytes` to the session, waking it if it waits to read.
@@ -42,7 +43,7 @@ class FakeTransport : public server::Transport {
   explicit FakeTransport(std::shared_ptr<FakeWire> wire) : wire_(std::move(wire)) {}
 
   std::size_t read_some(std::span<char> into, std::error_code& ec) override {
-    if (wire_->closed) {
+    if (wire_->closed || (wire_->fin && wire_->in.empty())) {
       ec = asio::error::eof;
       return 0;
     }
@@ -75,6 +76,7 @@ class FakeTransport : public server::Transport {
     wire_->reader = std::move(handler);
   }
   void wait_writable(WaitHandler handler) override { handler({}); }  // never full
+  void shutdown_send() override { wire_->fin = true; }
   void close() override {
     wire_->closed = true;
     wire_->reader = nullptr;  // a closed socket's wait never completes here

@@ -30,10 +30,16 @@ class SessionTest : public ::testing::Test {
     reactor().connect(reactors_);
     reactor().attach();
   }
+  // A wire holds the session's read handler, which holds the session, which
+  // holds the wire: break that ring so nothing outlives the test.
+  ~SessionTest() override {
+    for (auto& w : wires_) w->reader = nullptr;
+  }
   Reactor& reactor() { return *reactors_[0]; }
 
   std::shared_ptr<FakeWire> connect() {
     auto wire = std::make_shared<FakeWire>();
+    wires_.push_back(wire);
     reactor().adopt(std::make_unique<FakeTransport>(wire));
     reactor().poll();
     return wire;
@@ -79,6 +85,7 @@ class SessionTest : public ::testing::Test {
   ServerContext context_;
   MemoryStore store_{context_.config.history_per_room};
   std::vector<std::unique_ptr<Reactor>> reactors_;
+  std::vector<std::shared_ptr<FakeWire>> wires_;
 };
 
 TEST_F(SessionTest, HelloAndTheRequestsPipelinedBehindItAreEachAnsweredOnceInOrder) {
