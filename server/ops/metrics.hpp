@@ -47,6 +47,8 @@ struct MetricsSnapshot {
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
+  std::uint64_t history_bytes = 0;
+  std::uint64_t history_trimmed = 0;
   // The durable store (zero with --store memory).
   std::uint64_t store_commits = 0;
   std::uint64_t store_messages_committed = 0;
@@ -110,6 +112,10 @@ class ReactorMetrics {
   Counter idle_timeouts{0};
   Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
   Counter rooms_reclaimed{0};
+  // Gauge and counter copied from the shard's store on each tick: bytes of
+  // messages held in memory, and messages dropped to stay within the budget.
+  Counter history_bytes{0};
+  Counter history_trimmed{0};
   std::array<Counter, kErrorCodes> errors{};
   // From sequencing a room message to the write that sent it to a member.
   LatencyHistogram delivery_latency;
@@ -127,6 +133,8 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.idle_timeouts += get(idle_timeouts);
   out.rooms += get(rooms);
   out.rooms_reclaimed += get(rooms_reclaimed);
+  out.history_bytes += get(history_bytes);
+  out.history_trimmed += get(history_trimmed);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
   delivery_latency.add_to(out.delivery_latency);
 }
