@@ -1,0 +1,134 @@
+#include "client/chat/encoding.hpp"
+
+#include <iconv.h>
+#include <langinfo.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+namespace chat::term {
+namespace {
+
+// The length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629's table:
+// the second byte's range depends on the first, which rules out overlong
+// forms, surrogates and code points past U+10FFFF).
+std::size_t sequence_length(std::string_view s, std::size_t i) {
+  const auto at = [&s](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = at(i);
+  if (b0 < 0x80) return 1;
+  std::size_t len = 0;
+  unsigned char lo = 0x80;
+  unsigned char hi = 0xBF;
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    len = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    len = 3;
+    if (b0 == 0xE0) lo = 0xA0;
+    if (b0 == 0xED) hi = 0x9F;
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    len = 4;
+    if (b0 == 0xF0) lo = 0x90;
+    if (b0 == 0xF4) hi = 0x8F;
+  } else {
+    return 0;
+  }
+  if (i + len > s.size() || at(i + 1) < lo || at(i + 1) > hi) return 0;
+  for (std::size_t k = 2; k < len; ++k) {
+    if ((at(i + k) & 0xC0) != 0x80) return 0;
+  }
+  return len;
+}
+
+bool same_charset(std::string_view a, const char* b) {
+  if (a.size() != std::strlen(b)) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const char x = (a[i] >= 'a' && a[i] <= 'z') ? static_cast<char>(a[i] - 'a' + 'A') : a[i];
+    if (x != b[i]) return false;
+  }
+  return true;
+}
+
+bool is_utf8_name(std::string_view charset) { return same_charset(charset, "UTF-8") || same_charset(charset, "UTF8"); }
+
+std::string bad_byte(std::string_view bytes, std::size_t at, const std::string& charset) {
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "byte 0x%02X at offset %zu is not valid %s", static_cast<unsigned char>(bytes[at]),
+                at, charset.c_str());
+  return buf;
+}
+
+// Closes an iconv descriptor on every return path.
+struct Iconv {
+  iconv_t cd;
+  ~Iconv() {
+    if (cd != reinterpret_cast<iconv_t>(-1)) ::iconv_close(cd);
+  }
+};
+
+}  // namespace
+
+std::size_t invalid_utf8_at(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const std::size_t len = sequence_length(s, i);
+    if (len == 0) return i;
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+std::string locale_charset() {
+  const char* name = ::nl_langinfo(CODESET);
+  const std::string_view charset = name ? name : "";
+  if (charset.empty() || same_charset(charset, "ANSI_X3.4-1968") || same_charset(charset, "ASCII") ||
+      same_charset(charset, "US-ASCII")) {
+    return "UTF-8";
+  }
+  return std::string(charset);
+}
+
+Utf8Text to_utf8(std::string_view bytes, const std::string& charset) {
+  if (is_utf8_name(charset)) {
+    const std::size_t bad = invalid_utf8_at(bytes);
+    if (bad != std::string_view::npos) return {"", bad_byte(bytes, bad, "UTF-8")};
+    return {std::string(bytes), ""};
+  }
+  Iconv conv{::iconv_open("UTF-8", charset.c_str())};
+  if (conv.cd == reinterpret_cast<iconv_t>(-1)) {
+    return {"", "cannot convert from the charset " + charset + " (" + std::strerror(errno) + ")"};
+  }
+  std::string out(bytes.size() * 2 + 16, '\0');
+  // iconv's interface takes char* for its input, though it never writes it.
+  char* in = const_cast<char*>(bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  std::size_t in_left = bytes.size();
+  std::size_t used = 0;
+  // The text, then (in == nullptr) a stateful charset's closing shift; on
+  // E2BIG, more room and on from where it stopped.
+  for (bool flushing = false;;) {
+    char* dst = out.data() + used;
+    std::size_t out_left = out.size() - used;
+    const std::size_t r = flushing ? ::iconv(conv.cd, nullptr, nullptr, &dst, &out_left)
+                                   : ::iconv(conv.cd, &in, &in_left, &dst, &out_left);
+    const int err = errno;
+    used = out.size() - out_left;
+    if (r != static_cast<std::size_t>(-1)) {
+      if (flushing) break;
+      flushing = true;
+      continue;
+    }
+    if (err == E2BIG) {
+      out.resize(out.size() * 2);
+      continue;
+    }
+    const auto at = static_cast<std::size_t>(in - bytes.data());
+    if (err == EINVAL) return {"", "the line ends inside a character of " + charset};
+    if (err == EILSEQ && at < bytes.size()) return {"", bad_byte(bytes, at, charset)};
+    return {"", "cannot convert from " + charset + " (" + std::strerror(err) + ")"};
+  }
+  out.resize(used);
+  // What goes out must be UTF-8 whatever iconv did.
+  if (invalid_utf8_at(out) != std::string_view::npos) return {"", "the " + charset + " text did not convert to UTF-8"};
+  return {std::move(out), ""};
+}
+
+}  // namespace chat::term

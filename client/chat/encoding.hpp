@@ -1,0 +1,41 @@
+#pragma once
+// Text between the user's charset and the wire's UTF-8. Protobuf refuses a
+// string field that is not UTF-8, and the server answers such a frame with
+// MALFORMED_FRAME and closes the connection; so what a user types (in the
+// charset of their locale, LC_CTYPE) is converted here before anything is
+// sent, and a line that cannot be converted is refused locally.
+//
+//   typed bytes ──to_utf8(bytes, locale_charset())──► UTF-8 ──► ChatCore
+//                  (iconv; UTF-8 is only checked)      or an error line
+//
+// Thread safety: stateless (each call opens its own iconv descriptor); safe
+// from any thread.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace chat::term {
+
+// The offset of the first byte of the first sequence in `s` that is not
+// UTF-8 as protobuf accepts it (a stray continuation byte, a sequence cut
+// short, an overlong form, a surrogate, past U+10FFFF), or npos if it is all
+// valid.
+std::size_t invalid_utf8_at(std::string_view s);
+
+// The charset the process's LC_CTYPE names (nl_langinfo(CODESET)):
+// "UTF-8", "ISO-8859-1"... The C and POSIX locales cannot say (they name
+// ASCII): then "UTF-8", what terminals and scripts send today, and checked.
+std::string locale_charset();
+
+struct Utf8Text {
+  std::string text;   // the UTF-8 form; empty on failure
+  std::string error;  // empty when converted: else why not, naming the byte and its offset
+  bool ok() const { return error.empty(); }
+};
+
+// `bytes` in `charset` (an iconv name) as UTF-8. Bytes that are not text in
+// that charset, or a charset iconv does not know, are an error.
+Utf8Text to_utf8(std::string_view bytes, const std::string& charset);
+
+}  // namespace chat::term
