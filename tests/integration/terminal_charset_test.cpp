@@ -4,6 +4,7 @@
 // the line, or refuses it locally and keeps its connection and rooms.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -89,13 +90,18 @@ TEST(TerminalCharsetTest, AnInvalidNickArgumentIsRefusedBeforeConnecting) {
   EXPECT_EQ(chatd.metric("chatd_connections_accepted_total"), 0);
 }
 
-TEST(TerminalCharsetTest, Latin1TypedInALatin1LocaleArrivesAsUtf8) {
-  // A Latin-1 locale of our own (LOCPATH), so the test needs none installed;
-  // localedef and the locale sources come with Debian's libc-bin and locales.
-  TempDir locales("chat-locale");
+// A Latin-1 locale of our own, fr_FR.ISO-8859-1 under `dir` (for LOCPATH),
+// so the tests need none installed; localedef and the locale sources come
+// with Debian's libc-bin and locales. Empty when made, else why not.
+std::string make_latin1_locale(const TempDir& dir) {
   const auto [status, out] =
-      run_command("localedef -i fr_FR -f ISO-8859-1 " + locales.str() + "/fr_FR.ISO-8859-1 2>&1", 60s);
-  if (status != 0) GTEST_SKIP() << "localedef cannot make fr_FR.ISO-8859-1: " << out;
+      run_command("localedef -i fr_FR -f ISO-8859-1 " + dir.str() + "/fr_FR.ISO-8859-1 2>&1", 60s);
+  return status == 0 ? "" : "localedef cannot make fr_FR.ISO-8859-1: " + out;
+}
+
+TEST(TerminalCharsetTest, Latin1TypedInALatin1LocaleArrivesAsUtf8) {
+  TempDir locales("chat-locale");
+  if (const auto why = make_latin1_locale(locales); !why.empty()) GTEST_SKIP() << why;
 
   ChatdProcess chatd({{"--reactors", "2"}});
   IoThread io;
@@ -117,6 +123,64 @@ TEST(TerminalCharsetTest, Latin1TypedInALatin1LocaleArrivesAsUtf8) {
   EXPECT_EQ(chatd.metric("chatd_connections_accepted_total"), 2);
   lou->write_line("/quit");
   EXPECT_EQ(lou->wait_exit(20s), 0) << lou->text();
+}
+
+// The full screen in `locale_env` ("LC_ALL=..."), in #l as lou, typing
+// `hex` (bytes as tmux send-keys -H takes them) and Enter.
+void type_bytes_in_ui(const Tmux& tmux, std::uint16_t port, const std::string& locale_env, const std::string& hex) {
+  tmux.type(locale_env + " " + CHAT_PATH + " --host 127.0.0.1 --port " + std::to_string(port) +
+            " --nick lou --join l; echo EXITED=$?");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("[online")) << tmux.screen();
+  tmux.keys("-H " + hex);
+  tmux.keys("Enter");
+}
+
+TEST(TerminalCharsetTest, TheFullScreenInALatin1LocaleSendsWhatIsTypedAsUtf8) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  TempDir locales("chat-locale");
+  if (const auto why = make_latin1_locale(locales); !why.empty()) GTEST_SKIP() << why;
+  ChatdProcess chatd({{"--reactors", "2"}});
+  IoThread io;
+  TestClient bob(io, chatd.port(), "bob");
+  ASSERT_TRUE(bob.join("#l").has_join());
+  Tmux tmux(100, 30);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  // "café crème" as a Latin-1 terminal sends it.
+  type_bytes_in_ui(tmux, chatd.port(), "LOCPATH=" + locales.str() + " LC_ALL=fr_FR.ISO-8859-1",
+                   "63 61 66 e9 20 63 72 e8 6d 65");
+  ASSERT_TRUE(bob.wait_messages("#l", 1)) << tmux.screen();
+  EXPECT_EQ(bob.messages("#l")[0].text(), "caf\xC3\xA9 cr\xC3\xA8me");
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_MALFORMED_FRAME\"}"), 0);
+  tmux.type("/quit");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("EXITED=0")) << tmux.screen();
+}
+
+TEST(TerminalCharsetTest, TheFullScreenInAUtf8LocaleSendsNoInvalidByteAndStays) {
+  if (!tmux_available()) GTEST_SKIP() << "tmux is not installed";
+  ChatdProcess chatd({{"--reactors", "2"}});
+  IoThread io;
+  TestClient bob(io, chatd.port(), "bob");
+  ASSERT_TRUE(bob.join("#l").has_join());
+  Tmux tmux(100, 30);
+  ASSERT_TRUE(tmux.wait_text("$"));
+  // A Latin-1 é (0xE9) into a UTF-8 terminal, then a valid line.
+  type_bytes_in_ui(tmux, chatd.port(), "LC_ALL=C.UTF-8", "63 61 66 e9");
+  tmux.type("next line");
+  tmux.keys("Enter");
+  ASSERT_TRUE(bob.wait([&] {
+    const auto m = bob.messages("#l");
+    return !m.empty() && m.back().text() == "next line";
+  })) << tmux.screen();
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_MALFORMED_FRAME\"}"), 0);
+  EXPECT_EQ(chatd.metric("chatd_connections_accepted_total"), 2);
+  // What ncurses makes of the stray byte is its own affair (ncurses 6.4
+  // drops it: "caf" arrives); what arrives is UTF-8, on one connection.
+  for (const auto& m : bob.messages("#l")) std::printf("full screen, 0xE9 typed in C.UTF-8: sent \"%s\"\n", m.text().c_str());
+  tmux.type("/quit");
+  tmux.keys("Enter");
+  ASSERT_TRUE(tmux.wait_text("EXITED=0")) << tmux.screen();
 }
 
 }  // namespace
