@@ -77,6 +77,56 @@ std::size_t invalid_utf8_at(std::string_view s) {
   return std::string_view::npos;
 }
 
+#ifndef __STDC_ISO_10646__
+#error "wchar_t must hold Unicode code points (glibc's does)"
+#endif
+
+std::wstring wide_from_utf8(std::string_view utf8, wchar_t replacement) {
+  std::wstring out;
+  out.reserve(utf8.size());
+  for (std::size_t i = 0; i < utf8.size();) {
+    const std::size_t len = sequence_length(utf8, i);
+    if (len == 0) {
+      out.push_back(replacement);
+      ++i;
+      continue;
+    }
+    const auto b0 = static_cast<unsigned char>(utf8[i]);
+    // The lead byte's payload bits, then six from each continuation byte.
+    char32_t cp = len == 1 ? b0 : (b0 & (0x7Fu >> len));
+    for (std::size_t k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(utf8[i + k]) & 0x3Fu);
+    out.push_back(static_cast<wchar_t>(cp));
+    i += len;
+  }
+  return out;
+}
+
+std::string utf8_from_wide(std::wstring_view wide, char replacement) {
+  std::string out;
+  out.reserve(wide.size());
+  for (const wchar_t wc : wide) {
+    const auto cp = static_cast<char32_t>(wc);
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000 && (cp < 0xD800 || cp > 0xDFFF)) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp >= 0x10000 && cp <= 0x10FFFF) {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(replacement);
+    }
+  }
+  return out;
+}
+
 std::string locale_charset() {
   const char* name = ::nl_langinfo(CODESET);
   const std::string_view charset = name ? name : "";

@@ -38,4 +38,15 @@ struct Utf8Text {
 // that charset, or a charset iconv does not know, are an error.
 Utf8Text to_utf8(std::string_view bytes, const std::string& charset);
 
+// The full screen works in wide characters, which glibc makes Unicode code
+// points in every locale (__STDC_ISO_10646__); ncurses turns them to and
+// from the terminal's charset. These turn them to and from the UTF-8 that
+// ChatCore and the wire hold, whatever the locale.
+// UTF-8 as code points; each byte that starts no valid sequence becomes
+// `replacement`.
+std::wstring wide_from_utf8(std::string_view utf8, wchar_t replacement = L'\uFFFD');
+// Code points as UTF-8; a value that is none (a surrogate, past U+10FFFF)
+// becomes `replacement`.
+std::string utf8_from_wide(std::wstring_view wide, char replacement = '?');
+
 }  // namespace chat::term

@@ -85,6 +85,26 @@ TEST(ChatEncodingTest, LongInputIsConvertedWhole) {
   EXPECT_EQ(r.text.substr(29997), "\xE2\x82\xAC");
 }
 
+TEST(ChatEncodingTest, WideCharactersAreCodePointsToAndFromUtf8WhateverTheLocale) {
+  const std::string saved = std::setlocale(LC_CTYPE, nullptr);
+  ASSERT_NE(std::setlocale(LC_CTYPE, "C"), nullptr);  // no multibyte locale: none is used
+  const std::string utf8 = "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80";
+  const std::wstring wide = {L'c', L'a', L'f', 0xE9, L' ', 0x20AC, L' ', 0x1F600};
+  EXPECT_EQ(wide_from_utf8(utf8), wide);
+  EXPECT_EQ(utf8_from_wide(wide), utf8);
+  // Bytes that are not UTF-8: one replacement each, the rest kept.
+  EXPECT_EQ(wide_from_utf8("a\xE9" "b\xE2\x82", L'?'), L"a?b??");
+  EXPECT_EQ(wide_from_utf8("\xED\xA0\x80").size(), 3u);  // a surrogate is three bad bytes
+  // Values that are no code point become the replacement, never bad UTF-8.
+  const std::wstring bad = {L'x', static_cast<wchar_t>(0xD800), static_cast<wchar_t>(0x110000), L'y'};
+  EXPECT_EQ(utf8_from_wide(bad), "x??y");
+  std::wstring every;
+  for (wchar_t wc = 1; wc < 0x11000; ++wc) every.push_back(wc);
+  const std::string all = utf8_from_wide(every);
+  EXPECT_EQ(invalid_utf8_at(all), npos);
+  std::setlocale(LC_CTYPE, saved.c_str());
+}
+
 TEST(ChatEncodingTest, TheLocalesCharsetIsUtf8WhereTheLocaleCannotSay) {
   const std::string saved = std::setlocale(LC_CTYPE, nullptr);
   ASSERT_NE(std::setlocale(LC_CTYPE, "C"), nullptr);
