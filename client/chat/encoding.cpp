@@ -137,6 +137,42 @@ std::string locale_charset() {
   return std::string(charset);
 }
 
+namespace {
+
+// Converts `bytes` with `cd` onto the end of `out`: all of them and a
+// stateful charset's closing shift (0), or the errno that stopped it, with
+// `at` the offset of the byte it stopped at.
+int convert(iconv_t cd, std::string_view bytes, std::string& out, std::size_t& at) {
+  std::size_t used = out.size();
+  out.resize(used + bytes.size() * 2 + 16);
+  // iconv's interface takes char* for its input, though it never writes it.
+  char* in = const_cast<char*>(bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+  std::size_t in_left = bytes.size();
+  int err = 0;
+  // The text, then (in == nullptr) the closing shift; on E2BIG, more room
+  // and on from where it stopped.
+  for (bool flushing = false;;) {
+    char* dst = out.data() + used;
+    std::size_t out_left = out.size() - used;
+    const std::size_t r = flushing ? ::iconv(cd, nullptr, nullptr, &dst, &out_left)
+                                   : ::iconv(cd, &in, &in_left, &dst, &out_left);
+    err = r == static_cast<std::size_t>(-1) ? errno : 0;
+    used = out.size() - out_left;
+    if (err == E2BIG) {
+      out.resize(out.size() * 2);
+    } else if (err != 0 || flushing) {
+      break;
+    } else {
+      flushing = true;
+    }
+  }
+  out.resize(used);
+  at = static_cast<std::size_t>(in - bytes.data());
+  return err;
+}
+
+}  // namespace
+
 Utf8Text to_utf8(std::string_view bytes, const std::string& charset) {
   if (is_utf8_name(charset)) {
     const std::size_t bad = invalid_utf8_at(bytes);
@@ -147,38 +183,34 @@ Utf8Text to_utf8(std::string_view bytes, const std::string& charset) {
   if (conv.cd == reinterpret_cast<iconv_t>(-1)) {
     return {"", "cannot convert from the charset " + charset + " (" + std::strerror(errno) + ")"};
   }
-  std::string out(bytes.size() * 2 + 16, '\0');
-  // iconv's interface takes char* for its input, though it never writes it.
-  char* in = const_cast<char*>(bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-  std::size_t in_left = bytes.size();
-  std::size_t used = 0;
-  // The text, then (in == nullptr) a stateful charset's closing shift; on
-  // E2BIG, more room and on from where it stopped.
-  for (bool flushing = false;;) {
-    char* dst = out.data() + used;
-    std::size_t out_left = out.size() - used;
-    const std::size_t r = flushing ? ::iconv(conv.cd, nullptr, nullptr, &dst, &out_left)
-                                   : ::iconv(conv.cd, &in, &in_left, &dst, &out_left);
-    const int err = errno;
-    used = out.size() - out_left;
-    if (r != static_cast<std::size_t>(-1)) {
-      if (flushing) break;
-      flushing = true;
-      continue;
-    }
-    if (err == E2BIG) {
-      out.resize(out.size() * 2);
-      continue;
-    }
-    const auto at = static_cast<std::size_t>(in - bytes.data());
-    if (err == EINVAL) return {"", "the line ends inside a character of " + charset};
-    if (err == EILSEQ && at < bytes.size()) return {"", bad_byte(bytes, at, charset)};
-    return {"", "cannot convert from " + charset + " (" + std::strerror(err) + ")"};
-  }
-  out.resize(used);
+  std::string out;
+  std::size_t at = 0;
+  const int err = convert(conv.cd, bytes, out, at);
+  if (err == EINVAL) return {"", "the line ends inside a character of " + charset};
+  if (err == EILSEQ && at < bytes.size()) return {"", bad_byte(bytes, at, charset)};
+  if (err != 0) return {"", "cannot convert from " + charset + " (" + std::strerror(err) + ")"};
   // What goes out must be UTF-8 whatever iconv did.
   if (invalid_utf8_at(out) != std::string_view::npos) return {"", "the " + charset + " text did not convert to UTF-8"};
   return {std::move(out), ""};
+}
+
+std::string from_utf8(std::string_view utf8, const std::string& charset) {
+  if (is_utf8_name(charset)) return std::string(utf8);
+  // //TRANSLIT: the locale's approximations ("EUR" for the euro sign in
+  // Latin-1) where it has them.
+  Iconv conv{::iconv_open((charset + "//TRANSLIT").c_str(), "UTF-8")};
+  if (conv.cd == reinterpret_cast<iconv_t>(-1)) return std::string(utf8);
+  std::string out;
+  while (!utf8.empty()) {
+    std::size_t at = 0;
+    if (convert(conv.cd, utf8, out, at) == 0 || at >= utf8.size()) break;
+    // A character the charset lacks, or a byte that is not UTF-8: '?', and on.
+    out.push_back('?');
+    const std::size_t len = sequence_length(utf8, at);
+    utf8.remove_prefix(at + (len == 0 ? 1 : len));
+    ::iconv(conv.cd, nullptr, nullptr, nullptr, nullptr);  // back to the initial state
+  }
+  return out;
 }
 
 }  // namespace chat::term

@@ -7,6 +7,7 @@
 //
 //   typed bytes ──to_utf8(bytes, locale_charset())──► UTF-8 ──► ChatCore
 //                  (iconv; UTF-8 is only checked)      or an error line
+//   plain lines ◄──from_utf8(line, locale_charset())── UTF-8 ◄── events
 //
 // Thread safety: stateless (each call opens its own iconv descriptor); safe
 // from any thread.
@@ -37,6 +38,11 @@ struct Utf8Text {
 // `bytes` in `charset` (an iconv name) as UTF-8. Bytes that are not text in
 // that charset, or a charset iconv does not know, are an error.
 Utf8Text to_utf8(std::string_view bytes, const std::string& charset);
+
+// UTF-8 as text in `charset`, for showing it (line mode's plain output):
+// a character the charset lacks becomes the locale's approximation or '?'.
+// Never fails; an unknown charset gets the UTF-8 as it is.
+std::string from_utf8(std::string_view utf8, const std::string& charset);
 
 // The full screen works in wide characters, which glibc makes Unicode code
 // points in every locale (__STDC_ISO_10646__); ncurses turns them to and

@@ -118,6 +118,13 @@ TEST(TerminalCharsetTest, Latin1TypedInALatin1LocaleArrivesAsUtf8) {
   EXPECT_EQ(bob.directs()[0].text(), "\xC3\xA0 bient\xC3\xB4t");
   ASSERT_TRUE(lou->wait_line("set the topic of #l")) << lou->text();
   EXPECT_EQ(topic_of(bob, "#l"), "th\xC3\xA9");
+  // And lou sees it as typed: plain lines are shown in the locale's charset
+  // too, what Latin-1 lacks (the euro sign) approximated or '?'.
+  EXPECT_TRUE(lou->wait_line("#l <lou> caf\xE9 cr\xE8me", 1s)) << lou->text();
+  ASSERT_TRUE(bob.say("#l", "th\xC3\xA9 \xE2\x82\xAC 5", 1).has_message());
+  ASSERT_TRUE(lou->wait_line("#l <bob> th\xE9 ")) << lou->text();
+  EXPECT_EQ(lou->text().find("\xC3"), std::string::npos) << "UTF-8 on a Latin-1 terminal\n" << lou->text();
+  EXPECT_EQ(lou->text().find("\xE2\x82\xAC"), std::string::npos) << lou->text();
   EXPECT_EQ(count_lines(*lou, "! CLIENT"), 0) << lou->text();
   EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_MALFORMED_FRAME\"}"), 0);
   EXPECT_EQ(chatd.metric("chatd_connections_accepted_total"), 2);

@@ -85,6 +85,18 @@ TEST(ChatEncodingTest, LongInputIsConvertedWhole) {
   EXPECT_EQ(r.text.substr(29997), "\xE2\x82\xAC");
 }
 
+TEST(ChatEncodingTest, Utf8IsShownInTheLocalesCharsetWithPlaceholdersForWhatItLacks) {
+  EXPECT_EQ(from_utf8("caf\xC3\xA9", "UTF-8"), "caf\xC3\xA9");
+  EXPECT_EQ(from_utf8("caf\xC3\xA9 cr\xC3\xA8me", "ISO-8859-1"), "caf\xE9 cr\xE8me");
+  // Latin-1 has no euro sign and no CJK: an approximation or '?', never a
+  // dropped line. A byte that is not UTF-8 is a '?' too.
+  const std::string shown = from_utf8("5 \xE2\x82\xAC \xE4\xB8\xAD x\xFF" "y", "ISO-8859-1");
+  EXPECT_EQ(shown.rfind("5 ", 0), 0u) << shown;
+  EXPECT_EQ(shown.find('\xE2'), std::string::npos) << shown;
+  EXPECT_NE(shown.find(" ? x?y"), std::string::npos) << shown;
+  EXPECT_EQ(from_utf8("as is", "NO-SUCH-CHARSET"), "as is");
+}
+
 TEST(ChatEncodingTest, WideCharactersAreCodePointsToAndFromUtf8WhateverTheLocale) {
   const std::string saved = std::setlocale(LC_CTYPE, nullptr);
   ASSERT_NE(std::setlocale(LC_CTYPE, "C"), nullptr);  // no multibyte locale: none is used
