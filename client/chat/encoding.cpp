@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <system_error>
 
 namespace chat::term {
 namespace {
@@ -58,13 +59,19 @@ std::string bad_byte(std::string_view bytes, std::size_t at, const std::string& 
   return buf;
 }
 
+// iconv_open's failure value, (iconv_t)-1 by its contract.
+iconv_t const kNoIconv = reinterpret_cast<iconv_t>(-1);  // NOLINT(performance-no-int-to-ptr,misc-misplaced-const)
+
 // Closes an iconv descriptor on every return path.
 struct Iconv {
   iconv_t cd;
   ~Iconv() {
-    if (cd != reinterpret_cast<iconv_t>(-1)) ::iconv_close(cd);
+    if (cd != kNoIconv) ::iconv_close(cd);
   }
 };
+
+// strerror, but safe from any thread.
+std::string describe(int err) { return std::generic_category().message(err); }
 
 }  // namespace
 
@@ -128,7 +135,7 @@ std::string utf8_from_wide(std::wstring_view wide, char replacement) {
 }
 
 std::string locale_charset() {
-  const char* name = ::nl_langinfo(CODESET);
+  const char* name = ::nl_langinfo(CODESET);  // NOLINT(concurrency-mt-unsafe): see the header
   const std::string_view charset = name ? name : "";
   if (charset.empty() || same_charset(charset, "ANSI_X3.4-1968") || same_charset(charset, "ASCII") ||
       same_charset(charset, "US-ASCII")) {
@@ -180,15 +187,15 @@ Utf8Text to_utf8(std::string_view bytes, const std::string& charset) {
     return {std::string(bytes), ""};
   }
   Iconv conv{::iconv_open("UTF-8", charset.c_str())};
-  if (conv.cd == reinterpret_cast<iconv_t>(-1)) {
-    return {"", "cannot convert from the charset " + charset + " (" + std::strerror(errno) + ")"};
+  if (conv.cd == kNoIconv) {
+    return {"", "cannot convert from the charset " + charset + " (" + describe(errno) + ")"};
   }
   std::string out;
   std::size_t at = 0;
   const int err = convert(conv.cd, bytes, out, at);
   if (err == EINVAL) return {"", "the line ends inside a character of " + charset};
   if (err == EILSEQ && at < bytes.size()) return {"", bad_byte(bytes, at, charset)};
-  if (err != 0) return {"", "cannot convert from " + charset + " (" + std::strerror(err) + ")"};
+  if (err != 0) return {"", "cannot convert from " + charset + " (" + describe(err) + ")"};
   // What goes out must be UTF-8 whatever iconv did.
   if (invalid_utf8_at(out) != std::string_view::npos) return {"", "the " + charset + " text did not convert to UTF-8"};
   return {std::move(out), ""};
@@ -199,7 +206,7 @@ std::string from_utf8(std::string_view utf8, const std::string& charset) {
   // //TRANSLIT: the locale's approximations ("EUR" for the euro sign in
   // Latin-1) where it has them.
   Iconv conv{::iconv_open((charset + "//TRANSLIT").c_str(), "UTF-8")};
-  if (conv.cd == reinterpret_cast<iconv_t>(-1)) return std::string(utf8);
+  if (conv.cd == kNoIconv) return std::string(utf8);
   std::string out;
   while (!utf8.empty()) {
     std::size_t at = 0;

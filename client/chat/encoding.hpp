@@ -10,7 +10,7 @@
 //   plain lines ◄──from_utf8(line, locale_charset())── UTF-8 ◄── events
 //
 // Thread safety: stateless (each call opens its own iconv descriptor); safe
-// from any thread.
+// from any thread, except locale_charset (see there).
 
 #include <cstddef>
 #include <string>
@@ -27,6 +27,8 @@ std::size_t invalid_utf8_at(std::string_view s);
 // The charset the process's LC_CTYPE names (nl_langinfo(CODESET)):
 // "UTF-8", "ISO-8859-1"... The C and POSIX locales cannot say (they name
 // ASCII): then "UTF-8", what terminals and scripts send today, and checked.
+// It reads the global locale: call it at start, where setlocale is called,
+// before other threads run.
 std::string locale_charset();
 
 struct Utf8Text {

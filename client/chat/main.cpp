@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   // What the user types, and these arguments, are in their locale's
   // charset; the wire takes only UTF-8 (encoding.hpp). Only LC_CTYPE: line
   // mode's output keeps C number formats.
-  std::setlocale(LC_CTYPE, "");
+  std::setlocale(LC_CTYPE, "");  // NOLINT(concurrency-mt-unsafe): no other thread yet
   options.input_charset = chat::term::locale_charset();
   auto as_utf8 = [&options](std::string& text, const char* flag) {
     auto utf8 = chat::term::to_utf8(text, options.input_charset);
