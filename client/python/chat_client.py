@@ -179,6 +179,18 @@ def parse_args():
     args = parser.parse_args()
     if not args.nick:
         parser.error("--nick is required (or set CHAT_NICK)")
+    # Python decodes arguments from the locale's charset, keeping bytes that
+    # are not text in it as lone surrogates: the wire takes only UTF-8, so
+    # refuse them here, as `chat` does, instead of failing mid-conversation.
+    for flag, values in (("--nick", [args.nick]), ("--room", [args.room]), ("--say", args.say),
+                         ("--expect", [args.expect] if args.expect else [])):
+        for value in values:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                bad = value[e.start].encode("utf-8", "surrogateescape")
+                parser.error(f"{flag}: byte 0x{bad.hex().upper()} at {e.start} is not valid text in the locale's "
+                             f"charset ({sys.getfilesystemencoding()})")
     try:
         args.port = int(args.port)
         if not 0 < args.port < 65536:

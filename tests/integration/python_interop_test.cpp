@@ -156,6 +156,20 @@ TEST(PythonInteropTest, ShowsPeersTopicsAndTextAsChatDoes) {
   EXPECT_EQ(chat.wait_exit(20s), 0) << chat.text();
 }
 
+TEST(PythonInteropTest, RefusesArgumentsThatAreNotTextInTheLocaleBeforeConnecting) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient cpp(io, server.port(), "cpp");
+  ASSERT_TRUE(cpp.join("#x").has_join());
+  // A Latin-1 é (0xE9) in a UTF-8 locale: the wire takes only UTF-8.
+  const auto py = python_client("--port " + std::to_string(server.port()) + " --nick py --room '#x' --say 'caf\xE9'",
+                                {"LC_ALL=C.UTF-8"});
+  EXPECT_EQ(py->wait_exit(60s), 2) << py->text();
+  EXPECT_NE(py->text().find("--say: byte 0xE9 at 3 is not valid text"), std::string::npos) << py->text();
+  EXPECT_EQ(py->text().find("Traceback"), std::string::npos) << py->text();
+  EXPECT_LE(cpp.presences().size(), 1u) << "it never joined";  // cpp's own join only
+}
+
 TEST(PythonInteropTest, SaysWhatIsMissingWhenProtobufIsNot) {
   // -S: no site-packages, so no python3-protobuf, as under a python3 that is not Debian's.
   const auto py = python_client("--port 1 --nick py", {}, "/usr/bin/python3 -S");
