@@ -75,7 +75,7 @@ class ChatCore {
   // current room. Lines that need the server wait (in order) until the
   // client is logged in. A line that is not text in that charset is
   // refused, whatever the command: an ErrorEvent (CLIENT) says why.
-  void submit(std::string_view line);
+  void submit(std::string_view typed);
   // Closes the connection for good and emits QuitEvent (once).
   void quit();
   // End of input (line mode): quits once every queued line has been sent
