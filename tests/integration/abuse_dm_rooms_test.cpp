@@ -377,7 +377,7 @@ TEST(AbuseDmRoomsTest, ChurningRoomsIsStoppedByTheCreationLimitsAndIdleHistorySu
     RawConnection churner(chatd.port(), 0, "127.0.0.2");
     ASSERT_TRUE(churner.read_frame());
     ASSERT_TRUE(login(churner, "churner" + std::to_string(c)).has_hello());
-    for (;; ++k) {
+    for (int n = 0; n < 100; ++n, ++k) {  // bounded: without the limits the loop would not end
       const std::string room = "#churn" + std::to_string(k);
       auto reply = raw_join(churner, room, 100 + 3 * k);
       ASSERT_TRUE(reply);
