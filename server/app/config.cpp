@@ -50,6 +50,11 @@ void add_history_flags(CLI::App& app, Config& c) {
   // Upper bounds keep every limit within the Welcome's 32-bit fields.
   flag(app, "--history", c.history_per_room, "Messages per room kept in memory", "CHATD_HISTORY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+  flag(app, "--history-memory", c.history_memory,
+       "Bytes of messages kept in memory for all rooms together (e.g. 512MiB); the oldest go first",
+       "CHATD_HISTORY_MEMORY")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 40));
   flag(app, "--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
   flag(app, "--max-history-page", c.max_history_page, "Most messages in one history reply",

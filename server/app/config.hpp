@@ -29,6 +29,9 @@ struct Config {
   // Messages per room kept in memory: all there is with --store memory; in
   // front of the database otherwise.
   std::size_t history_per_room = 1000;
+  // Bytes of messages all rooms together keep in memory; past it the oldest
+  // are dropped first (still read from the durable store; gone with memory).
+  std::size_t history_memory = std::size_t{512} << 20;
   std::size_t replay_on_join = 50;
   std::size_t max_history_page = 200;
 

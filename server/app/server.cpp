@@ -43,7 +43,7 @@ Server::Server(Config config) {
   spdlog::set_level(spdlog::level::from_str(context_.config.log_level));
   context_.reactors = context_.config.effective_reactors();
   if (context_.config.store == "memory") {
-    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);
+    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room, context_.config.history_memory);
   } else {
     store_ = std::make_unique<SqliteStore>(context_.config);
   }

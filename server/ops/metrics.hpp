@@ -47,6 +47,8 @@ struct MetricsSnapshot {
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
+  std::uint64_t history_bytes = 0;
+  std::uint64_t history_trimmed = 0;
   // The durable store (zero with --store memory).
   std::uint64_t store_commits = 0;
   std::uint64_t store_messages_committed = 0;
@@ -116,6 +118,10 @@ class ReactorMetrics {
   Counter idle_timeouts{0};
   Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
   Counter rooms_reclaimed{0};
+  // Gauge and counter copied from the shard's store on each tick: bytes of
+  // messages held in memory, and messages dropped to stay within the budget.
+  Counter history_bytes{0};
+  Counter history_trimmed{0};
   // Issue 12: DMs refused (TARGET_BUSY) and room creations refused, by reason.
   Counter directs_refused_rate{0};
   Counter directs_refused_backlog{0};
@@ -139,6 +145,8 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.idle_timeouts += get(idle_timeouts);
   out.rooms += get(rooms);
   out.rooms_reclaimed += get(rooms_reclaimed);
+  out.history_bytes += get(history_bytes);
+  out.history_trimmed += get(history_trimmed);
   out.directs_refused_rate += get(directs_refused_rate);
   out.directs_refused_backlog += get(directs_refused_backlog);
   out.room_creations_refused_connection += get(room_creations_refused_connection);

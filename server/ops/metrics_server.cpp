@@ -181,6 +181,10 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("rooms", "gauge", "Rooms held now, summed over reactors.", m.rooms);
   metric("rooms_reclaimed_total", "counter", "Empty rooms dropped to make way for new ones.",
          m.rooms_reclaimed);
+  metric("history_memory_bytes", "gauge", "Bytes of room messages held in memory (see --history-memory).",
+         m.history_bytes);
+  metric("history_trimmed_total", "counter", "Messages dropped from memory to stay within --history-memory.",
+         m.history_trimmed);
   metric("connections_accepted_total", "counter", "Connections accepted.", m.connections_accepted);
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);

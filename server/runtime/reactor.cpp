@@ -161,6 +161,9 @@ void Reactor::start_tick() {
   tick_.async_wait([this](const std::error_code& ec) {
     if (ec || stopping_) return;
     hub_.check_idle();
+    const HistoryStore::MemoryUse use = store_->memory_use();
+    ReactorMetrics::set(metrics_.history_bytes, use.bytes);
+    ReactorMetrics::set(metrics_.history_trimmed, use.trimmed);
     start_tick();
   });
 }

@@ -287,6 +287,7 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
                        "--max-rooms-per-address", std::to_string(kPerAddress)}});
   IoThread io;
   TestClient bystander(io, chatd.port(), "bystander");
+  EXPECT_EQ(bystander.welcome().limits().room_create_per_min(), 20u) << "the default, announced";
   ASSERT_TRUE(bystander.join("#calm").has_join());
   std::uint64_t next_id = 1;
   const double quiet = p99(say_round_trips(bystander, "#calm", 50, next_id));
