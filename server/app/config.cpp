@@ -101,6 +101,27 @@ void add_connection_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(100u, 86'400'000u));
 }
 
+// Abuse limits of direct messages and room slots (issue 12).
+void add_abuse_flags(CLI::App& app, Config& c) {
+  flag(app, "--dm-rate", c.dm_rate_per_sec,
+       "Direct messages one connection may be handed per second from all senders (burst: twice it; 0: unlimited)",
+       "CHATD_DM_RATE")
+      ->check(CLI::Range(0u, 1'000'000u));
+  flag(app, "--tcp-user-timeout-ms", c.tcp_user_timeout_ms,
+       "Close a connection whose sent data stays unacknowledged this long (TCP_USER_TIMEOUT; 0: off)",
+       "CHATD_TCP_USER_TIMEOUT_MS")
+      ->check(CLI::Range(0u, 600'000u));
+  flag(app, "--room-create-rate", c.room_create_per_min, "Rooms one connection may create per minute",
+       "CHATD_ROOM_CREATE_RATE")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  flag(app, "--room-create-per-address", c.room_create_per_address,
+       "Rooms one address (IPv6: its /64) may create per ten minutes", "CHATD_ROOM_CREATE_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  flag(app, "--max-rooms-per-address", c.max_rooms_per_address,
+       "Rooms one address (IPv6: its /64) may hold alone, every member from it", "CHATD_MAX_ROOMS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+}
+
 void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
   flag(app, "--shutdown-grace-ms", c.shutdown_grace_ms,
        "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
@@ -159,6 +180,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_history_flags(app, c);
   add_size_flags(app, c);
   add_connection_flags(app, c);
+  add_abuse_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");
   try {

@@ -29,6 +29,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_idle_timeout_ms(c.idle_timeout_ms);
   limits->set_max_rooms(static_cast<std::uint32_t>(c.max_rooms));
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
+  limits->set_dm_rate_per_sec(c.dm_rate_per_sec);  // issue 12: DMs and room slots
+  limits->set_room_create_per_min(static_cast<std::uint32_t>(c.room_create_per_min));
   return common::make_shared_frame(frame);
 }
 

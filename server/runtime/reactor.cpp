@@ -146,7 +146,7 @@ void Reactor::on(msg::Adopt&& m) {
     ::close(m.fd);
     return;
   }
-  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket)), context_.welcome);
+  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome);
 }
 
 void Reactor::on(msg::ListRooms&& m) { send(m.reply_to, msg::RoomList{m.query_id, rooms_.list()}); }

@@ -21,6 +21,7 @@
 #include "server/chat/router.hpp"
 #include "server/net/transport.hpp"
 #include "server/ops/metrics.hpp"
+#include "server/session/creation_budget.hpp"
 
 namespace chat::server {
 
@@ -56,6 +57,10 @@ class LocalHub {
   // rooms and nick; runs later, at a safe point, never inside the session's
   // own handler.
   void retire(std::shared_ptr<Session> session);
+
+  // Issue 12: the rooms created by an address whose connections live here,
+  // against this reactor's share of --room-create-per-address.
+  CreationBudget& address_budget(const std::string& address);
 
   // The reactor's tick and shutdown.
   void check_idle();
@@ -101,6 +106,8 @@ class LocalHub {
   };
   std::uint64_t next_query_ = 1;
   std::unordered_map<std::uint64_t, PendingList> pending_lists_;
+
+  std::unordered_map<std::string, CreationBudget> address_created_;  // issue 12; idle ones pruned each tick
 
   std::vector<char> read_buffer_;
   std::vector<char> write_buffer_;

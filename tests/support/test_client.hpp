@@ -103,7 +103,9 @@ class TestClient {
 // A bare TCP connection for sending hostile bytes and reading raw frames.
 class RawConnection {
  public:
-  explicit RawConnection(std::uint16_t port, int rcvbuf = 0);
+  // `source`: a local IPv4 address to connect from ("127.0.0.2"), so a
+  // test can play clients from other addresses; null: the kernel's choice.
+  explicit RawConnection(std::uint16_t port, int rcvbuf = 0, const char* source = nullptr);
   ~RawConnection();
   void send_bytes(std::string_view bytes);
   void send_frame(const v1::ClientFrame& frame);
