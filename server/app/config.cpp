@@ -79,6 +79,24 @@ void add_size_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
 }
 
+void add_reply_flags(CLI::App& app, Config& c) {
+  flag(app, "--max-reply-bytes", c.max_reply_bytes,
+       "Most bytes of messages or rooms in one join replay, history page or room list page",
+       "CHATD_MAX_REPLY_BYTES")
+      ->check(CLI::Range(std::size_t{16} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--outbox-soft-bytes", c.outbox_soft_bytes,
+       "Unsent bytes the socket refused that drop a client once held for --outbox-soft-seconds",
+       "CHATD_OUTBOX_SOFT_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--outbox-soft-seconds", c.outbox_soft_seconds,
+       "How long a client may hold more than --outbox-soft-bytes unsent", "CHATD_OUTBOX_SOFT_SECONDS")
+      ->check(CLI::Range(1u, 86'400u));
+  flag(app, "--send-buffer-bytes", c.send_buffer_bytes,
+       "SO_SNDBUF of each client socket (the kernel doubles it; 0: the kernel's default)",
+       "CHATD_SEND_BUFFER_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{64} << 20));
+}
+
 void add_connection_flags(CLI::App& app, Config& c) {
   // The Welcome announces the rate rounded down, so a client that paces
   // itself by it is never limited; hence no rates between 0 and 1.
@@ -90,6 +108,7 @@ void add_connection_flags(CLI::App& app, Config& c) {
        "Unsent bytes queued for a client before it is dropped as a slow consumer",
        "CHATD_OUTBOX_CAP_BYTES")
       ->check(CLI::Range(std::size_t{64} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  add_reply_flags(app, c);
   flag(app, "--idle-timeout-ms", c.idle_timeout_ms,
        "Close a silent connection after this long (pinged at half of it)",
        "CHATD_IDLE_TIMEOUT_MS")
@@ -134,6 +153,12 @@ void check_together(const Config& c) {
   }
   if (c.rate_per_sec != 0 && !(c.rate_per_sec >= 1 && c.rate_per_sec <= 1e6)) {
     throw CLI::ValidationError("--rate", "must be 0 (unlimited) or from 1 to 1000000");
+  }
+  if (c.max_reply_bytes > c.outbox_cap_bytes) {
+    throw CLI::ValidationError("--max-reply-bytes", "must be at most --outbox-cap-bytes");
+  }
+  if (c.outbox_soft_bytes > c.outbox_cap_bytes) {
+    throw CLI::ValidationError("--outbox-soft-bytes", "must be at most --outbox-cap-bytes");
   }
   if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-topic-bytes",
