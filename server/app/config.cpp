@@ -79,12 +79,18 @@ void add_size_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
 }
 
-void add_reply_flags(CLI::App& app, Config& c) {
-  flag(app, "--max-reply-bytes", c.max_reply_bytes,
+struct ReplyFlags {
+  CLI::Option* max_reply = nullptr;
+  CLI::Option* soft = nullptr;
+};
+
+ReplyFlags add_reply_flags(CLI::App& app, Config& c) {
+  ReplyFlags given;
+  given.max_reply = flag(app, "--max-reply-bytes", c.max_reply_bytes,
        "Most bytes of messages or rooms in one join replay, history page or room list page",
        "CHATD_MAX_REPLY_BYTES")
       ->check(CLI::Range(std::size_t{16} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  flag(app, "--outbox-soft-bytes", c.outbox_soft_bytes,
+  given.soft = flag(app, "--outbox-soft-bytes", c.outbox_soft_bytes,
        "Unsent bytes the socket refused that drop a client once held for --outbox-soft-seconds",
        "CHATD_OUTBOX_SOFT_BYTES")
       ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
@@ -95,6 +101,14 @@ void add_reply_flags(CLI::App& app, Config& c) {
        "SO_SNDBUF of each client socket (the kernel doubles it; 0: the kernel's default)",
        "CHATD_SEND_BUFFER_BYTES")
       ->check(CLI::Range(std::size_t{0}, std::size_t{64} << 20));
+  return given;
+}
+
+// Left at their defaults, the reply and soft limits follow a smaller
+// --outbox-cap-bytes (a quarter of it); given, they must fit under it.
+void fit_reply_flags(Config& c, const ReplyFlags& given) {
+  if (given.max_reply->count() == 0) c.max_reply_bytes = std::min(c.max_reply_bytes, c.outbox_cap_bytes / 4);
+  if (given.soft->count() == 0) c.outbox_soft_bytes = std::min(c.outbox_soft_bytes, c.outbox_cap_bytes / 4);
 }
 
 void add_connection_flags(CLI::App& app, Config& c) {
@@ -108,7 +122,6 @@ void add_connection_flags(CLI::App& app, Config& c) {
        "Unsent bytes queued for a client before it is dropped as a slow consumer",
        "CHATD_OUTBOX_CAP_BYTES")
       ->check(CLI::Range(std::size_t{64} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
-  add_reply_flags(app, c);
   flag(app, "--idle-timeout-ms", c.idle_timeout_ms,
        "Close a silent connection after this long (pinged at half of it)",
        "CHATD_IDLE_TIMEOUT_MS")
@@ -179,11 +192,13 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_history_flags(app, c);
   add_size_flags(app, c);
   add_connection_flags(app, c);
+  const ReplyFlags reply_flags = add_reply_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");
   try {
     app.parse(argc, argv);
     resolve_addresses(c, metrics);
+    fit_reply_flags(c, reply_flags);
     check_together(c);
   } catch (const CLI::ParseError& e) {
     // --help and --version print to stdout and exit 0. Every other error
