@@ -67,13 +67,16 @@ bool Session::accepting_requests() const {
   return state_ == State::kOpen && reading_ && !nick_pending_ && replies_fit();
 }
 
-// One large answer may always be awaited; more only while they fit, at
-// max_reply_bytes each, under the outbox cap beside what is unsent. Reading
-// stops meanwhile (TCP backpressure), and goes on as answers arrive and the
-// outbox drains.
+// Requests go on while the large answers in flight, at max_reply_bytes
+// each, fit beside what is unsent in half the outbox cap (the other half is
+// for events); with nothing unsent and nothing awaited, always. Reading
+// stops meanwhile (TCP backpressure) and goes on as answers arrive and the
+// outbox drains; a client that never reads stays paused, over the soft
+// limit or silent, until the soft limit or the idle timeout closes it.
 bool Session::replies_fit() const {
   const Config& c = hub_.config();
-  return large_in_flight_ == 0 || outbox_.bytes() + (large_in_flight_ + 1) * c.max_reply_bytes <= c.outbox_cap_bytes;
+  if (large_in_flight_ == 0 && outbox_.bytes() == 0) return true;
+  return outbox_.bytes() + (large_in_flight_ + 1) * c.max_reply_bytes <= c.outbox_cap_bytes / 2;
 }
 
 void Session::answered() {
