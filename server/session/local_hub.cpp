@@ -163,8 +163,11 @@ void LocalHub::on(msg::RoomList&& m) {
   for (auto& room : m.rooms) pending.rooms.push_back(std::move(room));
   pending.more = pending.more || m.more;
   if (--pending.waiting > 0) return;
-  reply_list(pending);
+  // Out of the map first: the reply lets the session go on, and a list it
+  // asks for then is added to the map.
+  PendingList done = std::move(pending);
   pending_lists_.erase(it);
+  reply_list(done);
 }
 
 // The page: the first rooms in name order, up to the limit and
