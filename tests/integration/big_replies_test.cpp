@@ -95,6 +95,7 @@ void fill(std::uint16_t port, const std::vector<std::string>& rooms, int message
 
 std::vector<std::string> names(const std::string& prefix, int n) {
   std::vector<std::string> out;
+  out.reserve(static_cast<std::size_t>(n));
   for (int i = 0; i < n; ++i) out.push_back("#" + prefix + std::to_string(i));
   return out;
 }
