@@ -323,6 +323,7 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
     r->ever_joined = true;
     r->last_seq = j.last_seq();
     r->syncing = false;
+    if (j.recent_truncated() && j.recent_size() > 0) fetch_older(r->name, j.recent(0).seq());
     return;
   }
   // A rejoin: `recent` is ignored except that last_seq says where live
@@ -369,6 +370,51 @@ void ChatCore::on_history_page(const std::string& room, const v1::ServerFrame& f
     r->last_seq = r->target_seq;
   }
   sync_room(room);
+}
+
+void ChatCore::fetch_older(const std::string& room, std::uint64_t before_seq) {
+  client_->history(room, before_seq, std::nullopt, std::min<std::uint32_t>(history_page_, 50),
+                   guard([this, room](const v1::ServerFrame& f) {
+                     if (!reply_ok(f) || f.history().messages_size() == 0) return;
+                     info("earlier messages of " + room + ":", room);
+                     Room* r = find_room(room);
+                     for (const auto& m : f.history().messages()) {
+                       if (r) deliver(*r, m, true);
+                     }
+                   }));
+}
+
+void ChatCore::list_from(const std::string& cursor, std::shared_ptr<RoomListEvent> rows) {
+  client_->list_rooms(cursor, 0, guard([this, rows](const v1::ServerFrame& f) {
+    if (!reply_ok(f)) return;
+    for (const auto& info : f.list_rooms().rooms()) {
+      rows->rooms.push_back({info.name(), info.topic(), info.member_count(), info.last_seq()});
+    }
+    // Names only grow from page to page: a cursor that does not would loop.
+    const std::string& next = f.list_rooms().next_cursor();
+    if (!next.empty() && !f.list_rooms().rooms().empty()) return list_from(next, rows);
+    rows->ts_ms = now_ms();
+    std::sort(rows->rooms.begin(), rows->rooms.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    sink_(*rows);
+  }));
+}
+
+void ChatCore::history_back(const std::string& room, std::uint64_t before_seq, std::uint32_t want,
+                            std::shared_ptr<std::vector<v1::RoomMessage>> got) {
+  const auto asked = static_cast<std::uint32_t>(want - got->size());
+  client_->history(room, before_seq, std::nullopt, asked, guard([this, room, want, got](const v1::ServerFrame& f) {
+    if (!reply_ok(f)) return;
+    const auto& page = f.history().messages();
+    got->insert(got->begin(), page.begin(), page.end());  // older pages go in front
+    if (f.history().truncated() && !page.empty() && got->size() < want) {
+      return history_back(room, page.Get(0).seq(), want, got);
+    }
+    info("history of " + room + ": " + std::to_string(got->size()) + " messages", room);
+    Room* r = find_room(room);
+    for (const auto& m : *got) {
+      if (r) deliver(*r, m, true);
+    }
+  }));
 }
 
 void ChatCore::finish_sync(Room& r) {
@@ -686,16 +732,7 @@ void ChatCore::execute(const Command& c) {
       return;
     }
     case CommandKind::kList:
-      client_->list_rooms(guard([this](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        RoomListEvent e;
-        e.ts_ms = now_ms();
-        for (const auto& info : f.list_rooms().rooms()) {
-          e.rooms.push_back({info.name(), info.topic(), info.member_count(), info.last_seq()});
-        }
-        std::sort(e.rooms.begin(), e.rooms.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-        sink_(e);
-      }));
+      list_from("", std::make_shared<RoomListEvent>());
       return;
     case CommandKind::kTopic: {
       if (current_.empty() || is_query(current_)) return emit_error("CLIENT", "no current room");
@@ -718,15 +755,7 @@ void ChatCore::execute(const Command& c) {
         n = digits.size() > 9 ? history_page_
                               : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
       }
-      const std::string room = current_;
-      client_->history(room, 0, std::nullopt, n, guard([this, room](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        info("history of " + room + ": " + std::to_string(f.history().messages_size()) + " messages", room);
-        Room* r = find_room(room);
-        for (const auto& m : f.history().messages()) {
-          if (r) deliver(*r, m, true);
-        }
-      }));
+      history_back(current_, 0, n, std::make_shared<std::vector<v1::RoomMessage>>());
       return;
     }
     case CommandKind::kNick:

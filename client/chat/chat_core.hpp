@@ -129,6 +129,14 @@ class ChatCore {
   void sync_room(const std::string& room);
   void on_history_page(const std::string& room, const v1::ServerFrame& f);
   void finish_sync(Room& r);
+  // The rest of a replay the server cut at its reply size: the page before
+  // `before_seq`, shown as history.
+  void fetch_older(const std::string& room, std::uint64_t before_seq);
+  // /list: the pages from `cursor` on, gathered into `rows`, then shown.
+  void list_from(const std::string& cursor, std::shared_ptr<RoomListEvent> rows);
+  // /history N: pages back from `before_seq` until `want` are in `got`.
+  void history_back(const std::string& room, std::uint64_t before_seq, std::uint32_t want,
+                    std::shared_ptr<std::vector<v1::RoomMessage>> got);
   void deliver(Room& r, const v1::RoomMessage& m, bool history);
   void on_message(const v1::RoomMessage& m);
   void on_presence(const v1::Presence& p);

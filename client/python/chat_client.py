@@ -175,6 +175,7 @@ def parse_args():
     parser.add_argument("--room", default="#general")
     parser.add_argument("--say", action="append", default=[], help="text to send (repeatable)")
     parser.add_argument("--expect", help="exit 0 once a message with this text arrives")
+    parser.add_argument("--list", action="store_true", help="print every room (page by page), then exit")
     parser.add_argument("--timeout", type=float, default=10.0)
     args = parser.parse_args()
     if not args.nick:
@@ -200,6 +201,24 @@ def parse_args():
     return args
 
 
+def list_rooms(pb, conn):
+    """Prints every room: the server sends the list in pages, each naming
+    the cursor of the next (empty after the last)."""
+    cursor = ""
+    while True:
+        conn.send(list_rooms=pb.ListRoomsRequest(cursor=cursor))
+        frame = conn.receive()
+        while frame is not None and frame.WhichOneof("body") not in ("list_rooms", "error"):
+            frame = conn.receive()
+        if frame is None or frame.WhichOneof("body") == "error":
+            return EXIT_ERROR
+        for room in frame.list_rooms.rooms:
+            print(clean(f"room {room.name} members={room.member_count} topic={room.topic}"), flush=True)
+        cursor = frame.list_rooms.next_cursor
+        if not cursor or not frame.list_rooms.rooms:
+            return EXIT_OK
+
+
 def run(pb, args):
     deadline = time.monotonic() + args.timeout
     try:
@@ -207,6 +226,11 @@ def run(pb, args):
     except OSError as e:
         die(f"cannot connect to {args.host}:{args.port}: {e.strerror or e}")
     conn.send(hello=pb.HelloRequest(nick=args.nick))
+    if args.list:
+        try:
+            return list_rooms(pb, conn)
+        except (OSError, ValueError) as e:
+            die(f"connection failed: {e}")
     conn.send(join=pb.JoinRequest(room=args.room))
     # The server treats a say with an id it saw from this nick in the last
     # 10 minutes as the same say sent again: ids start from the clock, so

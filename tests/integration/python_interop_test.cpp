@@ -168,6 +168,28 @@ TEST(PythonInteropTest, RefusesArgumentsThatAreNotTextInTheLocaleBeforeConnectin
   EXPECT_NE(py->text().find("--say: byte 0xE9 at 3 is not valid text"), std::string::npos) << py->text();
   EXPECT_EQ(py->text().find("Traceback"), std::string::npos) << py->text();
   EXPECT_LE(cpp.presences().size(), 1u) << "it never joined";  // cpp's own join only
+TEST(PythonInteropTest, ListsEveryRoomPageByPage) {
+  auto config = test_config(2);
+  config.rate_per_sec = 0;
+  config.max_reply_bytes = 16 * 1024;  // 60 topics of 512 bytes take two pages or more
+  RunningServer server(config);
+  IoThread io;
+  TestClient maker(io, server.port(), "maker");
+  for (int i = 0; i < 60; ++i) {
+    const std::string room = "#p" + std::to_string(i);
+    ASSERT_TRUE(maker.join(room).has_join());
+    ASSERT_TRUE(maker.call([&](client::Client& c, client::ReplyHandler h) {
+      c.set_topic(room, std::string(512, 't'), std::move(h));
+    }).has_topic());
+    ASSERT_TRUE(maker.leave(room).has_leave());
+  }
+  auto first = maker.call([](client::Client& c, client::ReplyHandler h) { c.list_rooms(std::move(h)); });
+  ASSERT_FALSE(first.list_rooms().next_cursor().empty()) << "one page holds them all";
+  const auto py = python_client("--port " + std::to_string(server.port()) + " --nick lister --list --timeout 20");
+  EXPECT_EQ(py->wait_exit(60s), 0) << py->text();
+  int rooms = 0;
+  for (const auto& line : py->lines()) rooms += line.rfind("room #p", 0) == 0 ? 1 : 0;
+  EXPECT_EQ(rooms, 60) << py->text();
 }
 
 TEST(PythonInteropTest, SaysWhatIsMissingWhenProtobufIsNot) {
