@@ -168,6 +168,8 @@ TEST(PythonInteropTest, RefusesArgumentsThatAreNotTextInTheLocaleBeforeConnectin
   EXPECT_NE(py->text().find("--say: byte 0xE9 at 3 is not valid text"), std::string::npos) << py->text();
   EXPECT_EQ(py->text().find("Traceback"), std::string::npos) << py->text();
   EXPECT_LE(cpp.presences().size(), 1u) << "it never joined";  // cpp's own join only
+}
+
 TEST(PythonInteropTest, ListsEveryRoomPageByPage) {
   auto config = test_config(2);
   config.rate_per_sec = 0;

@@ -129,6 +129,8 @@ TEST(ConfigTest, HistoryMemoryTakesSizesWithUnitsWithinItsRange) {
     ASSERT_TRUE(parsed.exit_code) << bad;
     EXPECT_EQ(*parsed.exit_code, kUsageError) << bad;
   }
+}
+
 TEST(ConfigTest, ReplyAndSoftLimitsComeFromFlagsOrTheEnvironmentAndFollowASmallerCap) {
   const char* argv[] = {"chatd", "--max-reply-bytes", "65536", "--outbox-soft-seconds", "3",
                         "--send-buffer-bytes", "0"};
