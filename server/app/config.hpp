@@ -45,6 +45,16 @@ struct Config {
 
   double rate_per_sec = 50;  // 0: unlimited
   double rate_burst = 100;
+  // Bytes a connection may cost per second and at once: what it sends, plus
+  // the replies it asks for (history pages, room lists, who, topics). Past
+  // either budget its socket is not read until the budget has refilled to
+  // half. 0: unlimited.
+  std::size_t rate_bytes = 256 * 1024;
+  std::size_t rate_bytes_burst = 1024 * 1024;
+  // Renames and topic changes a connection may make per 20 s (each fans out
+  // to every member of every room it is in). 0: unlimited.
+  unsigned rename_rate = 3;
+  unsigned topic_rate = 5;
   std::size_t outbox_cap_bytes = 1024 * 1024;
   std::uint32_t idle_timeout_ms = 60'000;  // a ping goes out at half of it
   std::uint32_t shutdown_grace_ms = 2'000;

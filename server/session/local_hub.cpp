@@ -133,7 +133,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
 void LocalHub::on(msg::ToSession&& m) {
   assert_owner();
   if (m.error != v1::Error::CODE_UNSPECIFIED) metrics_.error(m.error);
-  if (Session* s = find(m.session)) s->send(m.frame);
+  if (Session* s = find(m.session)) s->send_reply(m.frame);
 }
 
 // -------------------------------------------------------------- room lists
@@ -157,7 +157,7 @@ void LocalHub::on(msg::RoomList&& m) {
   v1::ServerFrame reply;
   reply.set_request_id(pending.request_id);
   for (auto& room : pending.rooms) *reply.mutable_list_rooms()->add_rooms() = std::move(room);
-  if (Session* s = find(pending.session)) s->send(common::make_shared_frame(reply));
+  if (Session* s = find(pending.session)) s->send_reply(common::make_shared_frame(reply));
   pending_lists_.erase(it);
 }
 

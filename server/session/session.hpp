@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "common/framing.hpp"
-#include "common/token_bucket.hpp"
 #include "server/chat/messages.hpp"
 #include "server/net/local_frame.hpp"
 #include "server/net/outbox.hpp"
 #include "server/net/transport.hpp"
+#include "server/session/rate_limits.hpp"
 
 namespace chat::server {
 
@@ -66,6 +66,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
+  // A reply to this session's own request (history, room list, who, topic):
+  // its bytes are charged to the session's byte budget, then it is sent.
+  void send_reply(const SharedFrame& frame);
   // Writes as much of the outbox as the transport takes now. `now_ns`: the
   // time for the latency histogram (monotonic_ns(), read once per flush
   // pass by the hub); 0: read it here if a room message is written.
@@ -93,6 +96,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void process(std::string_view bytes);
   bool accepting_requests() const;
   void handle_frame(std::string_view payload);
+  // Past a budget: stop reading, say so once, read again once it has
+  // refilled (rate_limits.hpp).
+  void stall(RateLimits::Limit limit, Clock::time_point now);
+  void wait_for_refill(std::uint32_t ms);
+  void end_stall();
+  void count_limited(RateLimits::Limit limit);
   void close_for(v1::Error::Code code, std::string_view text);
   void linger();
   void drain_until_eof();
@@ -127,19 +136,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void drop(const Membership& m);  // m: an entry of rooms_
   bool is_member(const std::string& room) const { return membership(room) != nullptr; }
   bool check_body(const std::string& text, std::uint64_t request_id);
+  // A rename or topic change past its budget: refused with RATE_LIMITED.
+  bool refused(RateLimits::Limit kind, std::uint64_t request_id);
 
   LocalHub& hub_;
   const SessionId id_;
   std::unique_ptr<Transport> transport_;
   const std::string peer_;
   common::FrameDecoder decoder_;
-  common::TokenBucket bucket_;
+  RateLimits limits_;
 
   State state_ = State::kOpen;
   bool reading_ = true;
   bool write_waiting_ = false;
   bool lingering_ = false;  // closing: FIN sent, reading until the client closes
   bool dirty_ = false;  // queued on the hub's flush list
+  bool stalled_ = false;  // past a budget: not reading until it refills
+  std::optional<asio::steady_timer> stall_timer_;
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::string close_detail_;
   std::optional<asio::steady_timer> close_timer_;
