@@ -82,7 +82,7 @@ void add_size_flags(CLI::App& app, Config& c) {
 // What a connection's requests may cost beyond one frame each.
 void add_cost_flags(CLI::App& app, Config& c) {
   flag(app, "--rate-bytes", c.rate_bytes,
-       "Bytes per second a connection may send plus receive in replies (0: unlimited; else at least 1024)",
+       "Bytes per second a connection may send plus receive in replies (0: unlimited, as with --rate 0; else at least 1024)",
        "CHATD_RATE_BYTES")
       ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
   flag(app, "--rate-bytes-burst", c.rate_bytes_burst, "Bytes a connection may cost at once (at least --max-frame-bytes)",

@@ -48,7 +48,7 @@ struct Config {
   // Bytes a connection may cost per second and at once: what it sends, plus
   // the replies it asks for (history pages, room lists, who, topics). Past
   // either budget its socket is not read until the budget has refilled to
-  // half. 0: unlimited.
+  // half. 0: unlimited; --rate 0 turns it off too (effective_rate_bytes).
   std::size_t rate_bytes = 256 * 1024;
   std::size_t rate_bytes_burst = 1024 * 1024;
   // Renames and topic changes a connection may make per 20 s (each fans out
@@ -63,6 +63,8 @@ struct Config {
   std::size_t mailbox_batch = 256;
 
   unsigned effective_reactors() const;
+  // --rate 0 means no rate limit at all: no frame rate, no byte budget.
+  std::size_t effective_rate_bytes() const { return rate_per_sec == 0 ? 0 : rate_bytes; }
 };
 
 // The exit status of a bad flag, as for any command-line usage error.

@@ -29,7 +29,7 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_idle_timeout_ms(c.idle_timeout_ms);
   limits->set_max_rooms(static_cast<std::uint32_t>(c.max_rooms));
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
-  limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.rate_bytes));
+  limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);
 }

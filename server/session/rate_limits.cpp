@@ -17,7 +17,7 @@ common::TokenBucket per_window(unsigned n, RateLimits::Clock::time_point now) {
 RateLimits::RateLimits(const Config& config, Clock::time_point now)
     : config_(config),
       frames_(config.rate_per_sec, config.rate_burst, now),
-      bytes_(static_cast<double>(config.rate_bytes), static_cast<double>(config.rate_bytes_burst), now),
+      bytes_(static_cast<double>(config.effective_rate_bytes()), static_cast<double>(config.rate_bytes_burst), now),
       renames_(per_window(config.rename_rate, now)),
       topics_(per_window(config.topic_rate, now)) {}
 
@@ -55,7 +55,7 @@ std::string RateLimits::describe(Limit limit, std::uint32_t wait_ms) const {
       return "over the frame rate (" + std::to_string(static_cast<unsigned>(config_.rate_per_sec)) +
              "/s): not reading your requests for " + wait;
     case Limit::kBytes:
-      return "over the byte budget (" + std::to_string(config_.rate_bytes) +
+      return "over the byte budget (" + std::to_string(config_.effective_rate_bytes()) +
              " bytes/s, sent plus replies): not reading your requests for " + wait;
     case Limit::kRename:
       return "renames are limited to " + std::to_string(config_.rename_rate) + " per 20 s; try again in " + wait;

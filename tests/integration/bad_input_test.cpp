@@ -213,6 +213,9 @@ class RateLimitTest : public BadInputTest {
 TEST_F(RateLimitTest, FloodIsSlowedWithOneRetryAfterPerStallAndNothingIsDropped) {
   TestClient flooder(io_, server_.port(), "flood");
   ASSERT_TRUE(flooder.join("#calm").has_join());
+  // The byte budget, announced beside the frame rate.
+  EXPECT_EQ(flooder.welcome().limits().rate_bytes_per_sec(), 256u * 1024);
+  EXPECT_EQ(flooder.welcome().limits().rate_bytes_burst(), 1024u * 1024);
   constexpr int kSent = 20;
   const auto from = std::chrono::steady_clock::now();
   for (int i = 0; i < kSent; ++i) flooder.say_async("#calm", "flood " + std::to_string(i), i + 1);
