@@ -66,7 +66,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
-  // A reply to this session's own request (history, room list, who, topic):
+  // A reply to this session's own request (history, room list, who, topic,
+  // a direct message's ack):
   // its bytes are charged to the session's byte budget, then it is sent.
   void send_reply(const SharedFrame& frame);
   // Writes as much of the outbox as the transport takes now. `now_ns`: the
