@@ -116,6 +116,23 @@ void fit_reply_flags(Config& c, const ReplyFlags& given) {
   if (given.soft->count() == 0) c.outbox_soft_bytes = std::min(c.outbox_soft_bytes, c.outbox_cap_bytes / 4);
 }
 
+// What a connection's requests may cost beyond one frame each.
+void add_cost_flags(CLI::App& app, Config& c) {
+  flag(app, "--rate-bytes", c.rate_bytes,
+       "Bytes per second a connection may send plus receive in replies (0: unlimited, as with --rate 0; else at least 1024)",
+       "CHATD_RATE_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--rate-bytes-burst", c.rate_bytes_burst, "Bytes a connection may cost at once (at least --max-frame-bytes)",
+       "CHATD_RATE_BYTES_BURST")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--rename-rate", c.rename_rate, "Renames a connection may make per 20 s (0: unlimited)",
+       "CHATD_RENAME_RATE")
+      ->check(CLI::Range(0u, 10'000u));
+  flag(app, "--topic-rate", c.topic_rate, "Topic changes a connection may make per 20 s (0: unlimited)",
+       "CHATD_TOPIC_RATE")
+      ->check(CLI::Range(0u, 10'000u));
+}
+
 void add_connection_flags(CLI::App& app, Config& c) {
   // The Welcome announces the rate rounded down, so a client that paces
   // itself by it is never limited; hence no rates between 0 and 1.
@@ -123,6 +140,7 @@ void add_connection_flags(CLI::App& app, Config& c) {
        "CHATD_RATE");
   flag(app, "--burst", c.rate_burst, "Frames a connection may send at once", "CHATD_BURST")
       ->check(CLI::Range(1.0, 1e6));
+  add_cost_flags(app, c);
   flag(app, "--outbox-cap-bytes", c.outbox_cap_bytes,
        "Unsent bytes queued for a client before it is dropped as a slow consumer",
        "CHATD_OUTBOX_CAP_BYTES")
@@ -198,6 +216,12 @@ void check_together(const Config& c) {
   }
   if (c.outbox_soft_bytes > c.outbox_cap_bytes) {
     throw CLI::ValidationError("--outbox-soft-bytes", "must be at most --outbox-cap-bytes");
+  }
+  if (c.rate_bytes != 0 && c.rate_bytes < 1024) {
+    throw CLI::ValidationError("--rate-bytes", "must be 0 (unlimited) or at least 1024");
+  }
+  if (c.rate_bytes_burst < c.max_frame_bytes) {
+    throw CLI::ValidationError("--rate-bytes-burst", "must be at least --max-frame-bytes");
   }
   if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-topic-bytes",

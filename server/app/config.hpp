@@ -52,6 +52,16 @@ struct Config {
 
   double rate_per_sec = 50;  // 0: unlimited
   double rate_burst = 100;
+  // Bytes a connection may cost per second and at once: what it sends, plus
+  // the replies it asks for (history pages, room lists, who, topics). Past
+  // either budget its socket is not read until the budget has refilled to
+  // half. 0: unlimited; --rate 0 turns it off too (effective_rate_bytes).
+  std::size_t rate_bytes = 256 * 1024;
+  std::size_t rate_bytes_burst = 1024 * 1024;
+  // Renames and topic changes a connection may make per 20 s (each fans out
+  // to every member of every room it is in). 0: unlimited.
+  unsigned rename_rate = 3;
+  unsigned topic_rate = 5;
   std::size_t outbox_cap_bytes = 1024 * 1024;
   // Replies and the slow-consumer rule (issue 12, findings 3 and 4). No
   // join replay, history page or room list page holds more than
@@ -88,6 +98,8 @@ struct Config {
   std::size_t mailbox_batch = 256;
 
   unsigned effective_reactors() const;
+  // --rate 0 means no rate limit at all: no frame rate, no byte budget.
+  std::size_t effective_rate_bytes() const { return rate_per_sec == 0 ? 0 : rate_bytes; }
 };
 
 // The exit status of a bad flag, as for any command-line usage error.

@@ -13,6 +13,9 @@
 namespace chat::server {
 
 inline constexpr std::size_t kErrorCodes = 32;
+// What a RATE_LIMITED was sent for (session/rate_limits.hpp): a stall past
+// the frame rate or the byte budget, or a refused rename or topic change.
+inline constexpr std::array<const char*, 4> kRateLimitNames = {"frames", "bytes", "rename", "topic"};
 
 // The clock of the latency histogram: steady, in nanoseconds.
 inline std::int64_t monotonic_ns() {
@@ -62,6 +65,7 @@ struct MetricsSnapshot {
   std::uint64_t room_creations_refused_address = 0;
   std::uint64_t room_creations_refused_held = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
+  std::array<std::uint64_t, kRateLimitNames.size()> rate_limited_by{};
   LatencySnapshot delivery_latency;
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }
@@ -129,6 +133,7 @@ class ReactorMetrics {
   Counter room_creations_refused_address{0};
   Counter room_creations_refused_held{0};
   std::array<Counter, kErrorCodes> errors{};
+  std::array<Counter, kRateLimitNames.size()> rate_limited_by{};  // by kRateLimitNames
   // From sequencing a room message to the write that sent it to a member.
   LatencyHistogram delivery_latency;
 };
@@ -153,6 +158,7 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.room_creations_refused_address += get(room_creations_refused_address);
   out.room_creations_refused_held += get(room_creations_refused_held);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
+  for (std::size_t i = 0; i < kRateLimitNames.size(); ++i) out.rate_limited_by[i] += get(rate_limited_by[i]);
   delivery_latency.add_to(out.delivery_latency);
 }
 

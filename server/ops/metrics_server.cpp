@@ -192,7 +192,13 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("messages_published_total", "counter", "Room messages sequenced.", m.messages_published);
   metric("slow_consumer_disconnects_total", "counter", "Clients dropped for not reading.",
          m.slow_consumer_disconnects);
-  metric("rate_limited_total", "counter", "Requests refused by the rate limiter.", m.rate_limited);
+  metric("rate_limited_total", "counter",
+         "RATE_LIMITED sent: a connection's reading stalled, or a rename or topic change refused.", m.rate_limited);
+  out << "# HELP chatd_rate_limited_by_total RATE_LIMITED sent, by the limit.\n"
+         "# TYPE chatd_rate_limited_by_total counter\n";
+  for (std::size_t i = 0; i < kRateLimitNames.size(); ++i) {
+    out << "chatd_rate_limited_by_total{limit=\"" << kRateLimitNames[i] << "\"} " << m.rate_limited_by[i] << '\n';
+  }
   metric("idle_timeouts_total", "counter", "Connections closed for silence.", m.idle_timeouts);
   metric("inbox_depth", "gauge", "Mail waiting in the reactors' inboxes now, summed.", m.inbox_depth);
   metric("store_commits_total", "counter", "Transactions the store committed (one per batch).", m.store_commits);

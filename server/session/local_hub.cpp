@@ -161,7 +161,7 @@ void LocalHub::on(msg::ToSession&& m) {
   if (s == nullptr) return;
   // A page, or an error (which may answer a join or history request: a
   // count too low only admits a request sooner, never stalls one).
-  s->send(m.frame);
+  s->send_reply(m.frame);
   if (m.page || m.error != v1::Error::CODE_UNSPECIFIED) s->answered();
 }
 
@@ -214,7 +214,7 @@ void LocalHub::reply_list(PendingList& pending) {
     list->set_next_cursor(list->rooms(static_cast<int>(taken) - 1).name());
   }
   if (Session* s = find(pending.session)) {
-    s->send(common::make_shared_frame(reply));
+    s->send_reply(common::make_shared_frame(reply));
     s->answered();
   }
 }

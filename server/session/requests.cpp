@@ -76,6 +76,7 @@ void Session::on_rename(v1::RenameRequest& rename, std::uint64_t rid) {
     send(rename_reply(nick_, rid));
     return;
   }
+  if (refused(RateLimits::Limit::kRename, rid)) return;  // each is a presence to every room it is in
   claim_nick(std::move(*rename.mutable_nick()), rid);
 }
 
@@ -223,6 +224,7 @@ void Session::query_room(msg::RoomQuery&& q, const std::string& room) {
     reply_error(Error::CODE_NOT_A_MEMBER, "join " + *canonical + " to set its topic", q.request_id);
     return;
   }
+  if (q.kind == Kind::kSetTopic && refused(RateLimits::Limit::kTopic, q.request_id)) return;
   q.room = std::move(*canonical);
   q.session = id_;
   q.nick = nick_;
@@ -237,6 +239,14 @@ void Session::reply_error(Error::Code code, std::string_view text, std::uint64_t
                           std::uint32_t retry_after_ms) {
   hub_.metrics().error(code);
   send(error_frame(code, text, request_id, retry_after_ms));
+}
+
+bool Session::refused(RateLimits::Limit kind, std::uint64_t request_id) {
+  const std::uint32_t wait = limits_.refuse(kind, Clock::now());
+  if (wait == 0) return false;
+  count_limited(kind);
+  reply_error(Error::CODE_RATE_LIMITED, limits_.describe(kind, wait), request_id, wait);
+  return true;
 }
 
 bool Session::require_login(std::uint64_t request_id) {

@@ -25,7 +25,7 @@ Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transpo
       transport_(std::move(transport)),
       peer_(transport_->peer()),
       decoder_(hub.config().max_frame_bytes),
-      bucket_(hub.config().rate_per_sec, hub.config().rate_burst, Clock::now()),
+      limits_(hub.config(), Clock::now()),
       address_(address_key(peer_)),
       direct_bucket_(hub.config().dm_rate_per_sec, 2.0 * hub.config().dm_rate_per_sec, Clock::now()),
       created_(hub.config().room_create_per_min, std::chrono::minutes(1)),
@@ -49,7 +49,20 @@ void Session::wait_readable() {
 
 void Session::on_readable(const std::error_code& ec) {
   hub_.assert_owner();
-  if (ec || state_ != State::kOpen || !reading_) return;
+  if (ec) return;
+  if (!accepting_requests()) {
+    // Its answers would not fit now (or a hello is pending): leave the bytes
+    // in the kernel until resume().
+    paused_ = state_ == State::kOpen;
+    return;
+  }
+  // More has come while over a budget (replies it asked for can put it
+  // there): leave it in the kernel's buffer, so TCP pushes back.
+  const auto now = Clock::now();
+  if (const auto limit = limits_.exhausted(now); limit != RateLimits::Limit::kNone) {
+    stall(limit, now);
+    return;
+  }
   const std::span<char> buffer = hub_.read_buffer();
   std::error_code read_ec;
   const std::size_t n = transport_->read_some(buffer, read_ec);
@@ -62,13 +75,14 @@ void Session::on_readable(const std::error_code& ec) {
     close(Reason::REASON_CLIENT_QUIT, nullptr, kErrorGrace);
     return;
   }
-  last_heard_ = Clock::now();
+  limits_.bytes(now, n);
+  last_heard_ = now;
   ping_sent_ = false;
   process(std::string_view(buffer.data(), n));
 }
 
 bool Session::accepting_requests() const {
-  return state_ == State::kOpen && reading_ && !nick_pending_ && replies_fit();
+  return state_ == State::kOpen && reading_ && !nick_pending_ && !stalled_ && replies_fit();
 }
 
 // Requests go on while the large answers in flight, at max_reply_bytes
@@ -93,9 +107,13 @@ void Session::process(std::string_view bytes) {
   // client may send hello and join back to back, and what it says after a
   // rename goes out under the new nick. The answer is a message, and a
   // message never runs inside this loop (router.hpp), so no flag is needed.
+  // Every frame takes a token; once none is left, or the bytes are in debt,
+  // the frames after it wait in the decoder, unparsed.
   const common::DecodeError error = decoder_.feed(bytes, [this](std::string_view payload) {
+    const auto now = Clock::now();
+    limits_.frame(now);
     handle_frame(payload);
-    return accepting_requests();
+    return accepting_requests() && limits_.exhausted(now) == RateLimits::Limit::kNone;
   });
   switch (error) {
     case common::DecodeError::kNone:
@@ -108,10 +126,18 @@ void Session::process(std::string_view bytes) {
       close_for(Error::CODE_MALFORMED_FRAME, "bad length prefix");
       return;
   }
-  if (accepting_requests()) {
-    wait_readable();
+  if (!accepting_requests()) {
+    paused_ = true;  // no read pending: resume() goes on (an answer, a drained outbox)
+    return;
+  }
+  const auto now = Clock::now();
+  const auto limit = limits_.exhausted(now);
+  // Over a budget with requests waiting: stall. With none, read on; if more
+  // comes before the budget refills, on_readable stalls.
+  if (limit != RateLimits::Limit::kNone && decoder_.buffered() > 0) {
+    stall(limit, now);
   } else {
-    paused_ = true;
+    wait_readable();
   }
 }
 
@@ -129,17 +155,48 @@ void Session::handle_frame(std::string_view payload) {
     close_for(Error::CODE_MALFORMED_FRAME, "frame is not a valid ClientFrame");
     return;
   }
-  // A pong answers our own ping; it is never rate limited.
-  if (frame.body_case() != v1::ClientFrame::kPong) {
-    const auto now = Clock::now();
-    if (!bucket_.try_take(now)) {
-      ReactorMetrics::bump(hub_.metrics().rate_limited);
-      reply_error(Error::CODE_RATE_LIMITED, "too many requests; slow down", frame.request_id(),
-                  bucket_.retry_after_ms(now));
-      return;
-    }
-  }
   dispatch(frame);
+}
+
+// Instead of parsing and answering every request past the limit (a flood
+// would cost a reply each), stop reading: the kernel's buffer fills and TCP
+// pushes back on the client. It hears of it once per stall.
+void Session::stall(RateLimits::Limit limit, Clock::time_point now) {
+  stalled_ = true;
+  const std::uint32_t ms = limits_.resume_after_ms(now);
+  count_limited(limit);
+  reply_error(Error::CODE_RATE_LIMITED, limits_.describe(limit, ms), 0, ms);
+  wait_for_refill(ms);
+}
+
+void Session::count_limited(RateLimits::Limit limit) {
+  ReactorMetrics::bump(hub_.metrics().rate_limited);
+  ReactorMetrics::bump(hub_.metrics().rate_limited_by[RateLimits::index(limit)]);
+}
+
+void Session::wait_for_refill(std::uint32_t ms) {
+  // One timer per session, made on its first stall: a heap entry in the
+  // reactor's timer queue while it waits, nothing otherwise.
+  if (!stall_timer_) stall_timer_.emplace(hub_.executor());
+  stall_timer_->expires_after(std::chrono::milliseconds(std::max<std::uint32_t>(ms, 1)));
+  stall_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
+    if (!ec) self->end_stall();
+  });
+}
+
+void Session::end_stall() {
+  hub_.assert_owner();
+  if (state_ != State::kOpen) return;
+  // Replies that came meanwhile may have charged more than the wait it was
+  // told: tell it the new one.
+  const auto now = Clock::now();
+  if (const auto limit = limits_.refilling(now); limit != RateLimits::Limit::kNone) {
+    stall(limit, now);
+    return;
+  }
+  stalled_ = false;
+  paused_ = true;
+  resume();  // the frames held in the decoder first, then reading again
 }
 
 // A protocol error: tell the client why, then close.
@@ -197,6 +254,11 @@ void Session::check_outbox(Clock::time_point now) {
   if (now - *over_soft_since_ >= std::chrono::seconds(c.outbox_soft_seconds)) {
     drop_slow_consumer("outbox over its soft limit for too long; read faster");
   }
+}
+
+void Session::send_reply(const SharedFrame& frame) {
+  limits_.bytes(Clock::now(), frame->size());
+  send(frame);
 }
 
 void Session::flush(std::int64_t now_ns) {
@@ -263,6 +325,10 @@ void Session::check_idle(Clock::time_point now) {
   hub_.assert_owner();
   check_outbox(now);
   if (state_ != State::kOpen) return;
+  if (stalled_) {
+    last_heard_ = now;  // not heard because not read: it is not idle
+    return;
+  }
   const auto idle = std::chrono::milliseconds(hub_.config().idle_timeout_ms);
   const auto quiet = now - last_heard_;
   if (quiet >= idle) {
@@ -310,6 +376,7 @@ void Session::abort() {
   // Counted open until its descriptor is gone, not merely until it is retired.
   ReactorMetrics::drop(hub_.metrics().connections_open);
   if (close_timer_) close_timer_->cancel();
+  if (stall_timer_) stall_timer_->cancel();
   outbox_.clear();
 }
 

@@ -16,12 +16,12 @@
 #include <vector>
 
 #include "common/framing.hpp"
-#include "common/token_bucket.hpp"
 #include "server/chat/messages.hpp"
 #include "server/net/local_frame.hpp"
 #include "server/net/outbox.hpp"
 #include "server/net/transport.hpp"
 #include "server/session/creation_budget.hpp"
+#include "server/session/rate_limits.hpp"
 
 namespace chat::server {
 
@@ -67,6 +67,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass its SharedFrame.
   void send(const LocalFrameRef& frame);
   void send(const SharedFrame& frame) { send(LocalFrameRef(frame)); }
+  // A reply to this session's own request (history, room list, who, topic,
+  // a direct message's ack):
+  // its bytes are charged to the session's byte budget, then it is sent.
+  void send_reply(const SharedFrame& frame);
   // Writes as much of the outbox as the transport takes now. `now_ns`: the
   // time for the latency histogram (monotonic_ns(), read once per flush
   // pass by the hub); 0: read it here if a room message is written.
@@ -116,6 +120,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void process(std::string_view bytes);
   bool accepting_requests() const;
   void handle_frame(std::string_view payload);
+  // Past a budget: stop reading, say so once, read again once it has
+  // refilled (rate_limits.hpp).
+  void stall(RateLimits::Limit limit, Clock::time_point now);
+  void wait_for_refill(std::uint32_t ms);
+  void end_stall();
+  void count_limited(RateLimits::Limit limit);
   void close_for(v1::Error::Code code, std::string_view text);
   bool replies_fit() const;
   // The slow-consumer rule, on unsent bytes the socket refused.
@@ -157,13 +167,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // Sets join.create_limit: kNone after reserving a place in this
   // session's and its address's creation budgets, else the one spent.
   void reserve_creation(msg::Join& join);
+  // A rename or topic change past its budget: refused with RATE_LIMITED.
+  bool refused(RateLimits::Limit kind, std::uint64_t request_id);
 
   LocalHub& hub_;
   const SessionId id_;
   std::unique_ptr<Transport> transport_;
   const std::string peer_;
   common::FrameDecoder decoder_;
-  common::TokenBucket bucket_;
+  RateLimits limits_;
   // Issue 12 (abuse_limits.cpp).
   const std::string address_;
   common::TokenBucket direct_bucket_;  // DMs handed to this session
@@ -178,6 +190,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint32_t large_in_flight_ = 0;
   // Since when the socket has refused more than the soft limit, if it has.
   std::optional<Clock::time_point> over_soft_since_;
+  bool stalled_ = false;  // past a budget: not reading until it refills
+  std::optional<asio::steady_timer> stall_timer_;
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::string close_detail_;
   std::optional<asio::steady_timer> close_timer_;

@@ -146,7 +146,8 @@ TEST(ChatdProcessTest, HelpListsEveryFlag) {
   for (const char* flag : {"--bind", "--port", "--reactors", "--log-level", "--metrics", "--history", "--replay",
                            "--max-history-page", "--max-frame-bytes", "--max-body-bytes", "--max-nick-bytes",
                            "--max-room-bytes", "--max-topic-bytes", "--rate", "--burst", "--outbox-cap-bytes",
-                           "--idle-timeout-ms", "--shutdown-grace-ms", "--max-rooms", "--max-joined"}) {
+                           "--idle-timeout-ms", "--shutdown-grace-ms", "--max-rooms", "--max-joined", "--rate-bytes",
+                           "--rate-bytes-burst", "--rename-rate", "--topic-rate"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

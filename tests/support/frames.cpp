@@ -32,6 +32,26 @@ v1::ClientFrame hello_frame(const std::string& nick, std::uint64_t request_id) {
   return f;
 }
 
+v1::ClientFrame pong_frame(std::uint64_t nonce) {
+  v1::ClientFrame f;
+  f.mutable_pong()->set_nonce(nonce);
+  return f;
+}
+
+v1::ClientFrame set_topic_frame(const std::string& room, const std::string& topic, std::uint64_t request_id) {
+  auto f = with_id(request_id);
+  f.mutable_set_topic()->set_room(room);
+  f.mutable_set_topic()->set_topic(topic);
+  return f;
+}
+
+v1::ClientFrame history_frame(const std::string& room, std::uint32_t limit, std::uint64_t request_id) {
+  auto f = with_id(request_id);
+  f.mutable_history()->set_room(room);
+  f.mutable_history()->set_limit(limit);
+  return f;
+}
+
 v1::ClientFrame rename_frame(const std::string& nick, std::uint64_t request_id) {
   auto f = with_id(request_id);
   f.mutable_rename()->set_nick(nick);

@@ -28,6 +28,10 @@ v1::ClientFrame leave_frame(const std::string& room, std::uint64_t request_id);
 v1::ClientFrame say_frame(const std::string& room, const std::string& text, std::uint64_t request_id);
 v1::ClientFrame who_frame(const std::string& room, std::uint64_t request_id);
 v1::ClientFrame ping_frame(std::uint64_t nonce, std::uint64_t request_id);
+v1::ClientFrame pong_frame(std::uint64_t nonce);
+v1::ClientFrame set_topic_frame(const std::string& room, const std::string& topic, std::uint64_t request_id);
+// The newest `limit` messages of `room`.
+v1::ClientFrame history_frame(const std::string& room, std::uint32_t limit, std::uint64_t request_id);
 
 // The frames encoded back to back, for one write that pipelines them.
 std::string encode_frames(std::initializer_list<v1::ClientFrame> frames);

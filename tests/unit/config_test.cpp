@@ -154,6 +154,58 @@ TEST(ConfigTest, ReplyAndSoftLimitsComeFromFlagsOrTheEnvironmentAndFollowASmalle
   EXPECT_EQ(defaults.outbox_soft_seconds, 10u);
 }
 
+TEST(ConfigTest, TheCostLimitsHaveTheirDefaultsRangesAndEnvironment) {
+  const char* none[] = {"chatd"};
+  auto defaults = parse_config(1, none);
+  ASSERT_FALSE(defaults.exit_code);
+  EXPECT_EQ(defaults.config.rate_bytes, 256u * 1024);
+  EXPECT_EQ(defaults.config.rate_bytes_burst, 1024u * 1024);
+  EXPECT_EQ(defaults.config.rename_rate, 3u);
+  EXPECT_EQ(defaults.config.topic_rate, 5u);
+  EXPECT_EQ(defaults.config.effective_rate_bytes(), 256u * 1024);
+  const char* no_rate[] = {"chatd", "--rate", "0"};
+  auto unlimited = parse_config(3, no_rate);
+  ASSERT_FALSE(unlimited.exit_code);
+  EXPECT_EQ(unlimited.config.effective_rate_bytes(), 0u) << "--rate 0 turns the byte budget off too";
+
+  const char* argv[] = {"chatd", "--rate-bytes", "0", "--rate-bytes-burst", "65536", "--rename-rate", "0",
+                        "--topic-rate", "10000"};
+  auto edges = parse_config(9, argv);
+  ASSERT_FALSE(edges.exit_code);
+  EXPECT_EQ(edges.config.rate_bytes, 0u);  // unlimited
+  EXPECT_EQ(edges.config.rate_bytes_burst, 65536u);
+  EXPECT_EQ(edges.config.rename_rate, 0u);
+  EXPECT_EQ(edges.config.topic_rate, 10000u);
+
+  ::setenv("CHATD_RATE_BYTES", "4096", 1);
+  ::setenv("CHATD_RENAME_RATE", "1", 1);
+  auto from_env = parse_config(1, none);
+  ::unsetenv("CHATD_RATE_BYTES");
+  ::unsetenv("CHATD_RENAME_RATE");
+  ASSERT_FALSE(from_env.exit_code);
+  EXPECT_EQ(from_env.config.rate_bytes, 4096u);
+  EXPECT_EQ(from_env.config.rename_rate, 1u);
+
+  const std::vector<std::vector<const char*>> bad = {
+      {"--rate-bytes", "100"},                  // under 1024 and not 0
+      {"--rate-bytes", "4294967296"},           // over the Welcome's 32-bit field
+      {"--rate-bytes-burst", "1000"},           // a largest frame could never be read
+      {"--rate-bytes-burst", "4294967296"},
+      {"--rename-rate", "-1"},
+      {"--topic-rate", "10001"},
+  };
+  for (const auto& args : bad) {
+    std::vector<const char*> bad_argv = {"chatd"};
+    bad_argv.insert(bad_argv.end(), args.begin(), args.end());
+    testing::internal::CaptureStderr();
+    auto parsed = parse_config(static_cast<int>(bad_argv.size()), bad_argv.data());
+    const std::string err = testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(parsed.exit_code) << args[0] << " " << args[1];
+    EXPECT_EQ(*parsed.exit_code, kUsageError) << args[0] << " " << args[1];
+    EXPECT_NE(err.find(args[0]), std::string::npos) << "the message names no flag: " << err;
+  }
+}
+
 // parse_config with `args` after "chatd"; what it wrote to stderr in `err`.
 ParsedConfig parse(std::vector<const char*> args, std::string* err = nullptr) {
   args.insert(args.begin(), "chatd");

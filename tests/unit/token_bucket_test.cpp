@@ -33,5 +33,19 @@ TEST(TokenBucketTest, ZeroRateIsUnlimited) {
   EXPECT_EQ(bucket.retry_after_ms(t0), 0u);
 }
 
+TEST(TokenBucketTest, ChargeLeavesADebtThatTheRefillPaysFirst) {
+  const auto t0 = TokenBucket::Clock::time_point{} + 1h;
+  TokenBucket bucket(1000, 2000, t0);  // bytes: 1000/s, 2000 at once
+  bucket.charge(t0, 5000);             // a reply larger than the burst
+  EXPECT_FALSE(bucket.holds(t0, 0));
+  EXPECT_EQ(bucket.ms_until(t0, 0), 3001u);     // 3000 tokens of debt
+  EXPECT_EQ(bucket.ms_until(t0, 1000), 4001u);  // then 1000 more
+  EXPECT_FALSE(bucket.holds(t0 + 2999ms, 0));
+  EXPECT_TRUE(bucket.holds(t0 + 3s, 0));
+  EXPECT_FALSE(bucket.try_take(t0 + 3s, 1));
+  // A level above the burst means the burst: never waits forever.
+  EXPECT_EQ(bucket.ms_until(t0 + 3s, 1e9), 2001u);
+}
+
 }  // namespace
 }  // namespace chat::common
