@@ -1,5 +1,6 @@
 #include "client/chat/chat_core.hpp"
 #include "client/chat/backoff.hpp"
+#include "client/chat/encoding.hpp"
 #include "client/chat/text.hpp"
 #include "common/names.hpp"
 
@@ -322,6 +323,7 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
     r->ever_joined = true;
     r->last_seq = j.last_seq();
     r->syncing = false;
+    if (j.recent_truncated() && j.recent_size() > 0) fetch_older(r->name, j.recent(0).seq());
     return;
   }
   // A rejoin: `recent` is ignored except that last_seq says where live
@@ -368,6 +370,51 @@ void ChatCore::on_history_page(const std::string& room, const v1::ServerFrame& f
     r->last_seq = r->target_seq;
   }
   sync_room(room);
+}
+
+void ChatCore::fetch_older(const std::string& room, std::uint64_t before_seq) {
+  client_->history(room, before_seq, std::nullopt, std::min<std::uint32_t>(history_page_, 50),
+                   guard([this, room](const v1::ServerFrame& f) {
+                     if (!reply_ok(f) || f.history().messages_size() == 0) return;
+                     info("earlier messages of " + room + ":", room);
+                     Room* r = find_room(room);
+                     for (const auto& m : f.history().messages()) {
+                       if (r) deliver(*r, m, true);
+                     }
+                   }));
+}
+
+void ChatCore::list_from(const std::string& cursor, std::shared_ptr<RoomListEvent> rows) {
+  client_->list_rooms(cursor, 0, guard([this, rows](const v1::ServerFrame& f) {
+    if (!reply_ok(f)) return;
+    for (const auto& info : f.list_rooms().rooms()) {
+      rows->rooms.push_back({info.name(), info.topic(), info.member_count(), info.last_seq()});
+    }
+    // Names only grow from page to page: a cursor that does not would loop.
+    const std::string& next = f.list_rooms().next_cursor();
+    if (!next.empty() && !f.list_rooms().rooms().empty()) return list_from(next, rows);
+    rows->ts_ms = now_ms();
+    std::sort(rows->rooms.begin(), rows->rooms.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    sink_(*rows);
+  }));
+}
+
+void ChatCore::history_back(const std::string& room, std::uint64_t before_seq, std::uint32_t want,
+                            std::shared_ptr<std::vector<v1::RoomMessage>> got) {
+  const auto asked = static_cast<std::uint32_t>(want - got->size());
+  client_->history(room, before_seq, std::nullopt, asked, guard([this, room, want, got](const v1::ServerFrame& f) {
+    if (!reply_ok(f)) return;
+    const auto& page = f.history().messages();
+    got->insert(got->begin(), page.begin(), page.end());  // older pages go in front
+    if (f.history().truncated() && !page.empty() && got->size() < want) {
+      return history_back(room, page.Get(0).seq(), want, got);
+    }
+    info("history of " + room + ": " + std::to_string(got->size()) + " messages", room);
+    Room* r = find_room(room);
+    for (const auto& m : *got) {
+      if (r) deliver(*r, m, true);
+    }
+  }));
 }
 
 void ChatCore::finish_sync(Room& r) {
@@ -439,10 +486,13 @@ void ChatCore::on_presence(const v1::Presence& p) {
                       reason_text(p.reason()), p.old_nick()});
 }
 
-void ChatCore::submit(std::string_view line) {
+void ChatCore::submit(std::string_view typed) {
   assert(std::this_thread::get_id() == owner_);
   if (quitting_ || finishing_) return;  // after /quit or end of input
-  Command c = parse_command(line);
+  // Every command's text reaches the wire from here: it must be UTF-8.
+  const Utf8Text line = to_utf8(typed, options_.input_charset);
+  if (!line.ok()) return emit_error("CLIENT", "line not sent: " + line.error);
+  Command c = parse_command(line.text);
   if (c.kind == CommandKind::kNick && !logged_in_ && !hello_pending_ && queue_.empty()) {
     // Not logged in and no hello on its way (our nick was refused, or the
     // server is away): the next hello asks for this one.
@@ -682,16 +732,7 @@ void ChatCore::execute(const Command& c) {
       return;
     }
     case CommandKind::kList:
-      client_->list_rooms(guard([this](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        RoomListEvent e;
-        e.ts_ms = now_ms();
-        for (const auto& info : f.list_rooms().rooms()) {
-          e.rooms.push_back({info.name(), info.topic(), info.member_count(), info.last_seq()});
-        }
-        std::sort(e.rooms.begin(), e.rooms.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-        sink_(e);
-      }));
+      list_from("", std::make_shared<RoomListEvent>());
       return;
     case CommandKind::kTopic: {
       if (current_.empty() || is_query(current_)) return emit_error("CLIENT", "no current room");
@@ -714,15 +755,7 @@ void ChatCore::execute(const Command& c) {
         n = digits.size() > 9 ? history_page_
                               : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
       }
-      const std::string room = current_;
-      client_->history(room, 0, std::nullopt, n, guard([this, room](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        info("history of " + room + ": " + std::to_string(f.history().messages_size()) + " messages", room);
-        Room* r = find_room(room);
-        for (const auto& m : f.history().messages()) {
-          if (r) deliver(*r, m, true);
-        }
-      }));
+      history_back(current_, 0, n, std::make_shared<std::vector<v1::RoomMessage>>());
       return;
     }
     case CommandKind::kNick:

@@ -54,6 +54,10 @@ struct Options {
   // Line mode: a refused first login (NICK_TAKEN, INVALID_NICK) ends the
   // client with exit_status() 1, since no one is there to pick another nick.
   bool quit_on_login_failure = false;
+  // The charset typed lines come in (encoding.hpp, locale_charset()): each
+  // is converted to UTF-8, or refused with an ErrorEvent and not sent (the
+  // server would close the connection over a frame that is not UTF-8).
+  std::string input_charset = "UTF-8";
 };
 
 class ChatCore {
@@ -67,9 +71,11 @@ class ChatCore {
 
   // Connects, logs in and joins the rooms from the options.
   void start();
-  // One typed line: a command or text for the current room. Lines that need
-  // the server wait (in order) until the client is logged in.
-  void submit(std::string_view line);
+  // One typed line, in options().input_charset: a command or text for the
+  // current room. Lines that need the server wait (in order) until the
+  // client is logged in. A line that is not text in that charset is
+  // refused, whatever the command: an ErrorEvent (CLIENT) says why.
+  void submit(std::string_view typed);
   // Closes the connection for good and emits QuitEvent (once).
   void quit();
   // End of input (line mode): quits once every queued line has been sent
@@ -123,6 +129,14 @@ class ChatCore {
   void sync_room(const std::string& room);
   void on_history_page(const std::string& room, const v1::ServerFrame& f);
   void finish_sync(Room& r);
+  // The rest of a replay the server cut at its reply size: the page before
+  // `before_seq`, shown as history.
+  void fetch_older(const std::string& room, std::uint64_t before_seq);
+  // /list: the pages from `cursor` on, gathered into `rows`, then shown.
+  void list_from(const std::string& cursor, std::shared_ptr<RoomListEvent> rows);
+  // /history N: pages back from `before_seq` until `want` are in `got`.
+  void history_back(const std::string& room, std::uint64_t before_seq, std::uint32_t want,
+                    std::shared_ptr<std::vector<v1::RoomMessage>> got);
   void deliver(Room& r, const v1::RoomMessage& m, bool history);
   void on_message(const v1::RoomMessage& m);
   void on_presence(const v1::Presence& p);

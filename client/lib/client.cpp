@@ -204,9 +204,10 @@ std::uint64_t Client::direct(const std::string& nick, const std::string& text, R
   return request(std::move(f), std::move(h));
 }
 
-std::uint64_t Client::list_rooms(ReplyHandler h) {
+std::uint64_t Client::list_rooms(const std::string& cursor, std::uint32_t limit, ReplyHandler h) {
   v1::ClientFrame f;
-  f.mutable_list_rooms();
+  f.mutable_list_rooms()->set_cursor(cursor);
+  f.mutable_list_rooms()->set_limit(limit);
   return request(std::move(f), std::move(h));
 }
 

@@ -64,7 +64,11 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t say(const std::string& room, const std::string& text, std::uint64_t client_msg_id,
                     ReplyHandler h = nullptr);
   std::uint64_t direct(const std::string& nick, const std::string& text, ReplyHandler h = nullptr);
-  std::uint64_t list_rooms(ReplyHandler h = nullptr);
+  // One page of the room list: the rooms named after `cursor`, at most
+  // `limit` (0: the server's page). Ask again with the reply's next_cursor
+  // until it is empty. Without a cursor: the first page.
+  std::uint64_t list_rooms(const std::string& cursor, std::uint32_t limit, ReplyHandler h = nullptr);
+  std::uint64_t list_rooms(ReplyHandler h = nullptr) { return list_rooms("", 0, std::move(h)); }
   std::uint64_t who(const std::string& room, ReplyHandler h = nullptr);
   std::uint64_t set_topic(const std::string& room, const std::string& topic, ReplyHandler h = nullptr);
   std::uint64_t get_topic(const std::string& room, ReplyHandler h = nullptr);

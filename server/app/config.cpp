@@ -84,6 +84,38 @@ void add_size_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
 }
 
+struct ReplyFlags {
+  CLI::Option* max_reply = nullptr;
+  CLI::Option* soft = nullptr;
+};
+
+ReplyFlags add_reply_flags(CLI::App& app, Config& c) {
+  ReplyFlags given;
+  given.max_reply = flag(app, "--max-reply-bytes", c.max_reply_bytes,
+       "Most bytes of messages or rooms in one join replay, history page or room list page",
+       "CHATD_MAX_REPLY_BYTES")
+      ->check(CLI::Range(std::size_t{16} << 10, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  given.soft = flag(app, "--outbox-soft-bytes", c.outbox_soft_bytes,
+       "Unsent bytes the socket refused that drop a client once held for --outbox-soft-seconds",
+       "CHATD_OUTBOX_SOFT_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--outbox-soft-seconds", c.outbox_soft_seconds,
+       "How long a client may hold more than --outbox-soft-bytes unsent", "CHATD_OUTBOX_SOFT_SECONDS")
+      ->check(CLI::Range(1u, 86'400u));
+  flag(app, "--send-buffer-bytes", c.send_buffer_bytes,
+       "SO_SNDBUF of each client socket (the kernel doubles it; 0: the kernel's default)",
+       "CHATD_SEND_BUFFER_BYTES")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{64} << 20));
+  return given;
+}
+
+// Left at their defaults, the reply and soft limits follow a smaller
+// --outbox-cap-bytes (a quarter of it); given, they must fit under it.
+void fit_reply_flags(Config& c, const ReplyFlags& given) {
+  if (given.max_reply->count() == 0) c.max_reply_bytes = std::min(c.max_reply_bytes, c.outbox_cap_bytes / 4);
+  if (given.soft->count() == 0) c.outbox_soft_bytes = std::min(c.outbox_soft_bytes, c.outbox_cap_bytes / 4);
+}
+
 void add_connection_flags(CLI::App& app, Config& c) {
   // The Welcome announces the rate rounded down, so a client that paces
   // itself by it is never limited; hence no rates between 0 and 1.
@@ -161,6 +193,12 @@ void check_together(const Config& c) {
   if (c.rate_per_sec != 0 && !(c.rate_per_sec >= 1 && c.rate_per_sec <= 1e6)) {
     throw CLI::ValidationError("--rate", "must be 0 (unlimited) or from 1 to 1000000");
   }
+  if (c.max_reply_bytes > c.outbox_cap_bytes) {
+    throw CLI::ValidationError("--max-reply-bytes", "must be at most --outbox-cap-bytes");
+  }
+  if (c.outbox_soft_bytes > c.outbox_cap_bytes) {
+    throw CLI::ValidationError("--outbox-soft-bytes", "must be at most --outbox-cap-bytes");
+  }
   if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-topic-bytes",
                                "must leave 1024 bytes of room under --max-frame-bytes");
@@ -181,11 +219,13 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_size_flags(app, c);
   add_connection_flags(app, c);
   add_abuse_flags(app, c);
+  const ReplyFlags reply_flags = add_reply_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");
   try {
     app.parse(argc, argv);
     resolve_addresses(c, metrics);
+    fit_reply_flags(c, reply_flags);
     check_together(c);
   } catch (const CLI::ParseError& e) {
     // --help and --version print to stdout and exit 0. Every other error

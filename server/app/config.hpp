@@ -9,6 +9,10 @@
 
 namespace chat::server {
 
+// The most rooms in one room list page (announced as Limits.max_list_page);
+// a page is cut sooner at max_reply_bytes.
+inline constexpr std::size_t kMaxListPage = 1000;
+
 struct Config {
   // Numeric once parse_config has resolved it (a host name becomes its address).
   std::string bind = "0.0.0.0";
@@ -49,6 +53,17 @@ struct Config {
   double rate_per_sec = 50;  // 0: unlimited
   double rate_burst = 100;
   std::size_t outbox_cap_bytes = 1024 * 1024;
+  // Replies and the slow-consumer rule (issue 12, findings 3 and 4). No
+  // join replay, history page or room list page holds more than
+  // max_reply_bytes of messages or rooms. Unsent bytes the socket refused:
+  // over outbox_cap_bytes, the client is dropped at once (hard limit);
+  // over outbox_soft_bytes for outbox_soft_seconds, it is dropped then
+  // (soft limit). send_buffer_bytes: SO_SNDBUF of each client socket (the
+  // kernel doubles it); 0: the kernel's own (autotuned, up to tcp_wmem).
+  std::size_t max_reply_bytes = 256 * 1024;
+  std::size_t outbox_soft_bytes = 256 * 1024;
+  std::uint32_t outbox_soft_seconds = 10;
+  std::size_t send_buffer_bytes = 256 * 1024;
   std::uint32_t idle_timeout_ms = 60'000;  // a ping goes out at half of it
   std::uint32_t shutdown_grace_ms = 2'000;
 

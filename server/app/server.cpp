@@ -31,6 +31,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
   limits->set_dm_rate_per_sec(c.dm_rate_per_sec);  // issue 12: DMs and room slots
   limits->set_room_create_per_min(static_cast<std::uint32_t>(c.room_create_per_min));
+  limits->set_max_reply_bytes(static_cast<std::uint32_t>(c.max_reply_bytes));
+  limits->set_max_list_page(static_cast<std::uint32_t>(kMaxListPage));
   return common::make_shared_frame(frame);
 }
 

@@ -99,9 +99,12 @@ struct RoomQuery {
   std::string identity = {};  // whose client_msg_ids a history page shows
 };
 // asking reactor -> every reactor; answered with a RoomList.
+// One page: the first `limit` rooms named after `cursor`, in name order.
 struct ListRooms {
   std::uint32_t reply_to = 0;
   std::uint64_t query_id = 0;
+  std::string cursor = {};
+  std::size_t limit = 0;
 };
 
 // room owner -> member reactors.
@@ -140,6 +143,7 @@ struct JoinRefused {
 struct RoomList {
   std::uint64_t query_id = 0;
   std::vector<v1::RoomInfo> rooms;
+  bool more = false;  // the shard has rooms after the last of `rooms`
 };
 
 // session's reactor -> its authenticator (auth/), and the answer back. The
@@ -218,6 +222,9 @@ struct ToSession {
   // Set when `frame` is an Error: the session's reactor counts it, as it
   // counts the errors its sessions raise themselves.
   v1::Error::Code error = v1::Error::CODE_UNSPECIFIED;
+  // A history page: it answers one of the session's large requests
+  // (Session::answered).
+  bool page = false;
 };
 
 }  // namespace msg

@@ -84,11 +84,13 @@ void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
     }
     if (lo <= hi && !store_.read(room.name, lo, hi, q.identity, *reply->mutable_messages())) {
       reply->clear_messages();
-      store_.read_later(room.name, lo, hi, q.identity, HistoryStore::Fill::kHistory, std::move(frame), q.session);
+      const auto fill = q.has_after ? HistoryStore::Fill::kHistory : HistoryStore::Fill::kHistoryNewest;
+      store_.read_later(room.name, lo, hi, q.identity, fill, std::move(frame), q.session);
       return;
     }
+    if (trim_page(*reply->mutable_messages(), config_.max_reply_bytes, !q.has_after)) reply->set_truncated(true);
   }
-  router_.to_session(q.session, common::make_shared_frame(frame));
+  router_.to_session(q.session, common::make_shared_frame(frame), true);
 }
 
 }  // namespace chat::server

@@ -110,6 +110,7 @@ SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& iden
                                       store_.first_seq(room.name));
     // Only what is at hand: a replay never waits; the client pages the rest.
     store_.read(room.name, lo, last, identity, *reply->mutable_recent());
+    if (trim_page(*reply->mutable_recent(), config_.max_reply_bytes, true)) reply->set_recent_truncated(true);
   }
   reply->set_last_seq(last);
   reply->set_incarnation(room.incarnation);
@@ -197,13 +198,22 @@ void RoomShard::on(msg::Rename&& m) {
   fan_out_.presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, m.old_nick);
 }
 
-std::vector<v1::RoomInfo> RoomShard::list() const {
+std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t limit, bool& more) const {
   router_.assert_owner();
-  std::vector<v1::RoomInfo> out;
-  out.reserve(rooms_.size());
+  std::vector<const RoomState*> after;
   for (const auto& [name, room] : rooms_) {
+    if (name > cursor) after.push_back(&room);
+  }
+  const std::size_t n = std::min(limit, after.size());
+  more = after.size() > n;
+  auto by_name = [](const RoomState* a, const RoomState* b) { return a->name < b->name; };
+  std::partial_sort(after.begin(), after.begin() + static_cast<std::ptrdiff_t>(n), after.end(), by_name);
+  std::vector<v1::RoomInfo> out;
+  out.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const RoomState& room = *after[i];
     v1::RoomInfo info;
-    info.set_name(name);
+    info.set_name(room.name);
     info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
     info.set_topic(room.topic);
     info.set_last_seq(room.delivered_seq);

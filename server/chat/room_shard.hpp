@@ -36,7 +36,9 @@ class RoomShard {
   void on(msg::Retained&& m);
   void on(const msg::StoreHealth& m);
   void on(msg::RoomQuery&& q);
-  std::vector<v1::RoomInfo> list() const;
+  // The first `limit` rooms named after `cursor`, in name order; `more`:
+  // whether rooms are left after them.
+  std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
 
   std::size_t room_count() const { return rooms_.size(); }
   // Whether every message sequenced here has been delivered (none waits

@@ -52,8 +52,9 @@ class Router {
     const std::uint32_t owner = nick_owner(nick);
     send(owner, std::forward<M>(m));
   }
-  void to_session(SessionId session, SharedFrame frame) {
-    send(reactor_of(session), msg::ToSession{session, std::move(frame)});
+  // `page`: a history page (msg::ToSession::page).
+  void to_session(SessionId session, SharedFrame frame, bool page = false) {
+    send(reactor_of(session), msg::ToSession{session, std::move(frame), v1::Error::CODE_UNSPECIFIED, page});
   }
   // An Error for a session on any reactor, counted in chatd_errors_total there.
   void error_to_session(SessionId session, v1::Error::Code code, std::string_view message,

@@ -146,10 +146,19 @@ void Reactor::on(msg::Adopt&& m) {
     ::close(m.fd);
     return;
   }
+  // The kernel's share of a client's unsent bytes is bounded too (the
+  // kernel doubles the value); a failure leaves the kernel's default.
+  if (const std::size_t sndbuf = context_.config.send_buffer_bytes; sndbuf > 0) {
+    socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
+  }
   hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome);
 }
 
-void Reactor::on(msg::ListRooms&& m) { send(m.reply_to, msg::RoomList{m.query_id, rooms_.list()}); }
+void Reactor::on(msg::ListRooms&& m) {
+  msg::RoomList list{m.query_id, {}, false};
+  list.rooms = rooms_.list(m.cursor, m.limit, list.more);
+  send(m.reply_to, std::move(list));
+}
 
 // ---------------------------------------------------------------- ticking
 

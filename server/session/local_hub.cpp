@@ -74,6 +74,7 @@ void LocalHub::on(msg::Joined&& m) {
   }
   if (m.reserved) s->settle_creation(m.created, Session::Clock::now());
   s->send(m.reply);
+  s->answered();
 }
 
 void LocalHub::on(msg::JoinRefused&& m) {
@@ -85,6 +86,7 @@ void LocalHub::on(msg::JoinRefused&& m) {
   metrics_.error(m.code);
   spdlog::debug("join {} {} refused: {} (session {})", m.room, s->nick(), v1::Error::Code_Name(m.code), s->label());
   s->send(m.reply);
+  s->answered();
 }
 
 void LocalHub::remove_local_member(const std::string& room, Session* session) {
@@ -155,17 +157,24 @@ void LocalHub::on(msg::DeliverDirect&& m) {
 void LocalHub::on(msg::ToSession&& m) {
   assert_owner();
   if (m.error != v1::Error::CODE_UNSPECIFIED) metrics_.error(m.error);
-  if (Session* s = find(m.session)) s->send(m.frame);
+  Session* s = find(m.session);
+  if (s == nullptr) return;
+  // A page, or an error (which may answer a join or history request: a
+  // count too low only admits a request sooner, never stalls one).
+  s->send(m.frame);
+  if (m.page || m.error != v1::Error::CODE_UNSPECIFIED) s->answered();
 }
 
 // -------------------------------------------------------------- room lists
 
-void LocalHub::list_rooms(SessionId session, std::uint64_t request_id) {
+void LocalHub::list_rooms(SessionId session, std::uint64_t request_id, const v1::ListRoomsRequest& request) {
   assert_owner();
   const std::uint64_t query = next_query_++;
   const std::uint32_t reactors = router_.reactor_count();
-  pending_lists_[query] = PendingList{session, request_id, reactors, {}};
-  for (std::uint32_t r = 0; r < reactors; ++r) router_.send(r, msg::ListRooms{index_, query});
+  const std::size_t limit = request.limit() == 0 ? kMaxListPage : std::min<std::size_t>(request.limit(), kMaxListPage);
+  pending_lists_[query] = PendingList{session, request_id, reactors, limit, false, {}};
+  // Each shard sends its first `limit` after the cursor: the page is among them.
+  for (std::uint32_t r = 0; r < reactors; ++r) router_.send(r, msg::ListRooms{index_, query, request.cursor(), limit});
 }
 
 void LocalHub::on(msg::RoomList&& m) {
@@ -174,13 +183,40 @@ void LocalHub::on(msg::RoomList&& m) {
   if (it == pending_lists_.end()) return;
   PendingList& pending = it->second;
   for (auto& room : m.rooms) pending.rooms.push_back(std::move(room));
+  pending.more = pending.more || m.more;
   if (--pending.waiting > 0) return;
-  std::sort(pending.rooms.begin(), pending.rooms.end(), [](const auto& a, const auto& b) { return a.name() < b.name(); });
+  // Out of the map first: the reply lets the session go on, and a list it
+  // asks for then is added to the map.
+  PendingList done = std::move(pending);
+  pending_lists_.erase(it);
+  reply_list(done);
+}
+
+// The page: the first rooms in name order, up to the limit and
+// max_reply_bytes (one at least); its last name is the next cursor when
+// rooms are left.
+void LocalHub::reply_list(PendingList& pending) {
+  auto by_name = [](const auto& a, const auto& b) { return a.name() < b.name(); };
+  std::sort(pending.rooms.begin(), pending.rooms.end(), by_name);
   v1::ServerFrame reply;
   reply.set_request_id(pending.request_id);
-  for (auto& room : pending.rooms) *reply.mutable_list_rooms()->add_rooms() = std::move(room);
-  if (Session* s = find(pending.session)) s->send(common::make_shared_frame(reply));
-  pending_lists_.erase(it);
+  auto* list = reply.mutable_list_rooms();
+  std::size_t bytes = 0;
+  std::size_t taken = 0;
+  for (auto& room : pending.rooms) {
+    const std::size_t size = room.ByteSizeLong() + 4;  // tag and length
+    if (taken == pending.limit || (taken > 0 && bytes + size > config_.max_reply_bytes)) break;
+    bytes += size;
+    ++taken;
+    *list->add_rooms() = std::move(room);
+  }
+  if (taken > 0 && (taken < pending.rooms.size() || pending.more)) {
+    list->set_next_cursor(list->rooms(static_cast<int>(taken) - 1).name());
+  }
+  if (Session* s = find(pending.session)) {
+    s->send(common::make_shared_frame(reply));
+    s->answered();
+  }
 }
 
 // ---------------------------------------------------------------- flushing

@@ -48,7 +48,8 @@ class LocalHub {
   void on(msg::RoomList&& m);
 
   // Sessions, on their reactor's thread.
-  void list_rooms(SessionId session, std::uint64_t request_id);
+  // One page of the room list (see ListRoomsRequest).
+  void list_rooms(SessionId session, std::uint64_t request_id, const v1::ListRoomsRequest& request);
   void remove_local_member(const std::string& room, Session* session);
   // Writes `session` with the flush at the end of this turn: one gather
   // write per session per turn, whatever was queued before it.
@@ -102,8 +103,11 @@ class LocalHub {
     SessionId session = 0;
     std::uint64_t request_id = 0;
     std::uint32_t waiting = 0;
+    std::size_t limit = 0;
+    bool more = false;  // some shard has rooms after those it sent
     std::vector<v1::RoomInfo> rooms;
   };
+  void reply_list(PendingList& pending);
   std::uint64_t next_query_ = 1;
   std::unordered_map<std::uint64_t, PendingList> pending_lists_;
 

@@ -31,7 +31,9 @@ void Session::dispatch(v1::ClientFrame& frame) {
     case F::kLeave: return on_leave(frame.leave(), rid);
     case F::kSay: return on_say(*frame.mutable_say(), rid);
     case F::kDirect: return on_direct(*frame.mutable_direct(), rid);
-    case F::kListRooms: return hub_.list_rooms(id_, rid);
+    case F::kListRooms:
+      asked();
+      return hub_.list_rooms(id_, rid, frame.list_rooms());
     case F::kWho: return query_room(Kind::kWho, frame.who().room(), rid);
     case F::kGetTopic: return query_room(Kind::kGetTopic, frame.get_topic().room(), rid);
     case F::kSetTopic: return on_set_topic(*frame.mutable_set_topic(), rid);
@@ -145,6 +147,7 @@ void Session::on_join(const v1::JoinRequest& join, std::uint64_t rid) {
   }
   const std::uint64_t number = next_join_++;
   rooms_.push_back(Membership{*room, number});
+  asked();
   msg::Join m{std::move(*room), nick_, id_, rid, number, identity_};
   reserve_creation(m);  // only the owner knows whether the join creates the room
   hub_.router().to_room_owner(std::move(m));
@@ -224,6 +227,7 @@ void Session::query_room(msg::RoomQuery&& q, const std::string& room) {
   q.session = id_;
   q.nick = nick_;
   q.identity = identity_;
+  if (q.kind == Kind::kHistory) asked();
   hub_.router().to_room_owner(std::move(q));
 }
 

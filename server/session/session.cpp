@@ -67,7 +67,26 @@ void Session::on_readable(const std::error_code& ec) {
   process(std::string_view(buffer.data(), n));
 }
 
-bool Session::accepting_requests() const { return state_ == State::kOpen && reading_ && !nick_pending_; }
+bool Session::accepting_requests() const {
+  return state_ == State::kOpen && reading_ && !nick_pending_ && replies_fit();
+}
+
+// Requests go on while the large answers in flight, at max_reply_bytes
+// each, fit beside what is unsent in half the outbox cap (the other half is
+// for events); with nothing unsent and nothing awaited, always. Reading
+// stops meanwhile (TCP backpressure) and goes on as answers arrive and the
+// outbox drains; a client that never reads stays paused, over the soft
+// limit or silent, until the soft limit or the idle timeout closes it.
+bool Session::replies_fit() const {
+  const Config& c = hub_.config();
+  if (large_in_flight_ == 0 && outbox_.bytes() == 0) return true;
+  return outbox_.bytes() + (large_in_flight_ + 1) * c.max_reply_bytes <= c.outbox_cap_bytes / 2;
+}
+
+void Session::answered() {
+  if (large_in_flight_ > 0) --large_in_flight_;
+  resume();
+}
 
 void Session::process(std::string_view bytes) {
   // Requests after a hello or rename wait until it has been answered, so a
@@ -89,11 +108,17 @@ void Session::process(std::string_view bytes) {
       close_for(Error::CODE_MALFORMED_FRAME, "bad length prefix");
       return;
   }
-  if (accepting_requests()) wait_readable();
+  if (accepting_requests()) {
+    wait_readable();
+  } else {
+    paused_ = true;
+  }
 }
 
 void Session::resume() {
-  if (accepting_requests()) process({});
+  if (!paused_ || !accepting_requests()) return;
+  paused_ = false;
+  process({});
 }
 
 void Session::handle_frame(std::string_view payload) {
@@ -127,24 +152,50 @@ void Session::close_for(Error::Code code, std::string_view text) {
 
 // ------------------------------------------------------------------ writing
 
+// The slow-consumer rule (Redis's client-output-buffer-limit): what counts
+// is bytes the socket refused, not one turn's queue, which goes out whole
+// at the end of the turn if the socket takes it. Unsent while the socket
+// refuses: over the outbox cap, the client is dropped at once (hard limit);
+// over outbox_soft_bytes for outbox_soft_seconds, then (soft limit).
 void Session::send(const LocalFrameRef& frame) {
   hub_.assert_owner();
   if (state_ != State::kOpen) return;
   outbox_.push(frame);
   ReactorMetrics::bump(hub_.metrics().frames_out);
-  if (outbox_.bytes() > hub_.config().outbox_cap_bytes) {
-    // Slow consumer: drop what it has not started to receive, tell it why,
-    // and let it go. Nobody else waits for it.
-    ReactorMetrics::bump(hub_.metrics().slow_consumer_disconnects);
-    hub_.metrics().error(Error::CODE_SLOW_CONSUMER);
-    outbox_.drop_unstarted();
-    close(Reason::REASON_SLOW_CONSUMER, error_frame(Error::CODE_SLOW_CONSUMER, "outbox over its cap; read faster", 0),
-          kErrorGrace);
+  if (write_waiting_ && outbox_.bytes() > hub_.config().outbox_cap_bytes) {
+    drop_slow_consumer("outbox over its cap; read faster");
     return;
   }
   if (!dirty_) {
     dirty_ = true;
     hub_.schedule_flush(shared_from_this());
+  }
+}
+
+void Session::drop_slow_consumer(std::string_view why) {
+  // Drop what it has not started to receive, tell it why, and let it go.
+  // Nobody else waits for it.
+  ReactorMetrics::bump(hub_.metrics().slow_consumer_disconnects);
+  hub_.metrics().error(Error::CODE_SLOW_CONSUMER);
+  close_detail_ = std::string(why);
+  outbox_.drop_unstarted();
+  close(Reason::REASON_SLOW_CONSUMER, error_frame(Error::CODE_SLOW_CONSUMER, why, 0), kErrorGrace);
+}
+
+void Session::check_outbox(Clock::time_point now) {
+  if (state_ != State::kOpen) return;
+  const Config& c = hub_.config();
+  if (!write_waiting_ || outbox_.bytes() <= c.outbox_soft_bytes) {
+    over_soft_since_.reset();
+    return;
+  }
+  if (outbox_.bytes() > c.outbox_cap_bytes) {
+    drop_slow_consumer("outbox over its cap; read faster");
+    return;
+  }
+  if (!over_soft_since_) over_soft_since_ = now;
+  if (now - *over_soft_since_ >= std::chrono::seconds(c.outbox_soft_seconds)) {
+    drop_slow_consumer("outbox over its soft limit for too long; read faster");
   }
 }
 
@@ -154,7 +205,9 @@ void Session::flush(std::int64_t now_ns) {
   if (state_ == State::kClosed || write_waiting_) return;
   switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency, now_ns)) {
     case Outbox::Write::kDone:
+      over_soft_since_.reset();
       if (state_ == State::kClosing) linger();
+      resume();
       return;
     case Outbox::Write::kBlocked:
       write_waiting_ = true;
@@ -162,6 +215,8 @@ void Session::flush(std::int64_t now_ns) {
         self->write_waiting_ = false;
         if (!ec) self->flush();
       });
+      check_outbox(Clock::now());
+      resume();
       return;
     case Outbox::Write::kFailed:
       if (close_detail_.empty()) close_detail_ = "write failed";
@@ -206,6 +261,7 @@ void Session::drain_until_eof() {
 
 void Session::check_idle(Clock::time_point now) {
   hub_.assert_owner();
+  check_outbox(now);
   if (state_ != State::kOpen) return;
   const auto idle = std::chrono::milliseconds(hub_.config().idle_timeout_ms);
   const auto quiet = now - last_heard_;

@@ -76,7 +76,15 @@ class Session : public std::enable_shared_from_this<Session> {
   // behind the hello or rename wait for them, then go on.
   void on_authenticated(msg::Authenticated&& m);
   void on_nick_claimed(const msg::NickClaimed& m);
-  // Called once per reactor tick: pings a quiet client, closes a silent one.
+  // One of the requests whose answer may be up to max_reply_bytes (join,
+  // history, list) went to its owner; answered() when its answer (or an
+  // error) arrives. Decoding pauses while the answers in flight might not
+  // fit under the outbox cap with what is unsent: the client's own
+  // pipelined requests never make it a slow consumer.
+  void asked() { ++large_in_flight_; }
+  void answered();
+  // Called once per reactor tick: pings a quiet client, closes a silent one,
+  // and drops one that has held over the soft limit unsent for its seconds.
   void check_idle(Clock::time_point now);
   // Stop reading requests (shutdown, first phase).
   void stop_reading() { reading_ = false; }
@@ -109,6 +117,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool accepting_requests() const;
   void handle_frame(std::string_view payload);
   void close_for(v1::Error::Code code, std::string_view text);
+  bool replies_fit() const;
+  // The slow-consumer rule, on unsent bytes the socket refused.
+  void check_outbox(Clock::time_point now);
+  void drop_slow_consumer(std::string_view why);
   void linger();
   void drain_until_eof();
   void abort();
@@ -162,6 +174,10 @@ class Session : public std::enable_shared_from_this<Session> {
   bool write_waiting_ = false;
   bool lingering_ = false;  // closing: FIN sent, reading until the client closes
   bool dirty_ = false;  // queued on the hub's flush list
+  bool paused_ = false;  // decoding stopped with no read pending (resume() restarts it)
+  std::uint32_t large_in_flight_ = 0;
+  // Since when the socket has refused more than the soft limit, if it has.
+  std::optional<Clock::time_point> over_soft_since_;
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::string close_detail_;
   std::optional<asio::steady_timer> close_timer_;

@@ -43,6 +43,28 @@ struct StoredRoom {
 
 using MessageList = google::protobuf::RepeatedPtrField<v1::RoomMessage>;
 
+// Cuts `page` to at most `max_bytes` of encoded messages, never to none:
+// drops the oldest when `keep_newest` (a replay, a before_seq page), else the
+// newest (an after_seq page). True when it dropped any.
+inline bool trim_page(MessageList& page, std::size_t max_bytes, bool keep_newest) {
+  const int n = page.size();
+  std::size_t bytes = 0;
+  int kept = 0;
+  for (; kept < n; ++kept) {
+    const v1::RoomMessage& m = page.Get(keep_newest ? n - 1 - kept : kept);
+    const std::size_t size = m.ByteSizeLong() + 4;  // tag and length in the reply
+    if (kept > 0 && bytes + size > max_bytes) break;
+    bytes += size;
+  }
+  if (kept == n) return false;
+  if (keep_newest) {
+    page.DeleteSubrange(0, n - kept);
+  } else {
+    page.DeleteSubrange(kept, n - kept);
+  }
+  return true;
+}
+
 class HistoryStore {
  public:
   virtual ~HistoryStore() = default;
@@ -71,8 +93,10 @@ class HistoryStore {
   virtual bool read(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,
                     MessageList& out) const = 0;
   // Fills [lo, hi] into `reply` (its history, or its one message for an
-  // own copy sent again) and sends it to `session`, later.
-  enum class Fill { kHistory, kOwnCopy };
+  // own copy sent again) and sends it to `session`, later. A history page is
+  // cut to max_reply_bytes (trim_page): kHistory, an after_seq page, keeps
+  // the oldest; kHistoryNewest, a before_seq page, the newest.
+  enum class Fill { kHistory, kHistoryNewest, kOwnCopy };
   virtual void read_later(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,
                           Fill fill, v1::ServerFrame reply, SessionId session) = 0;
   // The room's slot is given to another room: forget it (memory) or keep

@@ -66,7 +66,7 @@ void SqliteStore::answer(store_mail::Read& r) {
         " WHERE room = ?1 AND seq >= ?2 AND seq <= ?3 ORDER BY seq");
     select.bind(1, r.room).bind(2, i64(r.lo)).bind(3, i64(r.hi));
     while (select.step()) {
-      v1::RoomMessage* m = r.fill == HistoryStore::Fill::kHistory ? r.reply.mutable_history()->add_messages()
+      v1::RoomMessage* m = r.fill != HistoryStore::Fill::kOwnCopy ? r.reply.mutable_history()->add_messages()
                                                                   : r.reply.mutable_message();
       m->set_room(r.room);
       m->set_seq(u64(select.int64(0)));
@@ -83,7 +83,13 @@ void SqliteStore::answer(store_mail::Read& r) {
     counters_.errors.fetch_add(1, std::memory_order_relaxed);
     spdlog::warn("store: reading {} of {}: {}", r.lo, r.room, e.what());
   }
-  reactors_[reactor_of(r.session)]->send(msg::ToSession{r.session, common::make_shared_frame(r.reply)});
+  const bool page = r.fill != HistoryStore::Fill::kOwnCopy;
+  if (page && trim_page(*r.reply.mutable_history()->mutable_messages(), config_.max_reply_bytes,
+                        r.fill == HistoryStore::Fill::kHistoryNewest)) {
+    r.reply.mutable_history()->set_truncated(true);
+  }
+  reactors_[reactor_of(r.session)]->send(
+      msg::ToSession{r.session, common::make_shared_frame(r.reply), v1::Error::CODE_UNSPECIFIED, page});
 }
 
 void SqliteStore::retain() {

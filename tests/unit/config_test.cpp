@@ -84,6 +84,11 @@ TEST(ConfigTest, RejectsValuesThatWouldBreakTheProtocolOrItsLimits) {
       {"--history", "20000000"},
       {"--max-topic-bytes", "65000"},         // a topic frame could not fit in a frame
       {"--shutdown-grace-ms", "-5"},
+      {"--max-reply-bytes", "1024"},          // under 16 KiB: a page could not hold a message
+      {"--max-reply-bytes", "2000000"},       // over the outbox cap: a reply alone could drop its reader
+      {"--outbox-soft-bytes", "2000000"},     // over the hard limit: never reached
+      {"--outbox-soft-seconds", "0"},
+      {"--send-buffer-bytes", "100000000"},
   };
   for (const auto& args : bad) {
     std::vector<const char*> argv = {"chatd"};
@@ -124,6 +129,29 @@ TEST(ConfigTest, HistoryMemoryTakesSizesWithUnitsWithinItsRange) {
     ASSERT_TRUE(parsed.exit_code) << bad;
     EXPECT_EQ(*parsed.exit_code, kUsageError) << bad;
   }
+}
+
+TEST(ConfigTest, ReplyAndSoftLimitsComeFromFlagsOrTheEnvironmentAndFollowASmallerCap) {
+  const char* argv[] = {"chatd", "--max-reply-bytes", "65536", "--outbox-soft-seconds", "3",
+                        "--send-buffer-bytes", "0"};
+  ::setenv("CHATD_OUTBOX_SOFT_BYTES", "131072", 1);
+  auto parsed = parse_config(7, argv);
+  ::unsetenv("CHATD_OUTBOX_SOFT_BYTES");
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_reply_bytes, 65536u);
+  EXPECT_EQ(parsed.config.outbox_soft_bytes, 131072u);
+  EXPECT_EQ(parsed.config.outbox_soft_seconds, 3u);
+  EXPECT_EQ(parsed.config.send_buffer_bytes, 0u);
+
+  // Left at their defaults, both fit under a smaller cap.
+  const char* small[] = {"chatd", "--outbox-cap-bytes", "131072"};
+  parsed = parse_config(3, small);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_reply_bytes, 32768u);
+  EXPECT_EQ(parsed.config.outbox_soft_bytes, 32768u);
+  const Config defaults;
+  EXPECT_EQ(defaults.max_reply_bytes, 256u * 1024);
+  EXPECT_EQ(defaults.outbox_soft_seconds, 10u);
 }
 
 // parse_config with `args` after "chatd"; what it wrote to stderr in `err`.

@@ -108,6 +108,51 @@ TEST_F(RoomShardTest, PagesHistoryBothWaysAndForgetsTheOldest) {
   EXPECT_TRUE(seqs_of_last_history_reply().empty());
 }
 
+TEST_F(RoomShardTest, CutsReplaysAndHistoryPagesToTheReplySizeAndSaysSo) {
+  config_.max_reply_bytes = 1000;  // about two of these messages
+  config_.max_history_page = 10;
+  config_.replay_on_join = 10;
+  shard_.on(msg::Join{"#r", "ann", kAnn, 1});
+  for (int i = 0; i < 8; ++i) shard_.on(msg::Publish{"#r", "ann", std::string(400, 'x'), 0, kAnn, 0});
+  shard_.on(msg::Join{"#r", "bob", kBob, 7});
+  const auto join = router_.replies_to(kBob).back().join();
+  EXPECT_TRUE(join.recent_truncated());
+  ASSERT_EQ(join.recent_size(), 2);
+  EXPECT_EQ(join.recent(1).seq(), 8u);  // the newest kept
+  // A before page keeps the newest, an after page the oldest; both say so.
+  shard_.on(history(0, std::nullopt, 0));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{7, 8}));
+  EXPECT_TRUE(router_.replies_to(kBob).back().history().truncated());
+  shard_.on(history(0, 0, 0));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_TRUE(router_.replies_to(kBob).back().history().truncated());
+  // A page that fits is whole and says nothing; one message always goes.
+  shard_.on(history(0, 6, 2));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{7, 8}));
+  EXPECT_FALSE(router_.replies_to(kBob).back().history().truncated());
+  config_.max_reply_bytes = 10;
+  shard_.on(history(0, std::nullopt, 0));
+  EXPECT_EQ(seqs_of_last_history_reply(), (std::vector<std::uint64_t>{8}));
+}
+
+TEST_F(RoomShardTest, ListsRoomsInNameOrderAfterTheCursorUpToTheLimit) {
+  for (const char* room : {"#d", "#b", "#e", "#a", "#c"}) shard_.on(msg::Join{room, "ann", kAnn, 1});
+  bool more = false;
+  auto names = [](const std::vector<v1::RoomInfo>& rooms) {
+    std::vector<std::string> out;
+    for (const auto& r : rooms) out.push_back(r.name());
+    return out;
+  };
+  EXPECT_EQ(names(shard_.list("", 2, more)), (std::vector<std::string>{"#a", "#b"}));
+  EXPECT_TRUE(more);
+  EXPECT_EQ(names(shard_.list("#b", 2, more)), (std::vector<std::string>{"#c", "#d"}));
+  EXPECT_TRUE(more);
+  EXPECT_EQ(names(shard_.list("#d", 2, more)), (std::vector<std::string>{"#e"}));
+  EXPECT_FALSE(more);
+  EXPECT_TRUE(shard_.list("#e", 2, more).empty());
+  EXPECT_FALSE(more);
+}
+
 TEST_F(RoomShardTest, RejectsAPublishFromANonMember) {
   shard_.on(msg::Join{"#r", "ann", kAnn, 1});
   shard_.on(msg::Publish{"#r", "bob", "hi", 0, kBob, 9});
@@ -191,7 +236,9 @@ TEST_F(RoomShardTest, AtTheCapANewRoomTakesTheSlotOfTheRoomEmptyLongest) {
   EXPECT_EQ(shard_.room_count(), 2u);
   EXPECT_EQ(metrics_.rooms_reclaimed.load(), 1u);
   std::set<std::string> names;
-  for (const auto& info : shard_.list()) names.insert(info.name());
+  bool more = true;
+  for (const auto& info : shard_.list("", 100, more)) names.insert(info.name());
+  EXPECT_FALSE(more);
   EXPECT_EQ(names, (std::set<std::string>{"#old", "#third"})) << "#newer had been empty longest";
 
   // #old, reclaimed in its turn, comes back as a new room.
