@@ -174,6 +174,8 @@ TEST(PythonInteropTest, ListsEveryRoomPageByPage) {
   auto config = test_config(2);
   config.rate_per_sec = 0;
   config.max_reply_bytes = 16 * 1024;  // 60 topics of 512 bytes take two pages or more
+  config.room_create_per_min = 1'000;  // 60 rooms from one connection and address: the creation
+  config.room_create_per_address = 1'000;  // budgets are tested in AbuseDmRoomsTest
   RunningServer server(config);
   IoThread io;
   TestClient maker(io, server.port(), "maker");

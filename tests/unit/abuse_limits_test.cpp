@@ -9,9 +9,12 @@
 #include <asio.hpp>
 
 #include "server/app/config.hpp"
+#include "server/chat/room_shard.hpp"
 #include "server/net/address.hpp"
 #include "server/net/tcp_transport.hpp"
 #include "server/session/creation_budget.hpp"
+#include "support/fake_router.hpp"
+#include "support/fake_store.hpp"
 
 namespace chat::server {
 namespace {
@@ -74,11 +77,90 @@ TEST(TcpTransportTest, AcceptedSocketsGetAUserTimeoutAndKeepalive) {
   EXPECT_EQ(get_int(plain_fd, IPPROTO_TCP, TCP_USER_TIMEOUT), 0) << "0: the kernel's default";
 }
 
+// The owner's side: rooms an address holds alone, and the Join's word on
+// whether it may create.
+class RoomSlotsTest : public ::testing::Test {
+ protected:
+  RoomSlotsTest() { config_.max_rooms_per_address = 4; }  // 2 per shard of two
+  msg::Join join(const std::string& room, SessionId session, const std::string& address,
+                 msg::Join::CreateLimit limit = msg::Join::CreateLimit::kNone) {
+    msg::Join m{room, "n" + std::to_string(session), session, ++rid_, rid_};
+    m.address = address;
+    m.create_limit = limit;
+    return m;
+  }
+  v1::Error::Code last_code(SessionId session) {
+    const auto replies = router_.replies_to(session);
+    return replies.empty() || !replies.back().has_error() ? v1::Error::CODE_UNSPECIFIED : replies.back().error().code();
+  }
+
+  static constexpr SessionId kA1 = 1;
+  static constexpr SessionId kA2 = 2;
+  static constexpr SessionId kB = 3;
+  std::uint64_t rid_ = 0;
+  Config config_;
+  testing::FakeRouter router_;
+  testing::FakeHistoryStore store_;
+  ReactorMetrics metrics_;
+  FanOut fan_out_{router_};
+  LocalSequencer sequencer_{router_, store_, fan_out_};
+  RoomShard shard_{config_, router_, store_, fan_out_, sequencer_, metrics_};
+};
+
+TEST_F(RoomSlotsTest, AnAddressHoldsItsShareAloneAndRoomsOthersAreInDoNotCount) {
+  shard_.on(join("#a", kA1, "10.0.0.1"));
+  shard_.on(join("#b", kA2, "10.0.0.1"));  // another connection, the same address
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.created, true);
+  shard_.on(join("#c", kA1, "10.0.0.1"));
+  EXPECT_EQ(last_code(kA1), v1::Error::CODE_TOO_MANY_ROOMS);
+  EXPECT_EQ(metrics_.room_creations_refused_held.load(), 1u);
+  EXPECT_EQ(router_.sent_of<msg::JoinRefused>().back().second.reserved, true) << "its reservation is given back";
+  // Joining a room that exists is fine, and another address may create.
+  shard_.on(join("#a", kA2, "10.0.0.1"));
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.created, false);
+  shard_.on(join("#c", kB, "10.0.0.2"));
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.created, true);
+  // Someone from elsewhere in #b: it no longer counts, so #d fits.
+  shard_.on(join("#b", kB, "10.0.0.2"));
+  shard_.on(join("#d", kA1, "10.0.0.1"));
+  EXPECT_TRUE(router_.sent_of<msg::Joined>().back().second.created);
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.room, "#d");
+  // The other address leaves #b: the address holds #a, #b and #d alone now,
+  // over its share (nothing is taken away), and creates nothing more until
+  // it leaves some.
+  shard_.on(msg::Leave{"#b", "n3", kB, 0, {}, "10.0.0.2"});
+  shard_.on(join("#e", kA1, "10.0.0.1"));
+  EXPECT_EQ(last_code(kA1), v1::Error::CODE_TOO_MANY_ROOMS);
+  shard_.on(msg::Leave{"#a", "n1", kA1, 0, {}, "10.0.0.1"});
+  shard_.on(msg::Leave{"#a", "n2", kA2, 0, {}, "10.0.0.1"});
+  shard_.on(msg::Leave{"#b", "n2", kA2, 0, {}, "10.0.0.1"});
+  shard_.on(join("#e", kA1, "10.0.0.1"));
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.room, "#e");
+}
+
+TEST_F(RoomSlotsTest, AJoinPastItsCreationBudgetMayJoinButNotCreate) {
+  shard_.on(join("#a", kA1, "10.0.0.1"));
+  shard_.on(join("#a", kA2, "10.0.0.1", msg::Join::CreateLimit::kConnection));
+  ASSERT_FALSE(router_.sent_of<msg::Joined>().back().second.reserved);
+  EXPECT_EQ(router_.sent_of<msg::Joined>().back().second.session, kA2) << "the room exists: joined";
+  auto refused = join("#new", kA2, "10.0.0.1", msg::Join::CreateLimit::kConnection);
+  refused.retry_after_ms = 1234;
+  shard_.on(std::move(refused));
+  ASSERT_EQ(last_code(kA2), v1::Error::CODE_RATE_LIMITED);
+  EXPECT_EQ(router_.replies_to(kA2).back().error().retry_after_ms(), 1234u);
+  EXPECT_FALSE(router_.sent_of<msg::JoinRefused>().back().second.reserved);
+  shard_.on(join("#new2", kB, "10.0.0.2", msg::Join::CreateLimit::kAddress));
+  EXPECT_EQ(last_code(kB), v1::Error::CODE_RATE_LIMITED);
+  EXPECT_EQ(metrics_.room_creations_refused_connection.load(), 1u);
+  EXPECT_EQ(metrics_.room_creations_refused_address.load(), 1u);
+  EXPECT_EQ(shard_.room_count(), 1u);
+}
+
 ParsedConfig parse(std::vector<const char*> args) {
   args.insert(args.begin(), "chatd");
-  testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStderr();
   auto parsed = parse_config(static_cast<int>(args.size()), args.data());
-  testing::internal::GetCapturedStderr();
+  ::testing::internal::GetCapturedStderr();
   return parsed;
 }
 
