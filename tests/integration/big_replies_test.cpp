@@ -36,6 +36,8 @@ server::Config big_config() {
   // budgets (issue 12) are tested in AbuseDmRoomsTest.
   c.room_create_per_min = 1'000'000;
   c.room_create_per_address = 10'000'000;
+  c.max_rooms_per_address = 100'000;
+  c.topic_rate = 0;  // thousands of topics from one connection; the budget is tested in FanOutFlood
   return c;
 }
 

@@ -176,6 +176,7 @@ TEST(PythonInteropTest, ListsEveryRoomPageByPage) {
   config.max_reply_bytes = 16 * 1024;  // 60 topics of 512 bytes take two pages or more
   config.room_create_per_min = 1'000;  // 60 rooms from one connection and address: the creation
   config.room_create_per_address = 1'000;  // budgets are tested in AbuseDmRoomsTest
+  config.topic_rate = 0;  // 60 topics from one connection: tested in FanOutFlood
   RunningServer server(config);
   IoThread io;
   TestClient maker(io, server.port(), "maker");
