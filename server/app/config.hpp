@@ -49,10 +49,22 @@ struct Config {
   std::uint32_t idle_timeout_ms = 60'000;  // a ping goes out at half of it
   std::uint32_t shutdown_grace_ms = 2'000;
 
+  // Admission (issue 12): who may connect, and how long one may take to log in.
+  std::size_t max_connections = 0;  // 0: the open-file limit less a reserve; a value is capped to that too
+  std::size_t max_connections_per_address = 64;  // an IPv6 address counts per /64
+  double connect_rate = 10;  // new connections per second from one address; 0: unlimited
+  double connect_burst = 20;
+  std::size_t max_pre_login = 0;  // connections not logged in yet; 0: half of max_connections
+  std::uint32_t login_timeout_ms = 10'000;
+  std::size_t max_pre_login_frames = 8;
+
   // Mailbox messages handled per turn before the reactor goes back to sockets.
   std::size_t mailbox_batch = 256;
 
   unsigned effective_reactors() const;
+  // Admission: the caps in force under an open-file limit of `fd_limit`.
+  std::size_t effective_max_connections(std::uint64_t fd_limit) const;
+  std::size_t effective_max_pre_login(std::uint64_t fd_limit) const;
 };
 
 // The exit status of a bad flag, as for any command-line usage error.

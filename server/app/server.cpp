@@ -1,5 +1,7 @@
 #include "server/app/server.hpp"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include "common/version.hpp"
@@ -29,7 +31,32 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_idle_timeout_ms(c.idle_timeout_ms);
   limits->set_max_rooms(static_cast<std::uint32_t>(c.max_rooms));
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
+  limits->set_login_timeout_ms(c.login_timeout_ms);
+  limits->set_max_pre_login_frames(static_cast<std::uint32_t>(c.max_pre_login_frames));
   return common::make_shared_frame(frame);
+}
+
+// Admission (issue 12): raises the soft open-file limit to the hard one and
+// says what it is now; the connection caps are derived from it.
+std::uint64_t raise_fd_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  spdlog::info("open files: soft limit {} (was {}, hard limit {})", limit.rlim_cur, before, limit.rlim_max);
+  return limit.rlim_cur;
+}
+
+Admission::Limits admission_limits(const Config& c) {
+  const std::uint64_t fds = raise_fd_limit();
+  Admission::Limits limits{c.effective_max_connections(fds), c.max_connections_per_address, c.connect_rate,
+                           c.connect_burst, c.effective_max_pre_login(fds)};
+  spdlog::info("admission: at most {} connections, {} per address, {} not logged in", limits.total,
+               limits.per_address, limits.pre_login);
+  return limits;
 }
 
 }  // namespace
@@ -56,7 +83,8 @@ Server::Server(Config config) {
   }
   std::vector<Acceptor::Inbox*> inboxes;
   for (auto& r : reactors_) inboxes.push_back(&r->inbox());
-  acceptor_ = std::make_unique<Acceptor>(context_.config, inboxes);
+  acceptor_ = std::make_unique<Acceptor>(context_.config, admission_limits(context_.config), inboxes, notes_);
+  for (auto& r : reactors_) r->report_to(notes_);
   if (!context_.config.metrics_bind.empty()) {
     metrics_ = std::make_unique<MetricsServer>(context_.config.metrics_bind, context_.config.metrics_port,
                                                [this] { return metrics(); });
@@ -92,6 +120,13 @@ MetricsSnapshot Server::metrics() const {
     out.inbox_depth += r->inbox_depth();
   }
   out.accept_errors = acceptor_->accept_errors();
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out.connections_refused[i] = acceptor_->refused(i);
+    // The acceptor sends the error itself; a pre-login drop is a session's.
+    if (i + 1 != static_cast<std::size_t>(Refusal::kPreLogin)) {
+      out.errors[v1::Error::CODE_TOO_MANY_CONNECTIONS] += out.connections_refused[i];
+    }
+  }
   store_->add_metrics(out);
   return out;
 }

@@ -45,6 +45,7 @@ class Server {
  private:
   std::unique_ptr<Store> store_;  // before the reactors: they hold its shards
   ServerContext context_;
+  Acceptor::Notes notes_;  // before the reactors: they hold producers into it
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::unique_ptr<Reactor::Inbox::Producer>> control_;  // main -> each reactor
   std::unique_ptr<Acceptor> acceptor_;

@@ -206,6 +206,12 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
     out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
         << m.errors[code] << '\n';
   }
+  out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
+         "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out << "chatd_connections_refused_total{reason=\"" << kRefusalReasons[i] << "\"} " << m.connections_refused[i]
+        << '\n';
+  }
   out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
       << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
   render_latency(out, m.delivery_latency);

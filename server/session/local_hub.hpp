@@ -18,7 +18,9 @@
 
 #include "server/app/config.hpp"
 #include "server/auth/authenticator.hpp"
+#include "common/mailbox.hpp"
 #include "server/chat/router.hpp"
+#include "server/net/admission.hpp"
 #include "server/net/transport.hpp"
 #include "server/ops/metrics.hpp"
 
@@ -32,8 +34,9 @@ class LocalHub {
            Router& router, Authenticator& authenticator);
   ~LocalHub();
 
-  // A new connection: a session with the next id, greeted with `welcome`.
-  void adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome);
+  // A new connection, greeted with `welcome`: a session with id `id` (the
+  // one admission gave it), or with the next id here if 0.
+  void adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome, SessionId id = 0);
   std::size_t session_count() const { return sessions_.size(); }
 
   // What arrives for the sessions here.
@@ -57,6 +60,13 @@ class LocalHub {
   // own handler.
   void retire(std::shared_ptr<Session> session);
 
+  // Admission (net/admission.hpp): where to report, the reports, and the
+  // acceptor's order to drop a connection that has not logged in.
+  void report_to(common::Mailbox<AdmissionNote>& notes);
+  void note_logged_in(SessionId id) { note(id, AdmissionNote::Kind::kLoggedIn); }
+  void note_closed(SessionId id) { note(id, AdmissionNote::Kind::kClosed); }
+  void drop_pre_login(SessionId id);
+
   // The reactor's tick and shutdown.
   void check_idle();
   void stop_reading();
@@ -78,6 +88,7 @@ class LocalHub {
   Session* find(SessionId id);
   void flush_sessions();
   void forget(const std::shared_ptr<Session>& session);
+  void note(SessionId id, AdmissionNote::Kind kind);
 
   asio::io_context& io_;
   const std::uint32_t index_;
@@ -101,6 +112,8 @@ class LocalHub {
   };
   std::uint64_t next_query_ = 1;
   std::unordered_map<std::uint64_t, PendingList> pending_lists_;
+
+  std::unique_ptr<common::Mailbox<AdmissionNote>::Producer> admission_;  // null: no acceptor (tests)
 
   std::vector<char> read_buffer_;
   std::vector<char> write_buffer_;

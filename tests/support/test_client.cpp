@@ -199,10 +199,19 @@ bool TestClient::wait_messages(const std::string& room, std::size_t n, std::chro
 
 // ------------------------------------------------------------ RawConnection
 
-RawConnection::RawConnection(std::uint16_t port, int rcvbuf) {
+RawConnection::RawConnection(std::uint16_t port, int rcvbuf, const char* source) {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd_ < 0) throw std::runtime_error("socket failed");
   if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  if (source != nullptr) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
+        ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd_);
+      throw std::runtime_error(std::string("cannot bind to ") + source);
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);

@@ -103,7 +103,9 @@ class TestClient {
 // A bare TCP connection for sending hostile bytes and reading raw frames.
 class RawConnection {
  public:
-  explicit RawConnection(std::uint16_t port, int rcvbuf = 0);
+  // `source`: the local address to connect from (any 127.x.y.z on
+  // loopback), so a test can play several client addresses; null: any.
+  explicit RawConnection(std::uint16_t port, int rcvbuf = 0, const char* source = nullptr);
   ~RawConnection();
   void send_bytes(std::string_view bytes);
   void send_frame(const v1::ClientFrame& frame);
