@@ -119,8 +119,9 @@ void add_admission_flags(CLI::App& app, Config& c) {
        "CHATD_MAX_CONNECTIONS")
       ->check(CLI::Range(std::size_t{0}, kMany));
   flag(app, "--max-connections-per-address", c.max_connections_per_address,
-       "Most connections at once from one address (IPv6: one /64)", "CHATD_MAX_CONNECTIONS_PER_ADDRESS")
-      ->check(CLI::Range(std::size_t{1}, kMany));
+       "Most connections at once from one address (IPv6: one /64; 0: unlimited)",
+       "CHATD_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{0}, kMany));
   flag(app, "--connect-rate", c.connect_rate, "New connections per second from one address (0: unlimited)",
        "CHATD_CONNECT_RATE")
       ->check(CLI::Range(0.0, 1e6));

@@ -51,7 +51,7 @@ struct Config {
 
   // Admission (issue 12): who may connect, and how long one may take to log in.
   std::size_t max_connections = 0;  // 0: the open-file limit less a reserve; a value is capped to that too
-  std::size_t max_connections_per_address = 64;  // an IPv6 address counts per /64
+  std::size_t max_connections_per_address = 64;  // an IPv6 address counts per /64; 0: unlimited
   double connect_rate = 10;  // new connections per second from one address; 0: unlimited
   double connect_burst = 20;
   std::size_t max_pre_login = 0;  // connections not logged in yet; 0: half of max_connections

@@ -36,26 +36,32 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   return common::make_shared_frame(frame);
 }
 
-// Admission (issue 12): raises the soft open-file limit to the hard one and
-// says what it is now; the connection caps are derived from it.
-std::uint64_t raise_fd_limit() {
+// Admission (issue 12): raises the soft open-file limit to the hard one;
+// the connection caps are derived from what it is then.
+std::string raise_fd_limit(std::uint64_t& now) {
   rlimit limit{};
-  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 1024;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    now = 1024;
+    return "open files: limit unknown; assuming 1024";
+  }
   const rlim_t before = limit.rlim_cur;
   if (limit.rlim_cur < limit.rlim_max) {
     limit.rlim_cur = limit.rlim_max;
     if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
   }
-  spdlog::info("open files: soft limit {} (was {}, hard limit {})", limit.rlim_cur, before, limit.rlim_max);
-  return limit.rlim_cur;
+  now = limit.rlim_cur;
+  return "open files: soft limit " + std::to_string(limit.rlim_cur) + " (was " + std::to_string(before) +
+         ", hard limit " + std::to_string(limit.rlim_max) + ")";
 }
 
-Admission::Limits admission_limits(const Config& c) {
-  const std::uint64_t fds = raise_fd_limit();
-  Admission::Limits limits{c.effective_max_connections(fds), c.max_connections_per_address, c.connect_rate,
-                           c.connect_burst, c.effective_max_pre_login(fds)};
-  spdlog::info("admission: at most {} connections, {} per address, {} not logged in", limits.total,
-               limits.per_address, limits.pre_login);
+Admission::Limits admission_limits(const Config& c, std::string& summary) {
+  std::uint64_t fds = 0;
+  summary = raise_fd_limit(fds);
+  const Admission::Limits limits{c.effective_max_connections(fds), c.max_connections_per_address, c.connect_rate,
+                                 c.connect_burst, c.effective_max_pre_login(fds)};
+  summary += "; admission: at most " + std::to_string(limits.total) + " connections, " +
+             (limits.per_address == 0 ? std::string("any number") : std::to_string(limits.per_address)) +
+             " per address, " + std::to_string(limits.pre_login) + " not logged in";
   return limits;
 }
 
@@ -83,7 +89,8 @@ Server::Server(Config config) {
   }
   std::vector<Acceptor::Inbox*> inboxes;
   for (auto& r : reactors_) inboxes.push_back(&r->inbox());
-  acceptor_ = std::make_unique<Acceptor>(context_.config, admission_limits(context_.config), inboxes, notes_);
+  acceptor_ = std::make_unique<Acceptor>(context_.config, admission_limits(context_.config, admission_summary_),
+                                         inboxes, notes_);
   for (auto& r : reactors_) r->report_to(notes_);
   if (!context_.config.metrics_bind.empty()) {
     metrics_ = std::make_unique<MetricsServer>(context_.config.metrics_bind, context_.config.metrics_port,

@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,8 @@ class Server {
   std::uint64_t epoch() const { return context_.epoch; }
   const Config& config() const { return context_.config; }
   MetricsSnapshot metrics() const;
+  // The open-file limit and the connection caps derived from it, for the log.
+  const std::string& admission_summary() const { return admission_summary_; }
   // Where /metrics is served, if --metrics was given.
   std::optional<asio::ip::tcp::endpoint> metrics_endpoint() const {
     return metrics_ ? std::optional(metrics_->endpoint()) : std::nullopt;
@@ -51,6 +54,7 @@ class Server {
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<MetricsServer> metrics_;
   std::vector<std::thread> threads_;
+  std::string admission_summary_;
 };
 
 }  // namespace chat::server

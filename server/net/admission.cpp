@@ -32,7 +32,7 @@ Admission::Verdict Admission::check(const AddressKey& key, Clock::time_point now
   Address& a = it->second;
   a.last_attempt = now;
   if (!a.bucket.try_take(now)) return {Refusal::kRate, a.bucket.retry_after_ms(now)};
-  if (a.open >= limits_.per_address) return {Refusal::kPerAddress, 0};
+  if (limits_.per_address != 0 && a.open >= limits_.per_address) return {Refusal::kPerAddress, 0};
   if (connections_.size() >= limits_.total) return {Refusal::kTotal, 0};
   return {};
 }

@@ -62,7 +62,7 @@ class Admission {
   using Clock = std::chrono::steady_clock;
   struct Limits {
     std::size_t total = 0;
-    std::size_t per_address = 0;
+    std::size_t per_address = 0;  // 0: unlimited
     double rate = 0;  // per address per second; 0: unlimited
     double burst = 1;
     std::size_t pre_login = 0;

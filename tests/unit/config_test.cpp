@@ -172,11 +172,11 @@ TEST(ConfigTest, VersionAndHelpExitZero) {
 // value past it refused naming the flag, and the caps derived from the
 // open-file limit.
 TEST(ConfigTest, ReadsTheAdmissionFlagsAndChecksTheirRanges) {
-  auto parsed = parse({"--max-connections", "0", "--max-connections-per-address", "1", "--connect-rate", "0",
+  auto parsed = parse({"--max-connections", "0", "--max-connections-per-address", "0", "--connect-rate", "0",
                        "--connect-burst", "1", "--max-pre-login", "0", "--login-timeout-ms", "100",
                        "--max-pre-login-frames", "1"});
   ASSERT_FALSE(parsed.exit_code);
-  EXPECT_EQ(parsed.config.max_connections_per_address, 1u);
+  EXPECT_EQ(parsed.config.max_connections_per_address, 0u);
   EXPECT_EQ(parsed.config.connect_rate, 0);
   EXPECT_EQ(parsed.config.login_timeout_ms, 100u);
   EXPECT_EQ(parsed.config.max_pre_login_frames, 1u);
@@ -196,7 +196,7 @@ TEST(ConfigTest, ReadsTheAdmissionFlagsAndChecksTheirRanges) {
 
   const std::vector<std::vector<const char*>> bad = {
       {"--max-connections", "-1"},          {"--max-connections", "10000001"},
-      {"--max-connections-per-address", "0"}, {"--connect-rate", "-1"},
+      {"--max-connections-per-address", "-1"}, {"--connect-rate", "-1"},
       {"--connect-rate", "1000001"},        {"--connect-burst", "0"},
       {"--max-pre-login", "10000001"},      {"--login-timeout-ms", "99"},
       {"--login-timeout-ms", "3600001"},    {"--max-pre-login-frames", "0"},
