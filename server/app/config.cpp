@@ -21,7 +21,8 @@ unsigned Config::effective_reactors() const {
 constexpr std::uint64_t kFdReserve = 64;
 
 std::size_t Config::effective_max_connections(std::uint64_t fd_limit) const {
-  const std::uint64_t room = fd_limit > 2 * kFdReserve ? fd_limit - kFdReserve : std::max<std::uint64_t>(fd_limit / 2, 1);
+  const std::uint64_t room =
+      fd_limit > 2 * kFdReserve ? fd_limit - kFdReserve : std::max<std::uint64_t>(fd_limit / 2, 1);
   const auto cap = static_cast<std::size_t>(std::min<std::uint64_t>(room, std::numeric_limits<std::size_t>::max()));
   return max_connections == 0 ? cap : std::min(max_connections, cap);
 }

@@ -157,7 +157,8 @@ void Reactor::on(msg::ListRooms&& m) { send(m.reply_to, msg::RoomList{m.query_id
 
 void Reactor::start_tick() {
   // The idle timeout and the login deadline are both checked on the tick.
-  const auto idle = std::chrono::milliseconds(std::min(context_.config.idle_timeout_ms, context_.config.login_timeout_ms));
+  const auto idle =
+      std::chrono::milliseconds(std::min(context_.config.idle_timeout_ms, context_.config.login_timeout_ms));
   const auto period = std::clamp<std::chrono::milliseconds>(idle / 8, std::chrono::milliseconds(10),
                                                              std::chrono::milliseconds(1000));
   tick_.expires_after(period);
