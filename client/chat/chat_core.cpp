@@ -1,5 +1,6 @@
 #include "client/chat/chat_core.hpp"
 #include "client/chat/backoff.hpp"
+#include "client/chat/encoding.hpp"
 #include "client/chat/text.hpp"
 #include "common/names.hpp"
 
@@ -439,10 +440,13 @@ void ChatCore::on_presence(const v1::Presence& p) {
                       reason_text(p.reason()), p.old_nick()});
 }
 
-void ChatCore::submit(std::string_view line) {
+void ChatCore::submit(std::string_view typed) {
   assert(std::this_thread::get_id() == owner_);
   if (quitting_ || finishing_) return;  // after /quit or end of input
-  Command c = parse_command(line);
+  // Every command's text reaches the wire from here: it must be UTF-8.
+  const Utf8Text line = to_utf8(typed, options_.input_charset);
+  if (!line.ok()) return emit_error("CLIENT", "line not sent: " + line.error);
+  Command c = parse_command(line.text);
   if (c.kind == CommandKind::kNick && !logged_in_ && !hello_pending_ && queue_.empty()) {
     // Not logged in and no hello on its way (our nick was refused, or the
     // server is away): the next hello asks for this one.

@@ -54,6 +54,10 @@ struct Options {
   // Line mode: a refused first login (NICK_TAKEN, INVALID_NICK) ends the
   // client with exit_status() 1, since no one is there to pick another nick.
   bool quit_on_login_failure = false;
+  // The charset typed lines come in (encoding.hpp, locale_charset()): each
+  // is converted to UTF-8, or refused with an ErrorEvent and not sent (the
+  // server would close the connection over a frame that is not UTF-8).
+  std::string input_charset = "UTF-8";
 };
 
 class ChatCore {
@@ -67,9 +71,11 @@ class ChatCore {
 
   // Connects, logs in and joins the rooms from the options.
   void start();
-  // One typed line: a command or text for the current room. Lines that need
-  // the server wait (in order) until the client is logged in.
-  void submit(std::string_view line);
+  // One typed line, in options().input_charset: a command or text for the
+  // current room. Lines that need the server wait (in order) until the
+  // client is logged in. A line that is not text in that charset is
+  // refused, whatever the command: an ErrorEvent (CLIENT) says why.
+  void submit(std::string_view typed);
   // Closes the connection for good and emits QuitEvent (once).
   void quit();
   // End of input (line mode): quits once every queued line has been sent

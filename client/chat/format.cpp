@@ -7,6 +7,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <string_view>
 
 namespace chat::term {
 namespace {
@@ -26,6 +27,27 @@ std::string seconds(std::int64_t ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
   return buf;
+}
+
+// C0 controls and DEL (a byte each) and C1 controls (U+0080-U+009F, in
+// UTF-8 0xC2 then 0x80-0x9F; U+009B is an 8-bit CSI to some terminals)
+// become one space each, as iswcntrl has them in the full screen.
+std::string blank_controls(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(s[i]);
+    const auto next = i + 1 < s.size() ? static_cast<unsigned char>(s[i + 1]) : 0;
+    if (byte < 0x20 || byte == 0x7f) {
+      out.push_back(' ');
+    } else if (byte == 0xC2 && next >= 0x80 && next <= 0x9F) {
+      out.push_back(' ');
+      ++i;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -115,16 +137,11 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
       event);
   // Text from peers may hold newlines and escape sequences: one event must
   // stay one line (a script reads lines), and a peer must not drive the
-  // reader's terminal. Control bytes become spaces, as in the full screen.
+  // reader's terminal. Control characters become spaces, as in the full
+  // screen.
   // Bidi controls would reorder the rest of the line on the screen: they
   // show as placeholders ("<U+202E>").
-  for (auto& line : lines) {
-    for (char& ch : line) {
-      const auto byte = static_cast<unsigned char>(ch);
-      if (byte < 0x20 || byte == 0x7f) ch = ' ';
-    }
-    line = show_bidi_controls(line);
-  }
+  for (auto& line : lines) line = show_bidi_controls(blank_controls(line));
   return lines;
 }
 

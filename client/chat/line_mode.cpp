@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "client/chat/encoding.hpp"
 #include "client/chat/format.hpp"
 
 namespace chat::term {
@@ -98,7 +99,8 @@ void LineMode::on_event(const UiEvent& e) {
   if (json_) {
     write(json_line(e));
   } else {
-    for (const auto& line : plain_lines(e)) write(line);
+    // Shown in the charset lines are typed in (JSON is UTF-8 by definition).
+    for (const auto& line : plain_lines(e)) write(from_utf8(line, core_.options().input_charset));
   }
 }
 

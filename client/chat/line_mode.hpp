@@ -1,7 +1,8 @@
 #pragma once
 // Line mode, for scripts, bots and tests: reads commands and text from stdin,
 // one per line, and prints every event as one line on stdout (plain or
-// JSON), flushed per line. End of input means /quit once what was typed has
+// JSON), flushed per line. Input, and plain output, are in the locale's
+// charset (Options::input_charset); JSON output is UTF-8. End of input means /quit once what was typed has
 // been sent and answered (bounded by a timeout). A refused login (the nick
 // is taken) ends it with exit status 1.
 // Input: stdin is read on the io_context's own thread through an

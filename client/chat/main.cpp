@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <clocale>
 #include <cstdio>
 #include <iostream>
 
+#include "client/chat/encoding.hpp"
 #include "client/chat/line_mode.hpp"
 #include "client/chat/probe.hpp"
 #include "client/chat/tui.hpp"
@@ -43,6 +45,21 @@ int main(int argc, char** argv) {
   if (nick->count() == 0 && options.nick.empty()) {
     std::cerr << "chat: --nick is required (or set CHAT_NICK)\n";
     return 2;
+  }
+  // What the user types, and these arguments, are in their locale's
+  // charset; the wire takes only UTF-8 (encoding.hpp). Only LC_CTYPE: line
+  // mode's output keeps C number formats.
+  std::setlocale(LC_CTYPE, "");  // NOLINT(concurrency-mt-unsafe): no other thread yet
+  options.input_charset = chat::term::locale_charset();
+  auto as_utf8 = [&options](std::string& text, const char* flag) {
+    auto utf8 = chat::term::to_utf8(text, options.input_charset);
+    if (!utf8.ok()) std::cerr << "chat: " << flag << ": " << utf8.error << "\n";
+    text = std::move(utf8.text);
+    return utf8.ok();
+  };
+  if (!as_utf8(options.nick, "--nick")) return 2;
+  for (auto& room : options.rooms) {
+    if (!as_utf8(room, "--join")) return 2;
   }
   options.reconnect_min = std::chrono::milliseconds(std::max(1, reconnect_min_ms));
   options.reconnect_max = std::chrono::milliseconds(std::max(reconnect_min_ms, reconnect_max_ms));

@@ -18,6 +18,7 @@
 #undef move
 
 #include "common/overloaded.hpp"
+#include "client/chat/encoding.hpp"
 #include "client/chat/format.hpp"
 #include "client/chat/text.hpp"
 
@@ -33,22 +34,11 @@ constexpr int kPairTime = 4;
 constexpr int kPairNickBase = 10;
 constexpr std::size_t kMaxLines = 5000;
 
+// Text from ChatCore (UTF-8) as the screen's wide characters, whatever the
+// locale (encoding.hpp); invalid bytes show as '?'.
 std::wstring widen(const std::string& s) {
   std::wstring out;
-  std::mbstate_t st{};
-  const char* p = s.data();
-  std::size_t left = s.size();
-  while (left > 0) {
-    wchar_t wc;
-    const std::size_t n = std::mbrtowc(&wc, p, left, &st);
-    if (n == static_cast<std::size_t>(-1) || n == static_cast<std::size_t>(-2)) {
-      out.push_back(L'?');
-      st = std::mbstate_t{};
-      ++p;
-      --left;
-      continue;
-    }
-    if (n == 0) break;
+  for (const wchar_t wc : wide_from_utf8(s, L'?')) {
     if (is_bidi_control(static_cast<char32_t>(wc))) {
       // It would reorder what follows it on the screen: show it instead.
       wchar_t buf[16];
@@ -58,27 +48,13 @@ std::wstring widen(const std::string& s) {
       // Control characters from a peer must not drive the terminal.
       out.push_back(std::iswcntrl(static_cast<wint_t>(wc)) ? L' ' : wc);
     }
-    p += n;
-    left -= n;
   }
   return out;
 }
 
-std::string narrow(const std::wstring& w) {
-  std::string out;
-  std::mbstate_t st{};
-  char buf[MB_LEN_MAX];
-  for (wchar_t wc : w) {
-    const std::size_t n = std::wcrtomb(buf, wc, &st);
-    if (n == static_cast<std::size_t>(-1)) {
-      out.push_back('?');
-      st = std::mbstate_t{};
-    } else {
-      out.append(buf, n);
-    }
-  }
-  return out;
-}
+// What was typed (wide characters, from the terminal's charset by ncurses)
+// as UTF-8 for ChatCore: the full screen's input_charset is UTF-8.
+std::string narrow(const std::wstring& w) { return utf8_from_wide(w); }
 
 int width_of(wchar_t wc) { return char_columns(wc); }
 
@@ -129,8 +105,19 @@ struct Cell {
 
 }  // namespace
 
+namespace {
+
+// ncurses gives typed text as wide characters, and narrow() makes UTF-8 of
+// them: whatever the locale, ChatCore gets UTF-8 from the full screen.
+Options typed_as_utf8(Options options) {
+  options.input_charset = "UTF-8";
+  return options;
+}
+
+}  // namespace
+
 Tui::Tui(Options options)
-    : core_(io_, std::move(options), [this](const UiEvent& e) { on_event(e); }),
+    : core_(io_, typed_as_utf8(std::move(options)), [this](const UiEvent& e) { on_event(e); }),
       input_fd_(io_),
       // Registered before initscr(), so ncurses leaves SIGWINCH to us.
       signals_(io_, SIGINT, SIGTERM, SIGWINCH) {

@@ -11,8 +11,9 @@ protobuf's standard varint length-delimited encoding of chat.v1.ClientFrame
 It logs in, joins the room, says something, and prints every frame it
 receives as one line until --expect text is seen or --timeout runs out.
 --host, --port and --nick default to $CHAT_HOST, $CHAT_PORT and $CHAT_NICK,
-as for the terminal client `chat`. Control characters in what others send
-print as spaces, so a frame is one line and never drives your terminal.
+as for the terminal client `chat`. What others send is shown as `chat`
+shows it: control characters (ESC included) print as spaces, so a frame is
+one line and never drives your terminal, and bidi controls as <U+202E>.
 
 Exit status: 0 when done (with --expect: once the text arrived); 1 when the
 server answers with an error (NICK_TAKEN, INVALID_ROOM...), closes the
@@ -93,14 +94,18 @@ def decode_varint(data, start=0):
 
 
 # ----------------------------------------------------------------- output
-# C0 controls, DEL and C1 controls become spaces, as in `chat`; so do the
+# What peers send (text, topics, nicks, room names) is shown as `chat` shows
+# it (client/chat/format.cpp): C0 controls, DEL and C1 controls become
+# spaces, so a frame is one line and ESC never reaches the terminal; the
 # Unicode bidi controls (embeddings, overrides, isolates, marks), which
-# would reorder what the terminal shows.
-UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# would reorder what the terminal shows, become visible placeholders such
+# as <U+202E>.
+CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean(text):
-    return UNSAFE.sub(" ", text)
+    return BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", CONTROLS.sub(" ", text))
 
 
 def describe(pb, frame):
@@ -110,7 +115,11 @@ def describe(pb, frame):
         return f"message {m.room} #{m.seq} <{m.sender}> {m.text}"
     if kind == "presence":
         p = frame.presence
-        return f"presence {p.room} {p.nick} {pb.Presence.Kind.Name(p.kind)}"
+        renamed = f" (was {p.old_nick})" if p.old_nick else ""
+        return f"presence {p.room} {p.nick} {pb.Presence.Kind.Name(p.kind)}{renamed}"
+    if kind in ("topic", "topic_changed"):
+        t = getattr(frame, kind)
+        return f"topic {t.room} by {t.set_by}: {t.topic}"
     if kind == "error":
         return f"error {pb.Error.Code.Name(frame.error.code)} {frame.error.message}"
     if kind == "welcome":
@@ -118,9 +127,12 @@ def describe(pb, frame):
     if kind == "hello":
         return f"hello {frame.hello.nick}"
     if kind == "join":
-        return f"join {frame.join.room} members={','.join(frame.join.members)}"
+        topic = f" topic={frame.join.topic}" if frame.join.topic else ""
+        return f"join {frame.join.room} members={','.join(frame.join.members)}{topic}"
     if kind == "direct":
         return f"direct <{frame.direct.sender}> {frame.direct.text}"
+    if kind == "shutdown":
+        return f"shutdown {frame.shutdown.reason}"
     return kind or "empty"
 
 
@@ -167,6 +179,18 @@ def parse_args():
     args = parser.parse_args()
     if not args.nick:
         parser.error("--nick is required (or set CHAT_NICK)")
+    # Python decodes arguments from the locale's charset, keeping bytes that
+    # are not text in it as lone surrogates: the wire takes only UTF-8, so
+    # refuse them here, as `chat` does, instead of failing mid-conversation.
+    for flag, values in (("--nick", [args.nick]), ("--room", [args.room]), ("--say", args.say),
+                         ("--expect", [args.expect] if args.expect else [])):
+        for value in values:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                bad = value[e.start].encode("utf-8", "surrogateescape")
+                parser.error(f"{flag}: byte 0x{bad.hex().upper()} at {e.start} is not valid text in the locale's "
+                             f"charset ({sys.getfilesystemencoding()})")
     try:
         args.port = int(args.port)
         if not 0 < args.port < 65536:

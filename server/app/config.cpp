@@ -67,6 +67,11 @@ void add_history_flags(CLI::App& app, Config& c) {
   // Upper bounds keep every limit within the Welcome's 32-bit fields.
   flag(app, "--history", c.history_per_room, "Messages per room kept in memory", "CHATD_HISTORY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+  flag(app, "--history-memory", c.history_memory,
+       "Bytes of messages kept in memory for all rooms together (e.g. 512MiB); the oldest go first",
+       "CHATD_HISTORY_MEMORY")
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(std::size_t{1} << 20, std::size_t{1} << 40));
   flag(app, "--replay", c.replay_on_join, "Recent messages replayed to a joiner", "CHATD_REPLAY")
       ->check(CLI::Range(std::size_t{0}, std::size_t{100'000}));
   flag(app, "--max-history-page", c.max_history_page, "Most messages in one history reply",
@@ -140,6 +145,27 @@ void add_admission_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
 }
 
+// Abuse limits of direct messages and room slots (issue 12).
+void add_abuse_flags(CLI::App& app, Config& c) {
+  flag(app, "--dm-rate", c.dm_rate_per_sec,
+       "Direct messages one connection may be handed per second from all senders (burst: twice it; 0: unlimited)",
+       "CHATD_DM_RATE")
+      ->check(CLI::Range(0u, 1'000'000u));
+  flag(app, "--tcp-user-timeout-ms", c.tcp_user_timeout_ms,
+       "Close a connection whose sent data stays unacknowledged this long (TCP_USER_TIMEOUT; 0: off)",
+       "CHATD_TCP_USER_TIMEOUT_MS")
+      ->check(CLI::Range(0u, 600'000u));
+  flag(app, "--room-create-rate", c.room_create_per_min, "Rooms one connection may create per minute",
+       "CHATD_ROOM_CREATE_RATE")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  flag(app, "--room-create-per-address", c.room_create_per_address,
+       "Rooms one address (IPv6: its /64) may create per ten minutes", "CHATD_ROOM_CREATE_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000'000}));
+  flag(app, "--max-rooms-per-address", c.max_rooms_per_address,
+       "Rooms one address (IPv6: its /64) may hold alone, every member from it", "CHATD_MAX_ROOMS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+}
+
 void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
   flag(app, "--shutdown-grace-ms", c.shutdown_grace_ms,
        "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
@@ -199,6 +225,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_size_flags(app, c);
   add_connection_flags(app, c);
   add_admission_flags(app, c);
+  add_abuse_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");
   try {

@@ -29,6 +29,9 @@ struct Config {
   // Messages per room kept in memory: all there is with --store memory; in
   // front of the database otherwise.
   std::size_t history_per_room = 1000;
+  // Bytes of messages all rooms together keep in memory; past it the oldest
+  // are dropped first (still read from the durable store; gone with memory).
+  std::size_t history_memory = std::size_t{512} << 20;
   std::size_t replay_on_join = 50;
   std::size_t max_history_page = 200;
 
@@ -57,6 +60,22 @@ struct Config {
   std::size_t max_pre_login = 0;  // connections not logged in yet; 0: half of max_connections
   std::uint32_t login_timeout_ms = 10'000;
   std::size_t max_pre_login_frames = 8;
+  // Abuse limits of direct messages and room slots (issue 12).
+  // Direct messages one connection may be handed per second, from all its
+  // senders together (burst: twice that); 0: unlimited. A DM is refused
+  // too (TARGET_BUSY) while the target has half its outbox cap unsent.
+  std::uint32_t dm_rate_per_sec = 20;
+  // TCP_USER_TIMEOUT on accepted sockets: data unacknowledged this long
+  // kills the connection, so a link that died silently loses its nick
+  // quickly. Keepalive probes start after the same time of silence. 0: off.
+  std::uint32_t tcp_user_timeout_ms = 20'000;
+  // Rooms one connection may create per minute, and one address per ten
+  // minutes (each reactor holds its share of an address's budget).
+  std::size_t room_create_per_min = 20;
+  std::size_t room_create_per_address = 100;
+  // Rooms one address may hold alone (every member from that address);
+  // each reactor's shard holds its share, ceil(this / reactors).
+  std::size_t max_rooms_per_address = 100;
 
   // Mailbox messages handled per turn before the reactor goes back to sockets.
   std::size_t mailbox_batch = 256;

@@ -33,6 +33,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
   limits->set_login_timeout_ms(c.login_timeout_ms);
   limits->set_max_pre_login_frames(static_cast<std::uint32_t>(c.max_pre_login_frames));
+  limits->set_dm_rate_per_sec(c.dm_rate_per_sec);  // issue 12: DMs and room slots
+  limits->set_room_create_per_min(static_cast<std::uint32_t>(c.room_create_per_min));
   return common::make_shared_frame(frame);
 }
 
@@ -74,7 +76,7 @@ Server::Server(Config config) {
   spdlog::set_level(spdlog::level::from_str(context_.config.log_level));
   context_.reactors = context_.config.effective_reactors();
   if (context_.config.store == "memory") {
-    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room);
+    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room, context_.config.history_memory);
   } else {
     store_ = std::make_unique<SqliteStore>(context_.config);
   }

@@ -54,6 +54,14 @@ struct Join {
   // (see Session::is_current_join).
   std::uint64_t join = 0;
   std::string identity = {};  // whose client_msg_ids the replay shows
+  // Issue 12: room slots. The joiner's address (address_key), for the
+  // owner's count of rooms an address holds alone; and whether this join
+  // may create the room: the session reserved a place in its own and its
+  // address's creation budgets, or says which was spent.
+  enum class CreateLimit : std::uint8_t { kNone, kConnection, kAddress };
+  std::string address = {};
+  CreateLimit create_limit = CreateLimit::kNone;
+  std::uint32_t retry_after_ms = 0;  // when create_limit is set
 };
 struct Leave {
   std::string room;
@@ -62,6 +70,7 @@ struct Leave {
   std::uint64_t request_id = 0;
   // REASON_UNSPECIFIED: the member asked to leave; anything else: it quit.
   v1::Presence::Reason reason = v1::Presence::REASON_UNSPECIFIED;
+  std::string address = {};  // the member's address_key, as in its Join
 };
 struct Publish {
   std::string room;
@@ -118,15 +127,21 @@ struct Joined {
   SessionId session = 0;
   SharedFrame reply;
   std::uint64_t join = 0;  // from the Join
+  // Issue 12: the Join held a place in its creation budgets (create_limit
+  // kNone), settled now: charged if `created`, else given back.
+  bool reserved = false;
+  bool created = false;
 };
-// The owner would not create the room (TOO_MANY_ROOMS): the session forgets
-// the join and passes `reply`, the Error, to its client.
+// The owner would not create the room (TOO_MANY_ROOMS, or RATE_LIMITED past
+// a creation budget): the session forgets the join and passes `reply`, the
+// Error, to its client.
 struct JoinRefused {
   std::string room;
   SessionId session = 0;
   std::uint64_t join = 0;  // from the Join
   v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;
   SharedFrame reply;
+  bool reserved = false;  // as in Joined; a refused join created nothing
 };
 struct RoomList {
   std::uint64_t query_id = 0;

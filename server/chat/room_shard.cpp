@@ -39,22 +39,25 @@ std::size_t RoomShard::room_cap() const {
 
 void RoomShard::count_rooms() { ReactorMetrics::set(metrics_.rooms, rooms_.size()); }
 
-RoomState* RoomShard::find_or_create(const msg::Join& m) {
+void RoomShard::refuse(const msg::Join& m, v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms) {
+  router_.send(reactor_of(m.session),
+               msg::JoinRefused{m.room, m.session, m.join, code,
+                                error_frame(code, "cannot create " + m.room + ": " + why + "; rooms that exist can still be joined",
+                                            m.request_id, retry_after_ms),
+                                m.create_limit == msg::Join::CreateLimit::kNone});
+}
+
+RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created) {
   auto it = rooms_.find(m.room);
   if (it != rooms_.end()) return &it->second;
+  if (!may_create(m)) return nullptr;
   // Each shard keeps to its own share of the cap, so the check needs no word
   // from the other reactors. Joining a room that exists is always fine.
   if (rooms_.size() >= room_cap() && !reclaim_one()) {
-    constexpr auto kCode = v1::Error::CODE_TOO_MANY_ROOMS;
-    router_.send(reactor_of(m.session),
-                 msg::JoinRefused{m.room, m.session, m.join, kCode,
-                                  error_frame(kCode,
-                                              "cannot create " + m.room +
-                                                  ": the server holds its most rooms, all in use; "
-                                                  "rooms that exist can still be joined",
-                                              m.request_id)});
+    refuse(m, v1::Error::CODE_TOO_MANY_ROOMS, "the server holds its most rooms, all in use");
     return nullptr;
   }
+  created = true;
   RoomState* room = nullptr;
   if (auto stored = store_.find(m.room)) {
     room = &restore(std::move(*stored));  // its slot was reclaimed; its history was kept
@@ -70,7 +73,8 @@ RoomState* RoomShard::find_or_create(const msg::Join& m) {
 
 void RoomShard::on(msg::Join&& m) {
   router_.assert_owner();
-  RoomState* room = find_or_create(m);
+  bool created = false;
+  RoomState* room = find_or_create(m, created);
   if (room == nullptr) return;
   if (!room->members.try_emplace(m.session, m.nick).second) {
     router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
@@ -78,13 +82,15 @@ void RoomShard::on(msg::Join&& m) {
     return;
   }
   ++room->members_per_reactor[reactor_of(m.session)];
+  count_address(*room, m.address, +1);
   if (room->empty_since) {
     empty_.erase(*room->empty_since);
     room->empty_since.reset();
   }
   // Joined travels the same FIFO as every later Deliver to that reactor, so
   // the joiner sees each message sequenced after last_seq exactly once.
-  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.identity, m.request_id), m.join});
+  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.identity, m.request_id),
+                                                  m.join, m.create_limit == msg::Join::CreateLimit::kNone, created});
   fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
 }
 
@@ -123,6 +129,7 @@ void RoomShard::on(msg::Leave&& m) {
   }
   RoomState& room = it->second;
   --room.members_per_reactor[reactor_of(m.session)];
+  count_address(room, m.address, -1);
   if (asked) {
     v1::ServerFrame frame;
     frame.set_request_id(m.request_id);

@@ -46,9 +46,19 @@ class RoomShard {
   std::size_t room_cap() const;
 
  private:
-  // The room named in `m`, created if need be; null (and the joiner told)
-  // when the shard is full of rooms in use.
-  RoomState* find_or_create(const msg::Join& m);
+  // The room named in `m`, created if need be (then `created` is set); null
+  // (and the joiner told) when the shard is full of rooms in use, or a
+  // creation limit refuses the joiner a new room.
+  RoomState* find_or_create(const msg::Join& m, bool& created);
+  void refuse(const msg::Join& m, v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms = 0);
+  // Issue 12 (room_slots.cpp): whether the joiner may create a room here,
+  // by its creation budgets and the rooms its address holds alone; if not,
+  // it is told why.
+  bool may_create(const msg::Join& m);
+  // A member from `address` joined (+1) or left (-1) `room`: keeps the
+  // count of rooms each address holds alone (every member from it).
+  void count_address(RoomState& room, const std::string& address, int delta);
+  std::size_t address_share() const;
   // Drops the room that has been empty longest; false if none is empty.
   bool reclaim_one();
   RoomState& restore(StoredRoom stored);
@@ -68,6 +78,7 @@ class RoomShard {
   ReactorMetrics& metrics_;
   std::unordered_map<std::string, RoomState> rooms_;
   std::list<std::string> empty_;  // rooms with no members, longest empty first
+  std::unordered_map<std::string, std::size_t> held_alone_;  // address -> rooms here all of whose members are from it
 };
 
 }  // namespace chat::server

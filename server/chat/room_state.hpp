@@ -37,6 +37,9 @@ struct RoomState {
   std::uint64_t incarnation = 0;  // new each time the name is created
   std::unordered_map<SessionId, std::string> members;  // session -> nick
   std::vector<std::uint32_t> members_per_reactor;
+  // Issue 12: members per address (address_key), so the owner knows the
+  // rooms an address holds alone.
+  std::unordered_map<std::string, std::uint32_t> members_per_address;
   // While the room is empty: its place in the shard's list of empty rooms.
   std::optional<std::list<std::string>::iterator> empty_since;
 };

@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "server/chat/frames.hpp"
+#include "server/net/address.hpp"
 #include "server/net/listen.hpp"
 
 namespace chat::server {
@@ -88,7 +89,7 @@ void Acceptor::accept_ready() {
       }
       asio::ip::tcp::endpoint peer;
       std::memcpy(peer.data(), &addr, std::min<std::size_t>(len, peer.capacity()));
-      admit(fd, peer.address());
+      admit(fd, peer);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -114,11 +115,11 @@ void Acceptor::accept_ready() {
   wait_acceptable();
 }
 
-void Acceptor::admit(int fd, const asio::ip::address& peer) {
-  const AddressKey key = address_key(peer);
+void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
+  const AddressKey key = address_key(to_string(peer));
   const Admission::Verdict verdict = admission_.check(key, Admission::Clock::now());
   if (verdict.refusal != Refusal::kNone) {
-    spdlog::debug("refused {}: {}", peer.to_string(), kRefusalReasons[static_cast<std::size_t>(verdict.refusal) - 1]);
+    spdlog::debug("refused {}: {}", key, kRefusalReasons[static_cast<std::size_t>(verdict.refusal) - 1]);
     refuse(fd, verdict);
     return;
   }

@@ -45,7 +45,7 @@ class Acceptor {
   void wait_acceptable();
   void accept_ready();
   // One accepted socket: refused here, or handed to a reactor.
-  void admit(int fd, const asio::ip::address& peer);
+  void admit(int fd, const asio::ip::tcp::endpoint& peer);
   void refuse(int fd, const Admission::Verdict& verdict);
   void count(Refusal refusal);
   void wait_notes();

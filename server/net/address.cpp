@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -94,6 +95,20 @@ std::string to_string(const asio::ip::tcp::endpoint& endpoint) {
   const asio::ip::address a = endpoint.address();
   const std::string host = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   return host + ":" + std::to_string(endpoint.port());
+}
+
+std::string address_key(const std::string& peer) {
+  const auto colon = peer.rfind(':');
+  std::string host = strip_brackets(colon == std::string::npos ? peer : peer.substr(0, colon));
+  std::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return peer;
+  if (address.is_v4()) return address.to_string();
+  const auto v6 = address.to_v6();
+  if (v6.is_v4_mapped()) return asio::ip::make_address_v4(asio::ip::v4_mapped, v6).to_string();
+  auto bytes = v6.to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
 }  // namespace chat::server

@@ -27,6 +27,12 @@ struct HostPort {
 // missing its brackets.
 std::optional<HostPort> split_host_port(const std::string& text, std::string& error);
 
+// The address a peer is counted by, for per-address limits: an IPv4
+// address itself, an IPv6 one by its /64 ("2001:db8:1:2::/64"), an IPv4
+// address mapped into IPv6 as IPv4. `peer` is "ADDR:PORT" as
+// Transport::peer() gives it; text that is no address is its own key.
+std::string address_key(const std::string& peer);
+
 // "1.2.3.4:5" or "[::1]:5".
 std::string to_string(const asio::ip::tcp::endpoint& endpoint);
 

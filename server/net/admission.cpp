@@ -6,22 +6,7 @@ namespace chat::server {
 
 namespace {
 constexpr std::chrono::seconds kSweepEvery{5};
-
-std::uint64_t load_be64(const unsigned char* p) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | p[i];
-  return v;
-}
 }  // namespace
-
-AddressKey address_key(const asio::ip::address& address) {
-  if (address.is_v4()) return {0, 0xffff'0000'0000ULL | address.to_v4().to_uint()};
-  const asio::ip::address_v6 v6 = address.to_v6();
-  if (v6.is_v4_mapped()) return address_key(asio::ip::make_address_v4(asio::ip::v4_mapped, v6));
-  const auto bytes = v6.to_bytes();
-  // Only the /64: the rest is the host's to choose, so it names nobody.
-  return {load_be64(bytes.data()), 0};
-}
 
 Admission::Verdict Admission::check(const AddressKey& key, Clock::time_point now) {
   if (now - last_sweep_ >= kSweepEvery) forget_idle(now);

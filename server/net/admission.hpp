@@ -22,11 +22,11 @@
 // and no shared counter.
 // Thread safety: acceptor-confined. Pure: the caller passes the time in.
 
-#include <asio.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <string>
 #include <unordered_map>
 
 #include "common/token_bucket.hpp"
@@ -34,17 +34,9 @@
 
 namespace chat::server {
 
-// An address as admission counts it: IPv4 (or IPv4-mapped IPv6) whole, IPv6
-// by its first 64 bits.
-struct AddressKey {
-  std::uint64_t hi = 0;
-  std::uint64_t lo = 0;
-  bool operator==(const AddressKey&) const = default;
-};
-AddressKey address_key(const asio::ip::address& address);
-struct AddressKeyHash {
-  std::size_t operator()(const AddressKey& k) const { return std::hash<std::uint64_t>()(k.hi * 31 + k.lo); }
-};
+// An address as every per-address limit counts it: address_key() of the
+// peer (net/address.hpp), IPv4 whole, IPv6 by its /64.
+using AddressKey = std::string;
 
 // reactor -> acceptor: what became of a connection the acceptor admitted.
 struct AdmissionNote {
@@ -103,7 +95,7 @@ class Admission {
   void compact_waiting();
 
   Limits limits_;
-  std::unordered_map<AddressKey, Address, AddressKeyHash> addresses_;
+  std::unordered_map<AddressKey, Address> addresses_;
   std::unordered_map<SessionId, Connection> connections_;
   // Not logged in, oldest first. An entry that has logged in or closed
   // since stays until it reaches the front (or the next compaction).

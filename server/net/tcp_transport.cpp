@@ -1,11 +1,32 @@
 #include "server/net/tcp_transport.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
 namespace chat::server {
 
-TcpTransport::TcpTransport(asio::ip::tcp::socket socket) : socket_(std::move(socket)) {
+namespace {
+void set_int(int fd, int level, int name, int value) { ::setsockopt(fd, level, name, &value, sizeof value); }
+}  // namespace
+
+TcpTransport::TcpTransport(asio::ip::tcp::socket socket, std::uint32_t user_timeout_ms) : socket_(std::move(socket)) {
   std::error_code ec;
   socket_.non_blocking(true, ec);
   socket_.set_option(asio::ip::tcp::no_delay(true), ec);
+  if (user_timeout_ms == 0) return;
+  // Data unacknowledged for user_timeout_ms kills the connection. Probes
+  // start after as long a silence, four in that time again: a dead link
+  // nobody writes to is found too.
+  const int fd = socket_.native_handle();
+  const int idle_s = std::max(1, static_cast<int>(user_timeout_ms / 1000));
+  set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, static_cast<int>(user_timeout_ms));
+  set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+  set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE, idle_s);
+  set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL, std::max(1, idle_s / 4));
+  set_int(fd, IPPROTO_TCP, TCP_KEEPCNT, 4);
 }
 
 std::size_t TcpTransport::read_some(std::span<char> into, std::error_code& ec) {

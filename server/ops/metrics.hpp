@@ -51,12 +51,20 @@ struct MetricsSnapshot {
   std::uint64_t accept_errors = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
+  std::uint64_t history_bytes = 0;
+  std::uint64_t history_trimmed = 0;
   // The durable store (zero with --store memory).
   std::uint64_t store_commits = 0;
   std::uint64_t store_messages_committed = 0;
   std::uint64_t store_commit_micros = 0;
   std::uint64_t store_errors = 0;
   std::uint64_t store_queue_depth = 0;
+  // Issue 12: DMs refused (TARGET_BUSY) and room creations refused, by reason.
+  std::uint64_t directs_refused_rate = 0;
+  std::uint64_t directs_refused_backlog = 0;
+  std::uint64_t room_creations_refused_connection = 0;
+  std::uint64_t room_creations_refused_address = 0;
+  std::uint64_t room_creations_refused_held = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   std::array<std::uint64_t, kRefusalReasons.size()> connections_refused{};  // by kRefusalReasons
   LatencySnapshot delivery_latency;
@@ -115,6 +123,16 @@ class ReactorMetrics {
   Counter idle_timeouts{0};
   Counter rooms{0};  // a gauge: the rooms this reactor's shard holds now
   Counter rooms_reclaimed{0};
+  // Gauge and counter copied from the shard's store on each tick: bytes of
+  // messages held in memory, and messages dropped to stay within the budget.
+  Counter history_bytes{0};
+  Counter history_trimmed{0};
+  // Issue 12: DMs refused (TARGET_BUSY) and room creations refused, by reason.
+  Counter directs_refused_rate{0};
+  Counter directs_refused_backlog{0};
+  Counter room_creations_refused_connection{0};
+  Counter room_creations_refused_address{0};
+  Counter room_creations_refused_held{0};
   std::array<Counter, kErrorCodes> errors{};
   // From sequencing a room message to the write that sent it to a member.
   LatencyHistogram delivery_latency;
@@ -132,6 +150,13 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.idle_timeouts += get(idle_timeouts);
   out.rooms += get(rooms);
   out.rooms_reclaimed += get(rooms_reclaimed);
+  out.history_bytes += get(history_bytes);
+  out.history_trimmed += get(history_trimmed);
+  out.directs_refused_rate += get(directs_refused_rate);
+  out.directs_refused_backlog += get(directs_refused_backlog);
+  out.room_creations_refused_connection += get(room_creations_refused_connection);
+  out.room_creations_refused_address += get(room_creations_refused_address);
+  out.room_creations_refused_held += get(room_creations_refused_held);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
   delivery_latency.add_to(out.delivery_latency);
 }

@@ -106,6 +106,16 @@ void render_process(std::ostringstream& out, const ProcessMetrics& p) {
          p.start_time_seconds);
 }
 
+// Admission (issue 12): chatd_connections_refused_total{reason}.
+void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
+  out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
+         "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out << "chatd_connections_refused_total{reason=\"" << kRefusalReasons[i] << "\"} " << m.connections_refused[i]
+        << '\n';
+  }
+}
+
 }  // namespace
 
 MetricsServer::MetricsServer(const std::string& bind, std::uint16_t port, Source source)
@@ -181,6 +191,10 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("rooms", "gauge", "Rooms held now, summed over reactors.", m.rooms);
   metric("rooms_reclaimed_total", "counter", "Empty rooms dropped to make way for new ones.",
          m.rooms_reclaimed);
+  metric("history_memory_bytes", "gauge", "Bytes of room messages held in memory (see --history-memory).",
+         m.history_bytes);
+  metric("history_trimmed_total", "counter", "Messages dropped from memory to stay within --history-memory.",
+         m.history_trimmed);
   metric("connections_accepted_total", "counter", "Connections accepted.", m.connections_accepted);
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);
@@ -200,18 +214,24 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("store_errors_total", "counter", "Store commits or reads that failed.", m.store_errors);
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
+  // Issue 12: DMs and room slots.
+  out << "# HELP chatd_directs_refused_total Direct messages refused with TARGET_BUSY, by reason.\n"
+         "# TYPE chatd_directs_refused_total counter\n"
+      << "chatd_directs_refused_total{reason=\"rate\"} " << m.directs_refused_rate << '\n'
+      << "chatd_directs_refused_total{reason=\"backlog\"} " << m.directs_refused_backlog << '\n';
+  out << "# HELP chatd_room_creations_refused_total New rooms refused, by the limit that refused them.\n"
+         "# TYPE chatd_room_creations_refused_total counter\n"
+      << "chatd_room_creations_refused_total{reason=\"connection_rate\"} " << m.room_creations_refused_connection
+      << '\n'
+      << "chatd_room_creations_refused_total{reason=\"address_rate\"} " << m.room_creations_refused_address << '\n'
+      << "chatd_room_creations_refused_total{reason=\"address_held\"} " << m.room_creations_refused_held << '\n';
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
   for (std::size_t code = 1; code < kErrorCodes; ++code) {
     if (!v1::Error::Code_IsValid(static_cast<int>(code))) continue;
     out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
         << m.errors[code] << '\n';
   }
-  out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
-         "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
-  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
-    out << "chatd_connections_refused_total{reason=\"" << kRefusalReasons[i] << "\"} " << m.connections_refused[i]
-        << '\n';
-  }
+  render_refusals(out, m);
   out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
       << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
   render_latency(out, m.delivery_latency);

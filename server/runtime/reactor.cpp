@@ -148,7 +148,8 @@ void Reactor::on(msg::Adopt&& m) {
     hub_.note_closed(m.session);
     return;
   }
-  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket)), context_.welcome, m.session);
+  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome,
+             m.session);
 }
 
 void Reactor::on(msg::ListRooms&& m) { send(m.reply_to, msg::RoomList{m.query_id, rooms_.list()}); }
@@ -165,6 +166,9 @@ void Reactor::start_tick() {
   tick_.async_wait([this](const std::error_code& ec) {
     if (ec || stopping_) return;
     hub_.check_idle();
+    const HistoryStore::MemoryUse use = store_->memory_use();
+    ReactorMetrics::set(metrics_.history_bytes, use.bytes);
+    ReactorMetrics::set(metrics_.history_trimmed, use.trimmed);
     start_tick();
   });
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "common/names.hpp"
+
 #include "server/session/session.hpp"
 
 namespace chat::server {
@@ -70,6 +72,7 @@ void LocalHub::on(msg::Joined&& m) {
     local_members_[m.room].push_back(s);
     spdlog::info("join {} {} (session {})", m.room, s->nick(), s->label());
   }
+  if (m.reserved) s->settle_creation(m.created, Session::Clock::now());
   s->send(m.reply);
 }
 
@@ -77,6 +80,7 @@ void LocalHub::on(msg::JoinRefused&& m) {
   assert_owner();
   Session* s = find(m.session);
   if (s == nullptr || !s->open()) return;
+  if (m.reserved) s->settle_creation(false, Session::Clock::now());
   s->forget_join(m.room, m.join);
   metrics_.error(m.code);
   spdlog::debug("join {} {} refused: {} (session {})", m.room, s->nick(), v1::Error::Code_Name(m.code), s->label());
@@ -118,15 +122,33 @@ void LocalHub::on(msg::NickClaimed&& m) {
 void LocalHub::on(msg::DeliverDirect&& m) {
   assert_owner();
   Session* target = find(m.target);
-  if (target == nullptr || !target->open()) {
+  // Gone: closed or closing, or it took another nick since the owner
+  // resolved this one. The sender hears so, never an ack.
+  if (target == nullptr || !target->open() || common::fold_case(target->nick()) != common::fold_case(m.target_nick)) {
     router_.error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick, m.request_id);
     return;
   }
+  const auto now = Session::Clock::now();
+  std::uint32_t retry_after_ms = 0;
+  const auto admit = target->admit_direct(m.frame->size(), now, retry_after_ms);
+  if (admit != Session::DirectAdmit::kOk) {
+    const bool rate = admit == Session::DirectAdmit::kRate;
+    ReactorMetrics::bump(rate ? metrics_.directs_refused_rate : metrics_.directs_refused_backlog);
+    router_.error_to_session(m.sender, v1::Error::CODE_TARGET_BUSY,
+                             m.target_nick + (rate ? " is being sent all the direct messages it may take now"
+                                                   : " has not read what it was sent yet"),
+                             m.request_id, retry_after_ms);
+    return;
+  }
+  const std::size_t ahead = target->unsent_bytes();
   target->send(m.frame);
   v1::ServerFrame ack;
   ack.set_request_id(m.request_id);
-  ack.mutable_direct_ack()->set_nick(m.target_nick);
-  ack.mutable_direct_ack()->set_timestamp_ms(now_ms());
+  auto* reply = ack.mutable_direct_ack();
+  reply->set_nick(m.target_nick);
+  reply->set_timestamp_ms(now_ms());
+  reply->set_target_heard_ms_ago(target->heard_ms_ago(now));
+  reply->set_target_unsent_bytes(static_cast<std::uint32_t>(ahead));
   router_.to_session(m.sender, common::make_shared_frame(ack));
 }
 
@@ -199,8 +221,10 @@ void LocalHub::forget(const std::shared_ptr<Session>& session) {
                session->close_detail());
   for (const auto& [room, join] : session->rooms()) {
     remove_local_member(room, session.get());
-    router_.to_room_owner(msg::Leave{room, session->nick(), session->id(), 0, reason});
+    router_.to_room_owner(msg::Leave{room, session->nick(), session->id(), 0, reason, session->address()});
   }
+  // Its joins still in flight will find no session to settle them.
+  if (const std::size_t n = session->creations_in_flight(); n > 0) address_budget(session->address()).release(n);
   if (session->logged_in()) {
     router_.to_nick_owner(session->nick(), msg::ReleaseNick{session->nick(), session->id()});
   }
@@ -227,6 +251,18 @@ void LocalHub::check_idle() {
   assert_owner();
   const auto now = Session::Clock::now();
   for (auto& [id, session] : sessions_) session->check_idle(now);
+  for (auto it = address_created_.begin(); it != address_created_.end();) {
+    it = it->second.idle(now) ? address_created_.erase(it) : std::next(it);
+  }
+}
+
+CreationBudget& LocalHub::address_budget(const std::string& address) {
+  auto it = address_created_.find(address);
+  if (it != address_created_.end()) return it->second;
+  // This reactor's share: connections are handed to the reactors in turn.
+  const std::size_t reactors = router_.reactor_count();
+  const std::size_t share = (config_.room_create_per_address + reactors - 1) / reactors;
+  return address_created_.try_emplace(address, share, std::chrono::minutes(10)).first->second;
 }
 
 void LocalHub::stop_reading() {

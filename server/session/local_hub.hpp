@@ -23,6 +23,7 @@
 #include "server/net/admission.hpp"
 #include "server/net/transport.hpp"
 #include "server/ops/metrics.hpp"
+#include "server/session/creation_budget.hpp"
 
 namespace chat::server {
 
@@ -66,6 +67,9 @@ class LocalHub {
   void note_logged_in(SessionId id) { note(id, AdmissionNote::Kind::kLoggedIn); }
   void note_closed(SessionId id) { note(id, AdmissionNote::Kind::kClosed); }
   void drop_pre_login(SessionId id);
+  // Issue 12: the rooms created by an address whose connections live here,
+  // against this reactor's share of --room-create-per-address.
+  CreationBudget& address_budget(const std::string& address);
 
   // The reactor's tick and shutdown.
   void check_idle();
@@ -114,6 +118,7 @@ class LocalHub {
   std::unordered_map<std::uint64_t, PendingList> pending_lists_;
 
   std::unique_ptr<common::Mailbox<AdmissionNote>::Producer> admission_;  // null: no acceptor (tests)
+  std::unordered_map<std::string, CreationBudget> address_created_;  // issue 12; idle ones pruned each tick
 
   std::vector<char> read_buffer_;
   std::vector<char> write_buffer_;

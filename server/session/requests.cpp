@@ -146,7 +146,9 @@ void Session::on_join(const v1::JoinRequest& join, std::uint64_t rid) {
   }
   const std::uint64_t number = next_join_++;
   rooms_.push_back(Membership{*room, number});
-  hub_.router().to_room_owner(msg::Join{std::move(*room), nick_, id_, rid, number, identity_});
+  msg::Join m{std::move(*room), nick_, id_, rid, number, identity_};
+  reserve_creation(m);  // only the owner knows whether the join creates the room
+  hub_.router().to_room_owner(std::move(m));
 }
 
 void Session::on_leave(const v1::LeaveRequest& leave, std::uint64_t rid) {
@@ -160,7 +162,7 @@ void Session::on_leave(const v1::LeaveRequest& leave, std::uint64_t rid) {
   drop(*m);
   hub_.remove_local_member(*room, this);
   spdlog::info("leave {} {} (session {})", *room, nick_, label());
-  hub_.router().to_room_owner(msg::Leave{std::move(*room), nick_, id_, rid});
+  hub_.router().to_room_owner(msg::Leave{std::move(*room), nick_, id_, rid, {}, address_});
 }
 
 void Session::on_say(v1::SayRequest& say, std::uint64_t rid) {

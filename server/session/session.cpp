@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "server/chat/frames.hpp"
+#include "server/net/address.hpp"
 #include "server/session/local_hub.hpp"
 
 namespace chat::server {
@@ -30,6 +31,9 @@ Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transpo
       peer_(transport_->peer()),
       decoder_(std::min(kPreLoginFrameBytes, hub.config().max_frame_bytes)),
       bucket_(hub.config().rate_per_sec, hub.config().rate_burst, Clock::now()),
+      address_(address_key(peer_)),
+      direct_bucket_(hub.config().dm_rate_per_sec, 2.0 * hub.config().dm_rate_per_sec, Clock::now()),
+      created_(hub.config().room_create_per_min, std::chrono::minutes(1)),
       last_heard_(Clock::now()),
       connected_(last_heard_) {}
 

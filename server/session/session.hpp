@@ -21,6 +21,7 @@
 #include "server/net/local_frame.hpp"
 #include "server/net/outbox.hpp"
 #include "server/net/transport.hpp"
+#include "server/session/creation_budget.hpp"
 
 namespace chat::server {
 
@@ -86,6 +87,20 @@ class Session : public std::enable_shared_from_this<Session> {
   // then closes. The hub retires the session from every list at once.
   void close(v1::Presence::Reason reason, SharedFrame last_frame, std::chrono::milliseconds grace);
 
+  // Issue 12: direct messages to this session, and the rooms it creates
+  // (session/abuse_limits.cpp).
+  enum class DirectAdmit { kOk, kRate, kBacklog };
+  // Whether a DM of `bytes` may be queued for this session now: within its
+  // DM budget, and its outbox not half full; else when to try again.
+  DirectAdmit admit_direct(std::size_t bytes, Clock::time_point now, std::uint32_t& retry_after_ms);
+  std::size_t unsent_bytes() const { return outbox_.bytes(); }
+  std::uint32_t heard_ms_ago(Clock::time_point now) const;
+  // address_key of the peer: what per-address limits count by.
+  const std::string& address() const { return address_; }
+  // The owner answered a join that held a place in the creation budgets.
+  void settle_creation(bool created, Clock::time_point now);
+  std::size_t creations_in_flight() const { return created_.in_flight(); }
+
  private:
   enum class State { kOpen, kClosing, kClosed };
 
@@ -135,6 +150,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void drop(const Membership& m);  // m: an entry of rooms_
   bool is_member(const std::string& room) const { return membership(room) != nullptr; }
   bool check_body(const std::string& text, std::uint64_t request_id);
+  // Sets join.create_limit: kNone after reserving a place in this
+  // session's and its address's creation budgets, else the one spent.
+  void reserve_creation(msg::Join& join);
 
   LocalHub& hub_;
   const SessionId id_;
@@ -142,6 +160,10 @@ class Session : public std::enable_shared_from_this<Session> {
   const std::string peer_;
   common::FrameDecoder decoder_;
   common::TokenBucket bucket_;
+  // Issue 12 (abuse_limits.cpp).
+  const std::string address_;
+  common::TokenBucket direct_bucket_;  // DMs handed to this session
+  CreationBudget created_;             // rooms this session created
 
   State state_ = State::kOpen;
   bool reading_ = true;

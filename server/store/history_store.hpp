@@ -78,6 +78,14 @@ class HistoryStore {
   // The room's slot is given to another room: forget it (memory) or keep
   // it on disk for find() (durable).
   virtual void evict(const std::string& room) = 0;
+  // The messages this shard keeps in memory, against its part of
+  // --history-memory: bytes held now, and how many were dropped to stay
+  // within it.
+  struct MemoryUse {
+    std::size_t bytes = 0;
+    std::uint64_t trimmed = 0;
+  };
+  virtual MemoryUse memory_use() const { return {}; }
 };
 
 class Store {

@@ -13,8 +13,8 @@ std::uint64_t random_epoch() {
 }
 }  // namespace
 
-MemoryStore::MemoryStore(std::size_t history_per_room)
-    : history_per_room_(history_per_room), epoch_(random_epoch()) {}
+MemoryStore::MemoryStore(std::size_t history_per_room, std::size_t history_memory)
+    : history_per_room_(history_per_room), history_memory_(history_memory), epoch_(random_epoch()) {}
 
 std::uint64_t MemoryHistoryStore::create(const std::string& room) {
   ring_.drop(room);

@@ -16,7 +16,9 @@ namespace chat::server {
 
 class MemoryHistoryStore final : public HistoryStore {
  public:
-  explicit MemoryHistoryStore(std::size_t history_per_room) : ring_(history_per_room) {}
+  // history_per_room: messages per room; budget: bytes for all of them.
+  explicit MemoryHistoryStore(std::size_t history_per_room, std::size_t budget = 0)
+      : ring_(history_per_room, budget) {}
 
   std::vector<StoredRoom> load() override { return {}; }
   std::optional<StoredRoom> find(const std::string&) override { return std::nullopt; }
@@ -33,6 +35,7 @@ class MemoryHistoryStore final : public HistoryStore {
   void read_later(const std::string&, std::uint64_t, std::uint64_t, const std::string&, Fill, v1::ServerFrame,
                   SessionId) override {}
   void evict(const std::string& room) override { ring_.drop(room); }
+  MemoryUse memory_use() const override { return {ring_.bytes(), ring_.trimmed()}; }
 
  private:
   RingCache ring_;
@@ -41,16 +44,18 @@ class MemoryHistoryStore final : public HistoryStore {
 
 class MemoryStore final : public Store {
  public:
-  explicit MemoryStore(std::size_t history_per_room);
+  // history_memory: bytes of messages for all shards together.
+  MemoryStore(std::size_t history_per_room, std::size_t history_memory);
   std::uint64_t epoch() const override { return epoch_; }
-  std::unique_ptr<HistoryStore> open_shard(std::uint32_t, std::uint32_t) override {
-    return std::make_unique<MemoryHistoryStore>(history_per_room_);
+  std::unique_ptr<HistoryStore> open_shard(std::uint32_t, std::uint32_t shards) override {
+    return std::make_unique<MemoryHistoryStore>(history_per_room_, history_memory_ / shards);
   }
   void start(const std::vector<Inbox*>&) override {}
   void stop() override {}
 
  private:
   std::size_t history_per_room_;
+  std::size_t history_memory_;
   std::uint64_t epoch_;
 };
 

@@ -19,8 +19,10 @@ namespace chat::server {
 
 class SqliteHistoryStore final : public HistoryStore {
  public:
-  SqliteHistoryStore(SqliteStore::Mail& mail, std::uint32_t shard, std::size_t ring_capacity)
-      : store_(mail), shard_(shard), ring_(ring_capacity) {}
+  // ring_capacity: messages per room; ring_budget: bytes for all of them.
+  SqliteHistoryStore(SqliteStore::Mail& mail, std::uint32_t shard, std::size_t ring_capacity,
+                     std::size_t ring_budget)
+      : store_(mail), shard_(shard), ring_(ring_capacity, ring_budget) {}
 
   // Before the reactor starts: a room as the store holds it.
   void preload(StoredRoom room, std::uint64_t first_seq,
@@ -39,6 +41,7 @@ class SqliteHistoryStore final : public HistoryStore {
   void read_later(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader, Fill fill,
                   v1::ServerFrame reply, SessionId session) override;
   void evict(const std::string& room) override;
+  MemoryUse memory_use() const override { return {ring_.bytes(), ring_.trimmed()}; }
 
  private:
   // What this shard knows of each stored room (all of them, loaded or not).

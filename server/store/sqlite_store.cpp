@@ -18,7 +18,8 @@ constexpr std::chrono::seconds kRetentionEvery{1};
 }  // namespace
 
 std::unique_ptr<HistoryStore> SqliteStore::open_shard(std::uint32_t shard, std::uint32_t shards) {
-  auto history = std::make_unique<SqliteHistoryStore>(mail_, shard, config_.history_per_room);
+  auto history = std::make_unique<SqliteHistoryStore>(mail_, shard, config_.history_per_room,
+                                                      config_.history_memory / shards);
   for (Loaded& room : loaded_) {
     if (Router::room_owner(room.room.name, shards) != shard) continue;
     owner_[room.room.name] = shard;

@@ -44,7 +44,7 @@ chat::server::ServerContext& context() {
 }
 
 chat::server::Store& store() {
-  static chat::server::MemoryStore memory(context().config.history_per_room);
+  static chat::server::MemoryStore memory(context().config.history_per_room, context().config.history_memory);
   return memory;
 }
 

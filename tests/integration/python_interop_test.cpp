@@ -93,7 +93,7 @@ TEST(PythonInteropTest, ReadsTheChatEnvironmentVariablesLikeChat) {
   EXPECT_NE(py->text().find("message #env #1 <envy> from the environment"), std::string::npos) << py->text();
 }
 
-TEST(PythonInteropTest, PrintsControlCharactersAsSpacesAndReadsLongFrames) {
+TEST(PythonInteropTest, PrintsControlCharactersAsSpacesBidiAsPlaceholdersAndReadsLongFrames) {
   RunningServer server(test_config(2));
   IoThread io;
   TestClient cpp(io, server.port(), "cpp");
@@ -108,10 +108,66 @@ TEST(PythonInteropTest, PrintsControlCharactersAsSpacesAndReadsLongFrames) {
   ASSERT_TRUE(cpp.say("#ctl", "end").has_message());
   EXPECT_EQ(py->wait_exit(60s), 0) << py->text();
   const std::string text = py->text();
-  EXPECT_NE(text.find("<cpp> a [31mb c d e\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("<cpp> a [31mb c<U+202E>d e\n"), std::string::npos) << text;
   EXPECT_EQ(text.find('\x1b'), std::string::npos) << "an escape reached the terminal";
   EXPECT_EQ(text.find("\u202E"), std::string::npos) << "a bidi override reached the terminal";
   EXPECT_NE(text.find("<cpp> " + std::string(3000, 'x') + "\n"), std::string::npos);
+}
+
+TEST(PythonInteropTest, ShowsPeersTopicsAndTextAsChatDoes) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient cpp(io, server.port(), "cpp");
+  ASSERT_TRUE(cpp.join("#t").has_join());
+  const auto set_topic = [&cpp](const std::string& topic) {
+    return cpp.call([topic](client::Client& c, client::ReplyHandler h) { c.set_topic("#t", topic, std::move(h)); });
+  };
+  // A topic that would retitle an xterm (OSC 0 ... BEL) and clear its
+  // screen, with a right-to-left override: seen in the join reply.
+  ASSERT_FALSE(set_topic("\x1b]0;pwned\x07\x1b[2Jtitle\u202Eevil").has_error());
+  const auto py = python_client("--port " + std::to_string(server.port()) +
+                                " --nick py --room '#t' --expect end --timeout 20");
+  ChildProcess chat({CHAT_PATH, "--plain", "--host", "127.0.0.1", "--port", std::to_string(server.port()), "--nick",
+                     "tty", "--join", "#t"});
+  ASSERT_TRUE(cpp.wait([&] { return cpp.presences().size() >= 3; }, 20s)) << py->text();  // cpp, py, tty joined
+  ASSERT_TRUE(chat.wait_line("-- joined #t")) << chat.text();
+  // A topic change (C1 controls: U+0085 next line, U+009B an 8-bit CSI) and a message.
+  ASSERT_FALSE(set_topic("\x1b[31mred\u0085\u009B2J").has_error());
+  ASSERT_TRUE(cpp.say("#t", "a\x1b[31mb\nc\u202Ed\u0085e").has_message());
+  ASSERT_TRUE(cpp.say("#t", "end").has_message());
+  EXPECT_EQ(py->wait_exit(60s), 0) << py->text();
+  ASSERT_TRUE(chat.wait_line("#t <cpp> end")) << chat.text();
+  const std::string text = py->text();
+  const std::string shown = chat.text();
+  // The same rendering in both clients.
+  for (const std::string& cleaned : {std::string(" ]0;pwned  [2Jtitle<U+202E>evil\n"), std::string(" [31mred  2J\n"),
+                                     std::string("<cpp> a [31mb c<U+202E>d e\n")}) {
+    EXPECT_NE(text.find(cleaned), std::string::npos) << "python client:\n" << text << "\nwanted: " << cleaned;
+    EXPECT_NE(shown.find(cleaned), std::string::npos) << "chat:\n" << shown << "\nwanted: " << cleaned;
+  }
+  EXPECT_NE(text.find("join #t members="), std::string::npos) << text;
+  EXPECT_NE(text.find(" topic= ]0;pwned"), std::string::npos) << text;
+  EXPECT_NE(text.find("topic #t by cpp:  [31mred"), std::string::npos) << text;
+  for (const char* raw : {"\x1b", "\x07", "\u202E", "\u0085", "\u009B"}) {
+    EXPECT_EQ(text.find(raw), std::string::npos) << "python client: a control reached the terminal\n" << text;
+    EXPECT_EQ(shown.find(raw), std::string::npos) << "chat: a control reached the terminal\n" << shown;
+  }
+  chat.write_line("/quit");
+  EXPECT_EQ(chat.wait_exit(20s), 0) << chat.text();
+}
+
+TEST(PythonInteropTest, RefusesArgumentsThatAreNotTextInTheLocaleBeforeConnecting) {
+  RunningServer server(test_config(2));
+  IoThread io;
+  TestClient cpp(io, server.port(), "cpp");
+  ASSERT_TRUE(cpp.join("#x").has_join());
+  // A Latin-1 é (0xE9) in a UTF-8 locale: the wire takes only UTF-8.
+  const auto py = python_client("--port " + std::to_string(server.port()) + " --nick py --room '#x' --say 'caf\xE9'",
+                                {"LC_ALL=C.UTF-8"});
+  EXPECT_EQ(py->wait_exit(60s), 2) << py->text();
+  EXPECT_NE(py->text().find("--say: byte 0xE9 at 3 is not valid text"), std::string::npos) << py->text();
+  EXPECT_EQ(py->text().find("Traceback"), std::string::npos) << py->text();
+  EXPECT_LE(cpp.presences().size(), 1u) << "it never joined";  // cpp's own join only
 }
 
 TEST(PythonInteropTest, SaysWhatIsMissingWhenProtobufIsNot) {

@@ -360,5 +360,61 @@ TEST(StoreTest, RetentionKeepsTheNewestMessagesAndHistorySaysWhatIsLeft) {
   EXPECT_EQ(ann.say("#r", "m13", 13).message().seq(), 13u);
 }
 
+// --history-memory bounds the messages every room together keeps in memory;
+// past it the oldest go first, and pages before them are read from the
+// database, so nothing is lost.
+TEST(StoreTest, TheHistoryMemoryBudgetHoldsAndOlderPagesComeFromTheDatabase) {
+  constexpr std::size_t kBudget = 1 << 20;
+  TempDir data("chatd-store");
+  ChatdProcess chatd(on(data, {"--reactors", "1", "--rate", "0", "--history-memory", "1MiB"}));
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  const std::vector<std::string> rooms = {"#a", "#b", "#c", "#d"};
+  for (const auto& room : rooms) ASSERT_TRUE(ann.join(room).has_join());
+  // 4 x 100 messages of 4000 bytes: 1.6 MB, more than the budget.
+  auto text = [](const std::string& room, std::uint64_t i) { return room + ":" + std::to_string(i) + std::string(4000, 'x'); };
+  std::uint64_t id = 0;
+  for (std::uint64_t i = 1; i <= 100; ++i) {
+    for (const auto& room : rooms) ASSERT_TRUE(ann.say(room, text(room, i), ++id).has_message());
+  }
+  ASSERT_TRUE(wait_until([&] { return chatd.metric("chatd_history_trimmed_total") > 0; }, 5s))
+      << "the tick copies the store's counters";
+  EXPECT_LE(chatd.metric("chatd_history_memory_bytes"), kBudget);
+  EXPECT_GT(chatd.metric("chatd_history_memory_bytes"), kBudget / 2) << "the budget is used, not emptied";
+  for (const auto& room : rooms) {
+    const auto history = whole_history(ann, room);
+    ASSERT_EQ(history.size(), 100u) << room << ": the trimmed pages are read from the database";
+    for (std::uint64_t i = 1; i <= 100; ++i) EXPECT_EQ(history[i - 1].text(), text(room, i));
+  }
+}
+
+// With --store memory the budget is all the history there is: the oldest
+// messages go, every room keeps its newest, and history says where it starts.
+TEST(StoreTest, WithTheMemoryStoreTheBudgetDropsTheOldestMessagesOfAllRooms) {
+  ChatdProcess chatd(ChatdProcess::Options{
+      .args = {"--store", "memory", "--reactors", "1", "--rate", "0", "--history-memory", "1MiB"}});
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  const std::vector<std::string> rooms = {"#a", "#b"};
+  for (const auto& room : rooms) ASSERT_TRUE(ann.join(room).has_join());
+  std::uint64_t id = 0;
+  for (std::uint64_t i = 1; i <= 200; ++i) {
+    for (const auto& room : rooms) ASSERT_TRUE(ann.say(room, std::string(4000, 'x'), ++id).has_message());
+  }
+  ASSERT_TRUE(wait_until([&] { return chatd.metric("chatd_history_trimmed_total") > 0; }, 5s));
+  EXPECT_LE(chatd.metric("chatd_history_memory_bytes"), 1 << 20);
+  for (const auto& room : rooms) {
+    const auto page =
+        ann.call([&](client::Client& c, client::ReplyHandler h) { c.history(room, 0, std::nullopt, 20, std::move(h)); });
+    ASSERT_TRUE(page.has_history()) << page.DebugString();
+    const auto first = page.history().first_available_seq();
+    EXPECT_GT(first, 1u) << room << ": the oldest are gone";
+    EXPECT_LT(first, 200u) << room << ": both rooms keep their newest, not only the busiest";
+    ASSERT_EQ(page.history().messages_size(), 20);
+    EXPECT_EQ(page.history().messages(0).seq(), 181u) << "the newest page is whole";
+    EXPECT_EQ(page.history().messages(19).seq(), 200u);
+  }
+}
+
 }  // namespace
 }  // namespace chat::testing

@@ -209,7 +209,7 @@ RawConnection::RawConnection(std::uint16_t port, int rcvbuf, const char* source)
     if (::inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
         ::bind(fd_, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
       ::close(fd_);
-      throw std::runtime_error(std::string("cannot bind to ") + source);
+      throw std::runtime_error(std::string("cannot connect from ") + source);
     }
   }
   sockaddr_in addr{};

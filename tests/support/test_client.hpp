@@ -103,8 +103,8 @@ class TestClient {
 // A bare TCP connection for sending hostile bytes and reading raw frames.
 class RawConnection {
  public:
-  // `source`: the local address to connect from (any 127.x.y.z on
-  // loopback), so a test can play several client addresses; null: any.
+  // `source`: a local IPv4 address to connect from ("127.0.0.2"), so a
+  // test can play clients from other addresses; null: the kernel's choice.
   explicit RawConnection(std::uint16_t port, int rcvbuf = 0, const char* source = nullptr);
   ~RawConnection();
   void send_bytes(std::string_view bytes);

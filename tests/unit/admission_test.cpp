@@ -2,6 +2,8 @@
 // sockets: each cap crossed, and the counts dropping on the reactors' notes.
 #include "server/net/admission.hpp"
 
+#include "server/net/address.hpp"
+
 #include <gtest/gtest.h>
 
 namespace chat::server {
@@ -10,7 +12,9 @@ namespace {
 using Clock = Admission::Clock;
 using Kind = AdmissionNote::Kind;
 
-AddressKey key(const char* text) { return address_key(asio::ip::make_address(text)); }
+AddressKey key(const char* text) {
+  return address_key(to_string(asio::ip::tcp::endpoint(asio::ip::make_address(text), 1)));
+}
 
 TEST(AdmissionTest, CountsIPv4ByAddressAndIPv6ByItsSlash64) {
   EXPECT_EQ(key("10.0.0.1"), key("::ffff:10.0.0.1"));

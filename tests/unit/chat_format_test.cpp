@@ -272,5 +272,14 @@ TEST_F(ChatFormatTest, PlainLinesKeepPeersFromBreakingLinesOrDrivingTheTerminal)
   EXPECT_EQ(plain_bodies(u), std::vector<std::string>{"#general <zoë> naïve café ☕"});
 }
 
+TEST_F(ChatFormatTest, PlainLinesBlankC1ControlsAsTheFullScreenDoes) {
+  // U+009B is CSI to a terminal that takes 8-bit controls, U+0085 a next
+  // line; U+00A0 (just past them) is a character and stays.
+  const MessageEvent m{kTs, "#general", "mallory", "a\u009B2Jb\u0085c\u0080\u009Fd\u00A0e", 1};
+  EXPECT_EQ(plain_bodies(m), std::vector<std::string>{"#general <mallory> a 2Jb c  d\u00A0e"});
+  const TopicEvent t{kTs, "#general", "\u009B31mred", "mallory", true};
+  EXPECT_EQ(plain_bodies(t), std::vector<std::string>{"-- mallory set the topic of #general:  31mred"});
+}
+
 }  // namespace
 }  // namespace chat::term

@@ -107,6 +107,25 @@ TEST(ConfigTest, AcceptsTheEdgesOfEachRange) {
   EXPECT_EQ(parsed.config.history_per_room, 0u);
 }
 
+TEST(ConfigTest, HistoryMemoryTakesSizesWithUnitsWithinItsRange) {
+  const char* mib[] = {"chatd", "--history-memory", "1MiB"};
+  auto parsed = parse_config(3, mib);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.history_memory, std::size_t{1} << 20);
+  const char* bytes[] = {"chatd", "--history-memory", "2097152"};
+  parsed = parse_config(3, bytes);
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.history_memory, std::size_t{2} << 20);
+  for (const char* bad : {"1000", "0", "2TiB", "lots"}) {
+    const char* argv[] = {"chatd", "--history-memory", bad};
+    testing::internal::CaptureStderr();
+    parsed = parse_config(3, argv);
+    testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(parsed.exit_code) << bad;
+    EXPECT_EQ(*parsed.exit_code, kUsageError) << bad;
+  }
+}
+
 // parse_config with `args` after "chatd"; what it wrote to stderr in `err`.
 ParsedConfig parse(std::vector<const char*> args, std::string* err = nullptr) {
   args.insert(args.begin(), "chatd");

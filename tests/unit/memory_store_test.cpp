@@ -61,8 +61,60 @@ TEST(MemoryStoreTest, AReaderSeesClientMsgIdsOnItsOwnMessagesOnly) {
 }
 
 TEST(MemoryStoreTest, EachStartHasItsOwnEpoch) {
-  EXPECT_NE(MemoryStore(10).epoch(), 0u);
-  EXPECT_NE(MemoryStore(10).epoch(), MemoryStore(10).epoch());
+  EXPECT_NE(MemoryStore(10, 1 << 20).epoch(), 0u);
+  EXPECT_NE(MemoryStore(10, 1 << 20).epoch(), MemoryStore(10, 1 << 20).epoch());
+}
+
+// --history-memory: the shard's rings share one byte budget, and the oldest
+// message the shard holds goes first, whichever room it is in.
+TEST(MemoryStoreTest, TheByteBudgetDropsTheShardsOldestMessagesFirstAcrossRooms) {
+  const std::size_t each = RingCache::footprint(message(1), "ann");  // "m1".."m9": the same size
+  MemoryHistoryStore store(100, 4 * each);
+  store.append("#a", message(1), "ann");
+  store.append("#b", message(1), "ann");
+  store.append("#a", message(2), "ann");
+  store.append("#b", message(2), "ann");
+  EXPECT_EQ(store.memory_use().bytes, 4 * each);
+  EXPECT_EQ(store.memory_use().trimmed, 0u);
+  store.append("#a", message(3), "ann");  // over: #a's 1 is the oldest held
+  EXPECT_EQ(store.first_seq("#a"), 2u);
+  EXPECT_EQ(store.first_seq("#b"), 1u);
+  store.append("#a", message(4), "ann");  // then #b's 1
+  EXPECT_EQ(store.first_seq("#a"), 2u);
+  EXPECT_EQ(store.first_seq("#b"), 2u);
+  EXPECT_EQ(store.memory_use().bytes, 4 * each);
+  EXPECT_EQ(store.memory_use().trimmed, 2u);
+  MessageList out;
+  store.read("#a", 1, 9, "ann", out);
+  EXPECT_EQ(seqs(out), (std::vector<std::uint64_t>{2, 3, 4}));
+}
+
+TEST(MemoryStoreTest, ADroppedRoomsOldArrivalsDoNotTrimTheRoomThatTakesItsPlace) {
+  const std::size_t each = RingCache::footprint(message(1), "ann");
+  MemoryHistoryStore store(100, 3 * each);
+  store.append("#a", message(1), "ann");
+  store.append("#a", message(2), "ann");
+  store.evict("#a");
+  EXPECT_EQ(store.memory_use().bytes, 0u);
+  store.append("#b", message(1), "ann");  // reuses #a's slot
+  store.append("#b", message(2), "ann");
+  store.append("#b", message(3), "ann");
+  EXPECT_EQ(store.first_seq("#b"), 1u) << "#a's queued arrivals must not count for #b";
+  store.append("#b", message(4), "ann");
+  EXPECT_EQ(store.first_seq("#b"), 2u);
+  EXPECT_EQ(store.memory_use().trimmed, 1u);
+}
+
+TEST(MemoryStoreTest, WithoutBudgetPressureTheCountStaysExactOverLongRuns) {
+  const std::size_t each = RingCache::footprint(message(1), "ann");
+  MemoryHistoryStore store(3, 1 << 20);
+  for (std::uint64_t seq = 1; seq <= 9; ++seq) store.append("#a", message(seq), "ann");
+  EXPECT_EQ(store.memory_use().bytes, 3 * each);
+  // Many more, so the arrival queue is compacted several times over.
+  for (std::uint64_t seq = 10; seq <= 20'000; ++seq) store.append("#a", message(seq), "ann");
+  EXPECT_EQ(store.first_seq("#a"), 19'998u);
+  EXPECT_EQ(store.memory_use().bytes, 3 * RingCache::footprint(message(19'998), "ann"));
+  EXPECT_EQ(store.memory_use().trimmed, 0u) << "the per-room cap dropped them, not the budget";
 }
 
 }  // namespace

@@ -83,7 +83,7 @@ class SessionTest : public ::testing::Test {
   }
 
   ServerContext context_;
-  MemoryStore store_{context_.config.history_per_room};
+  MemoryStore store_{context_.config.history_per_room, context_.config.history_memory};
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::shared_ptr<FakeWire>> wires_;
 };
@@ -159,7 +159,7 @@ TEST_F(SessionTest, BytesThatAreNotAClientFrameCloseTheConnectionWithMalformedFr
 TEST(ReactorTest, MailToItselfRunsAfterTheSendingHandlerHasReturned) {
   ServerContext context;
   context.reactors = 1;
-  MemoryStore store(10);
+  MemoryStore store(10, 1 << 20);
   std::vector<std::unique_ptr<Reactor>> reactors;
   reactors.push_back(std::make_unique<Reactor>(0, context, store));
   Reactor& reactor = *reactors[0];

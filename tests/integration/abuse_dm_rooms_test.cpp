@@ -1,0 +1,433 @@
+// Abuse resistance, findings 8 and 9 of issue 12, against the real chatd:
+// DM floods may not push a reader off the server (a per-target budget and a
+// backlog check, TARGET_BUSY to the senders), a direct_ack is honest, and
+// room slots can be neither held nor churned by one address (creation
+// budgets per connection and per address, a cap on rooms an address holds
+// alone). Each test has a bystander that must stay unaffected and reads
+// the counters that name what happened. Bystander p99s are printed, never
+// asserted (the machine is noisy).
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "support/chatd_process.hpp"
+#include "support/frames.hpp"
+#include "support/owners.hpp"
+#include "support/test_client.hpp"
+#include "support/wait.hpp"
+
+namespace chat::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+v1::ClientFrame direct_frame(const std::string& nick, const std::string& text, std::uint64_t request_id) {
+  v1::ClientFrame f;
+  f.set_request_id(request_id);
+  f.mutable_direct()->set_nick(nick);
+  f.mutable_direct()->set_text(text);
+  return f;
+}
+
+// The 99th percentile of `ms`, in ms (0 if empty).
+double p99(std::vector<double> ms) {
+  if (ms.empty()) return 0;
+  std::sort(ms.begin(), ms.end());
+  return ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+}
+
+// Round trips of the bystander's own says in `room`, in ms.
+std::vector<double> say_round_trips(TestClient& who, const std::string& room, int n, std::uint64_t& next_id) {
+  std::vector<double> out;
+  for (int i = 0; i < n; ++i) {
+    const auto t0 = Clock::now();
+    const auto reply = who.say(room, "calm " + std::to_string(next_id), next_id);
+    ++next_id;
+    if (!reply.has_message()) break;
+    out.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    // Pacing the bystander under its rate limit, not waiting for a condition.
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  return out;
+}
+
+void report(const char* name, double quiet, double attacked) {
+  std::printf("[ %s ] bystander p99: %.2f ms quiet, %.2f ms under attack\n", name, quiet, attacked);
+  ::testing::Test::RecordProperty("bystander_p99_quiet_ms", std::to_string(quiet));
+  ::testing::Test::RecordProperty("bystander_p99_attacked_ms", std::to_string(attacked));
+}
+
+// A reader on a slow link: a tiny receive buffer, 4 KiB every 50 ms (about
+// 80 KB/s), on a thread of its own. Keeps every DM's text and whether the
+// server ever dropped it.
+class SlowReader {
+ public:
+  SlowReader(std::uint16_t port, const std::string& nick) : conn_(port, 4096) {
+    logged_in_ = login(conn_, nick).has_hello();
+    thread_ = std::thread([this] { run(); });
+  }
+  ~SlowReader() {
+    stop_ = true;
+    thread_.join();
+  }
+  bool logged_in() const { return logged_in_; }
+  void read_fast() { fast_ = true; }
+  std::vector<std::string> texts() const {
+    std::lock_guard lock(mu_);
+    return texts_;
+  }
+  bool dropped() const {
+    std::lock_guard lock(mu_);
+    return dropped_;
+  }
+
+ private:
+  void run() {
+    common::FrameDecoder decoder(64u << 20);
+    char buf[4096];
+    while (!stop_) {
+      const ssize_t n = ::recv(conn_.fd(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+        std::lock_guard lock(mu_);
+        dropped_ = true;
+        return;
+      }
+      if (n > 0) {
+        decoder.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
+          v1::ServerFrame f;
+          f.ParseFromArray(payload.data(), static_cast<int>(payload.size()));
+          std::lock_guard lock(mu_);
+          if (f.has_direct()) texts_.push_back(f.direct().text());
+          if (f.has_error() && f.error().code() == v1::Error::CODE_SLOW_CONSUMER) dropped_ = true;
+          return true;
+        });
+      }
+      // Pacing the link, not waiting for a condition.
+      std::this_thread::sleep_for(fast_ ? std::chrono::milliseconds(1) : std::chrono::milliseconds(50));
+    }
+  }
+
+  RawConnection conn_;
+  bool logged_in_ = false;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> fast_{false};
+  mutable std::mutex mu_;
+  std::vector<std::string> texts_;
+  bool dropped_ = false;
+  std::thread thread_;  // last: starts after the rest is built
+};
+
+// What one sender was told about each of its DMs.
+struct SenderLog {
+  std::vector<std::uint64_t> acked;  // k of each acked DM, in order of the acks
+  int busy = 0;
+  bool busy_had_retry = true;
+  std::string fault;
+};
+
+// Sends `n` DMs "i:k:<pad>" to `target`, about 40 a second (under the
+// default rate of 50), and reads every answer.
+SenderLog send_dms(std::uint16_t port, int i, const std::string& target, int n) {
+  SenderLog log;
+  RawConnection conn(port);
+  if (!login(conn, "sender" + std::to_string(i)).has_hello()) {
+    log.fault = "no login";
+    return log;
+  }
+  const std::string pad(4000, static_cast<char>('a' + i % 26));
+  int answered = 0;
+  auto take = [&](const v1::ServerFrame& f) {
+    if (f.request_id() < 100) return;
+    ++answered;
+    const std::uint64_t k = f.request_id() - 100;
+    if (f.has_direct_ack()) {
+      log.acked.push_back(k);
+    } else if (f.has_error() && f.error().code() == v1::Error::CODE_TARGET_BUSY) {
+      ++log.busy;
+      log.busy_had_retry = log.busy_had_retry && f.error().retry_after_ms() > 0;
+    } else if (log.fault.empty()) {
+      log.fault = f.DebugString();
+    }
+  };
+  for (int k = 0; k < n; ++k) {
+    conn.send_frame(direct_frame(target, std::to_string(i) + ":" + std::to_string(k) + ":" + pad, 100 + k));
+    const auto next = Clock::now() + std::chrono::milliseconds(25);
+    while (Clock::now() < next) {
+      auto f = conn.read_frame(std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()));
+      if (f) take(*f);
+    }
+  }
+  while (answered < n) {
+    auto f = conn.read_frame(10s);
+    if (!f) break;
+    take(*f);
+  }
+  if (answered < n && log.fault.empty()) log.fault = "answers missing: " + std::to_string(n - answered);
+  return log;
+}
+
+TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
+  constexpr int kSenders = 16;
+  constexpr int kEach = 160;
+  ChatdProcess chatd({{"--reactors", "2", "--dm-rate", "200", "--outbox-cap-bytes", "262144"}});
+  IoThread io;
+  TestClient bystander(io, chatd.port(), "bystander");
+  ASSERT_TRUE(bystander.join("#calm").has_join());
+  std::uint64_t next_id = 1;
+  const double quiet = p99(say_round_trips(bystander, "#calm", 100, next_id));
+  EXPECT_EQ(bystander.welcome().limits().dm_rate_per_sec(), 200u);
+
+  SlowReader reader(chatd.port(), "reader");
+  ASSERT_TRUE(reader.logged_in());
+  std::vector<SenderLog> logs(kSenders);
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&, i] { logs[i] = send_dms(chatd.port(), i, "reader", kEach); });
+  }
+  const auto attacked_samples = say_round_trips(bystander, "#calm", 100, next_id);
+  for (auto& t : senders) t.join();
+
+  std::size_t acked = 0;
+  int busy = 0;
+  for (int i = 0; i < kSenders; ++i) {
+    EXPECT_EQ(logs[i].fault, "") << "sender" << i;
+    EXPECT_TRUE(logs[i].busy_had_retry) << "sender" << i << ": a TARGET_BUSY without retry_after_ms";
+    acked += logs[i].acked.size();
+    busy += logs[i].busy;
+  }
+  EXPECT_GT(busy, 0) << "the flood was never refused";
+  EXPECT_GT(acked, 0u);
+  // Now the reader catches up: every acked DM arrives, once, in each
+  // sender's order, and nothing that was refused does.
+  reader.read_fast();
+  EXPECT_TRUE(wait_until([&] { return reader.texts().size() >= acked; }, 60s))
+      << reader.texts().size() << " of " << acked << " acked DMs arrived";
+  const auto texts = reader.texts();
+  EXPECT_FALSE(reader.dropped()) << "the reader was dropped";
+  std::map<int, std::vector<std::uint64_t>> got;
+  for (const auto& t : texts) {
+    const auto colon = t.find(':');
+    const auto second = t.find(':', colon + 1);
+    got[std::stoi(t.substr(0, colon))].push_back(std::stoull(t.substr(colon + 1, second - colon - 1)));
+  }
+  for (int i = 0; i < kSenders; ++i) EXPECT_EQ(got[i], logs[i].acked) << "sender" << i;
+  EXPECT_EQ(texts.size(), acked);
+
+  // The counters name it: refusals by reason, and nobody dropped.
+  const double by_rate = chatd.metric("chatd_directs_refused_total{reason=\"rate\"}");
+  const double by_backlog = chatd.metric("chatd_directs_refused_total{reason=\"backlog\"}");
+  std::printf("[ dm flood ] %zu acked, %d busy: %.0f by the rate, %.0f by the backlog\n", acked, busy, by_rate,
+              by_backlog);
+  EXPECT_GT(by_rate, 0);
+  EXPECT_GT(by_backlog, 0);
+  EXPECT_EQ(by_rate + by_backlog, busy);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_TARGET_BUSY\"}"), busy);
+  EXPECT_EQ(chatd.metric("chatd_slow_consumer_disconnects_total"), 0);
+
+  // The bystander: every say answered in order, never dropped.
+  const auto own = bystander.messages("#calm");
+  ASSERT_EQ(own.size(), next_id - 1);
+  for (std::size_t k = 0; k < own.size(); ++k) EXPECT_EQ(own[k].seq(), k + 1);
+  EXPECT_FALSE(bystander.disconnected());
+  EXPECT_TRUE(bystander.errors().empty());
+  RecordProperty("dms_acked", std::to_string(acked));
+  RecordProperty("dms_busy", std::to_string(busy));
+  report("dm flood", quiet, p99(attacked_samples));
+}
+
+TEST(AbuseDmRoomsTest, ADirectAckSaysHowStaleTheTargetIsAndAGoneTargetIsNoSuchNick) {
+  ChatdProcess chatd({{"--reactors", "2"}});
+  IoThread io;
+  TestClient sender(io, chatd.port(), "sender");
+  auto target = std::make_unique<TestClient>(io, chatd.port(), "target");
+  const auto heard = Clock::now();  // the server read the target's hello before this
+  // Staleness to measure, not a wait for a condition.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto sent = Clock::now();
+  auto ack = sender.direct("target", "hello");
+  ASSERT_TRUE(ack.has_direct_ack()) << ack.DebugString();
+  const auto since_heard = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - heard).count();
+  const auto quiet_for = std::chrono::duration_cast<std::chrono::milliseconds>(sent - heard).count();
+  const auto heard_ago = static_cast<std::int64_t>(ack.direct_ack().target_heard_ms_ago());
+  EXPECT_GE(heard_ago, quiet_for);
+  EXPECT_LE(heard_ago, since_heard);
+  EXPECT_EQ(ack.direct_ack().nick(), "target");
+  ASSERT_TRUE(target->wait([&] { return target->directs().size() == 1; }));
+
+  // A target that took another nick: the old one is nobody's.
+  ASSERT_TRUE(target->rename("elsewhere").has_rename());
+  EXPECT_EQ(code_of(sender.direct("target", "still there?")), v1::Error::CODE_NO_SUCH_NICK);
+  ASSERT_TRUE(sender.direct("elsewhere", "there you are").has_direct_ack());
+
+  // A target that has gone: NO_SUCH_NICK once its session has closed, never
+  // an ack for a DM that nobody will read.
+  target->close();
+  ASSERT_TRUE(chatd.wait_metric("chatd_connections_open", 1, 5s));
+  EXPECT_EQ(code_of(sender.direct("elsewhere", "gone?")), v1::Error::CODE_NO_SUCH_NICK);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_NO_SUCH_NICK\"}"), 2);
+  EXPECT_FALSE(sender.disconnected());
+}
+
+// Joins `room` on a raw connection; the answer (or nothing).
+std::optional<v1::ServerFrame> raw_join(RawConnection& conn, const std::string& room, std::uint64_t rid) {
+  conn.send_frame(join_frame(room, rid));
+  return conn.read_until([rid](const v1::ServerFrame& f) { return f.request_id() == rid; }, 5s);
+}
+
+TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
+  constexpr int kMaxRooms = 40;
+  constexpr int kPerAddress = 10;
+  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", std::to_string(kMaxRooms),
+                       "--max-rooms-per-address", std::to_string(kPerAddress)}});
+  IoThread io;
+  TestClient bystander(io, chatd.port(), "bystander");
+  EXPECT_EQ(bystander.welcome().limits().room_create_per_min(), 20u) << "the default, announced";
+  ASSERT_TRUE(bystander.join("#calm").has_join());
+  std::uint64_t next_id = 1;
+  const double quiet = p99(say_round_trips(bystander, "#calm", 50, next_id));
+
+  // Five connections from 127.0.0.2 each try to sit in 20 rooms of their own.
+  std::vector<std::unique_ptr<RawConnection>> holders;
+  int held = 0;
+  std::map<v1::Error::Code, int> refused;
+  for (int c = 0; c < 5; ++c) {
+    holders.push_back(std::make_unique<RawConnection>(chatd.port(), 0, "127.0.0.2"));
+    ASSERT_TRUE(holders.back()->read_frame());  // welcome
+    ASSERT_TRUE(login(*holders.back(), "holder" + std::to_string(c)).has_hello());
+    for (int r = 0; r < 20; ++r) {
+      auto reply = raw_join(*holders.back(), "#h" + std::to_string(c) + "-" + std::to_string(r), 10 + r);
+      ASSERT_TRUE(reply);
+      if (reply->has_join()) {
+        ++held;
+      } else {
+        ++refused[code_of(*reply)];
+      }
+    }
+  }
+  EXPECT_LE(held, kPerAddress) << "each shard's share of the address cap";
+  EXPECT_GT(refused[v1::Error::CODE_TOO_MANY_ROOMS], 0);
+  EXPECT_GT(chatd.metric("chatd_room_creations_refused_total{reason=\"address_held\"}"), 0);
+  const auto attacked_samples = say_round_trips(bystander, "#calm", 50, next_id);
+
+  // Slots are left: the bystander creates a room and joins it, another
+  // address creates its own, and the holders can still join rooms that exist.
+  auto made = bystander.join("#mine");
+  ASSERT_TRUE(made.has_join()) << made.DebugString();
+  EXPECT_TRUE(bystander.say("#mine", "made it", 999).has_message());
+  RawConnection other(chatd.port(), 0, "127.0.0.3");
+  ASSERT_TRUE(other.read_frame());
+  ASSERT_TRUE(login(other, "other").has_hello());
+  auto theirs = raw_join(other, "#theirs", 10);
+  ASSERT_TRUE(theirs && theirs->has_join());
+  auto existing = raw_join(*holders[0], "#mine", 500);
+  ASSERT_TRUE(existing && existing->has_join()) << "joining a room that exists is never refused";
+  EXPECT_LE(chatd.metric("chatd_rooms"), held + 3);
+
+  const auto own = bystander.messages("#calm");
+  ASSERT_EQ(own.size(), next_id - 1);
+  EXPECT_FALSE(bystander.disconnected());
+  EXPECT_TRUE(bystander.errors().empty());
+  report("room holders", quiet, p99(attacked_samples));
+}
+
+TEST(AbuseDmRoomsTest, ChurningRoomsIsStoppedByTheCreationLimitsAndIdleHistorySurvives) {
+  // 30 slots per shard; 25 idle rooms with history on each.
+  ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", "60", "--room-create-rate", "5",
+                       "--room-create-per-address", "16"}});  // the default store: sqlite
+  std::vector<std::string> idle;
+  for (int shard = 0; shard < 2; ++shard) {
+    int found = 0;
+    for (int i = 0; found < 25; ++i) {
+      const std::string name = "#idle" + std::to_string(shard) + "-" + std::to_string(i);
+      if (room_owner(name, 2) != static_cast<std::uint32_t>(shard)) continue;
+      idle.push_back(name);
+      ++found;
+    }
+  }
+  // Made by ten connections from ten addresses, five rooms each.
+  for (int a = 0; a < 10; ++a) {
+    const std::string source = "127.0.1." + std::to_string(a + 1);
+    RawConnection maker(chatd.port(), 0, source.c_str());
+    ASSERT_TRUE(maker.read_frame());
+    ASSERT_TRUE(login(maker, "maker" + std::to_string(a)).has_hello());
+    for (int r = 0; r < 5; ++r) {
+      const std::string& room = idle[a * 5 + r];
+      auto joined = raw_join(maker, room, 10 + 3 * r);
+      ASSERT_TRUE(joined && joined->has_join()) << room << ": " << (joined ? joined->DebugString() : "no answer");
+      maker.send_frame(say_frame(room, "history of " + room, 11 + 3 * r));
+      ASSERT_TRUE(maker.read_until([&](const v1::ServerFrame& f) { return f.request_id() == 11u + 3 * r; }));
+      maker.send_frame(leave_frame(room, 12 + 3 * r));
+      ASSERT_TRUE(maker.read_until([&](const v1::ServerFrame& f) { return f.request_id() == 12u + 3 * r; }));
+    }
+  }
+  ASSERT_EQ(chatd.metric("chatd_rooms"), 50);
+
+  // The churner: join a new room, say, leave, over and over, reconnecting
+  // whenever refused, from 127.0.0.2.
+  int created = 0;
+  int refusals = 0;
+  bool retry_given = true;
+  int k = 0;
+  for (int c = 0; c < 6; ++c) {
+    RawConnection churner(chatd.port(), 0, "127.0.0.2");
+    ASSERT_TRUE(churner.read_frame());
+    ASSERT_TRUE(login(churner, "churner" + std::to_string(c)).has_hello());
+    for (int n = 0; n < 100; ++n, ++k) {  // bounded: without the limits the loop would not end
+      const std::string room = "#churn" + std::to_string(k);
+      auto reply = raw_join(churner, room, 100 + 3 * k);
+      ASSERT_TRUE(reply);
+      if (!reply->has_join()) {
+        EXPECT_EQ(code_of(*reply), v1::Error::CODE_RATE_LIMITED) << reply->DebugString();
+        retry_given = retry_given && reply->error().retry_after_ms() > 0;
+        ++refusals;
+        ++k;
+        break;
+      }
+      ++created;
+      churner.send_frame(say_frame(room, "churn", 101 + 3 * k));
+      churner.send_frame(leave_frame(room, 102 + 3 * k));
+      ASSERT_TRUE(churner.read_until([&](const v1::ServerFrame& f) { return f.request_id() == 102u + 3 * k; }));
+    }
+  }
+  EXPECT_EQ(refusals, 6);
+  EXPECT_TRUE(retry_given);
+  EXPECT_LE(created, 16) << "the address's budget (8 per reactor)";
+  EXPECT_GT(chatd.metric("chatd_room_creations_refused_total{reason=\"connection_rate\"}"), 0);
+  EXPECT_GT(chatd.metric("chatd_room_creations_refused_total{reason=\"address_rate\"}"), 0);
+  const double reclaimed = chatd.metric("chatd_rooms_reclaimed_total");
+  EXPECT_LE(reclaimed, created);
+  RecordProperty("churn_created", std::to_string(created));
+  RecordProperty("rooms_reclaimed", std::to_string(reclaimed));
+
+  // Every idle room still has its history: a reclaimed one comes back from
+  // the database when it is made again. Checked from fresh addresses (a
+  // check may make a reclaimed room again, itself a creation).
+  for (std::size_t r = 0; r < idle.size(); ++r) {
+    const std::string source = "127.0.2." + std::to_string(r + 1);
+    RawConnection checker(chatd.port(), 0, source.c_str());
+    ASSERT_TRUE(checker.read_frame());
+    ASSERT_TRUE(login(checker, "check" + std::to_string(r)).has_hello());
+    auto joined = raw_join(checker, idle[r], 10);
+    ASSERT_TRUE(joined && joined->has_join()) << idle[r] << ": " << (joined ? joined->DebugString() : "no answer");
+    EXPECT_EQ(joined->join().last_seq(), 1u) << idle[r];
+    // The replay holds what is in memory; the page reads the database.
+    v1::ClientFrame history;
+    history.set_request_id(11);
+    history.mutable_history()->set_room(idle[r]);
+    history.mutable_history()->set_limit(10);
+    checker.send_frame(history);
+    auto page = checker.read_until([](const v1::ServerFrame& f) { return f.request_id() == 11; });
+    ASSERT_TRUE(page && page->has_history()) << idle[r];
+    ASSERT_EQ(page->history().messages_size(), 1) << idle[r];
+    EXPECT_EQ(page->history().messages(0).text(), "history of " + idle[r]);
+  }
+}
+
+}  // namespace
+}  // namespace chat::testing
