@@ -79,6 +79,10 @@ class FrameDecoder {
 
   // Bytes held back waiting for the rest of a frame.
   std::size_t buffered() const { return pending_.size(); }
+  // The largest frame accepted from now on (a session raises it at login);
+  // frames already split off are not checked again.
+  std::size_t max_frame_bytes() const { return max_frame_bytes_; }
+  void set_max_frame_bytes(std::size_t max) { max_frame_bytes_ = max; }
 
  private:
   enum class Step { kFrame, kNeedMore, kError };

@@ -43,6 +43,7 @@ int main(int argc, char** argv) {
     }
     std::fflush(stdout);
     spdlog::info("started: {} reactors, epoch {}", config.effective_reactors(), server.epoch());
+    spdlog::info("{}", server.admission_summary());
     int signal = 0;
     sigwait(&stop_signals, &signal);
     spdlog::info("{} received; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");

@@ -1,6 +1,7 @@
 #include "server/app/config.hpp"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <limits>
 #include <thread>
 
@@ -13,6 +14,22 @@ unsigned Config::effective_reactors() const {
   if (reactors > 0) return reactors;
   const unsigned hw = std::thread::hardware_concurrency();
   return hw > 0 ? hw : 1;
+}
+
+// Descriptors kept back from connections: the store, /metrics and its
+// clients, the listening sockets, eventfds, the log.
+constexpr std::uint64_t kFdReserve = 64;
+
+std::size_t Config::effective_max_connections(std::uint64_t fd_limit) const {
+  const std::uint64_t room =
+      fd_limit > 2 * kFdReserve ? fd_limit - kFdReserve : std::max<std::uint64_t>(fd_limit / 2, 1);
+  const auto cap = static_cast<std::size_t>(std::min<std::uint64_t>(room, std::numeric_limits<std::size_t>::max()));
+  return max_connections == 0 ? cap : std::min(max_connections, cap);
+}
+
+std::size_t Config::effective_max_pre_login(std::uint64_t fd_limit) const {
+  const std::size_t total = effective_max_connections(fd_limit);
+  return max_pre_login == 0 ? std::max<std::size_t>(total / 2, 1) : std::min(max_pre_login, total);
 }
 
 namespace {
@@ -151,6 +168,33 @@ void add_connection_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(100u, 86'400'000u));
 }
 
+void add_admission_flags(CLI::App& app, Config& c) {
+  constexpr std::size_t kMany = 10'000'000;
+  flag(app, "--max-connections", c.max_connections,
+       "Most connections at once (0: the open-file limit less 64; a value is capped to that)",
+       "CHATD_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{0}, kMany));
+  flag(app, "--max-connections-per-address", c.max_connections_per_address,
+       "Most connections at once from one address (IPv6: one /64; 0: unlimited)",
+       "CHATD_MAX_CONNECTIONS_PER_ADDRESS")
+      ->check(CLI::Range(std::size_t{0}, kMany));
+  flag(app, "--connect-rate", c.connect_rate, "New connections per second from one address (0: unlimited)",
+       "CHATD_CONNECT_RATE")
+      ->check(CLI::Range(0.0, 1e6));
+  flag(app, "--connect-burst", c.connect_burst, "New connections at once from one address", "CHATD_CONNECT_BURST")
+      ->check(CLI::Range(1.0, 1e6));
+  flag(app, "--max-pre-login", c.max_pre_login,
+       "Most connections not logged in yet; past it the oldest is dropped (0: half of --max-connections)",
+       "CHATD_MAX_PRE_LOGIN")
+      ->check(CLI::Range(std::size_t{0}, kMany));
+  flag(app, "--login-timeout-ms", c.login_timeout_ms, "Close a connection that has not logged in by then",
+       "CHATD_LOGIN_TIMEOUT_MS")
+      ->check(CLI::Range(100u, 3'600'000u));
+  flag(app, "--max-pre-login-frames", c.max_pre_login_frames, "Most frames a connection may send before logging in",
+       "CHATD_MAX_PRE_LOGIN_FRAMES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+}
+
 // Abuse limits of direct messages and room slots (issue 12).
 void add_abuse_flags(CLI::App& app, Config& c) {
   flag(app, "--dm-rate", c.dm_rate_per_sec,
@@ -242,6 +286,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_history_flags(app, c);
   add_size_flags(app, c);
   add_connection_flags(app, c);
+  add_admission_flags(app, c);
   add_abuse_flags(app, c);
   const ReplyFlags reply_flags = add_reply_flags(app, c);
   add_ops_flags(app, c, metrics);

@@ -77,6 +77,14 @@ struct Config {
   std::uint32_t idle_timeout_ms = 60'000;  // a ping goes out at half of it
   std::uint32_t shutdown_grace_ms = 2'000;
 
+  // Admission (issue 12): who may connect, and how long one may take to log in.
+  std::size_t max_connections = 0;  // 0: the open-file limit less a reserve; a value is capped to that too
+  std::size_t max_connections_per_address = 64;  // an IPv6 address counts per /64; 0: unlimited
+  double connect_rate = 10;  // new connections per second from one address; 0: unlimited
+  double connect_burst = 20;
+  std::size_t max_pre_login = 0;  // connections not logged in yet; 0: half of max_connections
+  std::uint32_t login_timeout_ms = 10'000;
+  std::size_t max_pre_login_frames = 8;
   // Abuse limits of direct messages and room slots (issue 12).
   // Direct messages one connection may be handed per second, from all its
   // senders together (burst: twice that); 0: unlimited. A DM is refused
@@ -100,6 +108,9 @@ struct Config {
   unsigned effective_reactors() const;
   // --rate 0 means no rate limit at all: no frame rate, no byte budget.
   std::size_t effective_rate_bytes() const { return rate_per_sec == 0 ? 0 : rate_bytes; }
+  // Admission: the caps in force under an open-file limit of `fd_limit`.
+  std::size_t effective_max_connections(std::uint64_t fd_limit) const;
+  std::size_t effective_max_pre_login(std::uint64_t fd_limit) const;
 };
 
 // The exit status of a bad flag, as for any command-line usage error.

@@ -1,5 +1,7 @@
 #include "server/app/server.hpp"
 
+#include <sys/resource.h>
+
 #include <spdlog/spdlog.h>
 
 #include "common/version.hpp"
@@ -29,6 +31,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_idle_timeout_ms(c.idle_timeout_ms);
   limits->set_max_rooms(static_cast<std::uint32_t>(c.max_rooms));
   limits->set_max_joined(static_cast<std::uint32_t>(c.max_joined));
+  limits->set_login_timeout_ms(c.login_timeout_ms);
+  limits->set_max_pre_login_frames(static_cast<std::uint32_t>(c.max_pre_login_frames));
   limits->set_dm_rate_per_sec(c.dm_rate_per_sec);  // issue 12: DMs and room slots
   limits->set_room_create_per_min(static_cast<std::uint32_t>(c.room_create_per_min));
   limits->set_max_reply_bytes(static_cast<std::uint32_t>(c.max_reply_bytes));
@@ -36,6 +40,35 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);
+}
+
+// Admission (issue 12): raises the soft open-file limit to the hard one;
+// the connection caps are derived from what it is then.
+std::string raise_fd_limit(std::uint64_t& now) {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    now = 1024;
+    return "open files: limit unknown; assuming 1024";
+  }
+  const rlim_t before = limit.rlim_cur;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) limit.rlim_cur = before;
+  }
+  now = limit.rlim_cur;
+  return "open files: soft limit " + std::to_string(limit.rlim_cur) + " (was " + std::to_string(before) +
+         ", hard limit " + std::to_string(limit.rlim_max) + ")";
+}
+
+Admission::Limits admission_limits(const Config& c, std::string& summary) {
+  std::uint64_t fds = 0;
+  summary = raise_fd_limit(fds);
+  const Admission::Limits limits{c.effective_max_connections(fds), c.max_connections_per_address, c.connect_rate,
+                                 c.connect_burst, c.effective_max_pre_login(fds)};
+  summary += "; admission: at most " + std::to_string(limits.total) + " connections, " +
+             (limits.per_address == 0 ? std::string("any number") : std::to_string(limits.per_address)) +
+             " per address, " + std::to_string(limits.pre_login) + " not logged in";
+  return limits;
 }
 
 }  // namespace
@@ -62,7 +95,9 @@ Server::Server(Config config) {
   }
   std::vector<Acceptor::Inbox*> inboxes;
   for (auto& r : reactors_) inboxes.push_back(&r->inbox());
-  acceptor_ = std::make_unique<Acceptor>(context_.config, inboxes);
+  acceptor_ = std::make_unique<Acceptor>(context_.config, admission_limits(context_.config, admission_summary_),
+                                         inboxes, notes_);
+  for (auto& r : reactors_) r->report_to(notes_);
   if (!context_.config.metrics_bind.empty()) {
     metrics_ = std::make_unique<MetricsServer>(context_.config.metrics_bind, context_.config.metrics_port,
                                                [this] { return metrics(); });
@@ -98,6 +133,13 @@ MetricsSnapshot Server::metrics() const {
     out.inbox_depth += r->inbox_depth();
   }
   out.accept_errors = acceptor_->accept_errors();
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out.connections_refused[i] = acceptor_->refused(i);
+    // The acceptor sends the error itself; a pre-login drop is a session's.
+    if (i + 1 != static_cast<std::size_t>(Refusal::kPreLogin)) {
+      out.errors[v1::Error::CODE_TOO_MANY_CONNECTIONS] += out.connections_refused[i];
+    }
+  }
   store_->add_metrics(out);
   return out;
 }

@@ -7,6 +7,7 @@
 #include <asio.hpp>
 #include <memory>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -37,6 +38,8 @@ class Server {
   std::uint64_t epoch() const { return context_.epoch; }
   const Config& config() const { return context_.config; }
   MetricsSnapshot metrics() const;
+  // The open-file limit and the connection caps derived from it, for the log.
+  const std::string& admission_summary() const { return admission_summary_; }
   // Where /metrics is served, if --metrics was given.
   std::optional<asio::ip::tcp::endpoint> metrics_endpoint() const {
     return metrics_ ? std::optional(metrics_->endpoint()) : std::nullopt;
@@ -45,11 +48,13 @@ class Server {
  private:
   std::unique_ptr<Store> store_;  // before the reactors: they hold its shards
   ServerContext context_;
+  Acceptor::Notes notes_;  // before the reactors: they hold producers into it
   std::vector<std::unique_ptr<Reactor>> reactors_;
   std::vector<std::unique_ptr<Reactor::Inbox::Producer>> control_;  // main -> each reactor
   std::unique_ptr<Acceptor> acceptor_;
   std::unique_ptr<MetricsServer> metrics_;
   std::vector<std::thread> threads_;
+  std::string admission_summary_;
 };
 
 }  // namespace chat::server

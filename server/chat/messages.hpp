@@ -29,6 +29,12 @@ namespace msg {
 // acceptor -> reactor: a freshly accepted socket for the reactor to adopt.
 struct Adopt {
   int fd = -1;
+  SessionId session = 0;  // the id admission knows it by; 0: the reactor picks one
+};
+// acceptor -> reactor: too many connections have not logged in, and this
+// one is the oldest of them (net/admission.hpp): drop it, unless it has.
+struct DropPreLogin {
+  SessionId session = 0;
 };
 
 // server -> reactor: stop reading, drain, say goodbye, close.
@@ -234,6 +240,7 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::Joined, msg::JoinRefused, msg::RoomList, msg::ClaimNick,
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
-                             msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained>;
+                             msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
+                             msg::DropPreLogin>;
 
 }  // namespace chat::server

@@ -1,11 +1,16 @@
 #include "server/net/acceptor.hpp"
 
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cstring>
 #include <system_error>
 
+#include "server/chat/frames.hpp"
+#include "server/net/address.hpp"
 #include "server/net/listen.hpp"
 
 namespace chat::server {
@@ -14,10 +19,30 @@ namespace {
 // How long to wait before accepting again when out of file descriptors;
 // waiting (instead of retrying at once) is what keeps the thread from spinning.
 constexpr std::chrono::milliseconds kFdBackoff{100};
+// Notes handled per turn before the acceptor goes back to its socket.
+constexpr std::size_t kNotesBatch = 4096;
+
+const char* refusal_text(Refusal refusal) {
+  switch (refusal) {
+    case Refusal::kTotal:
+      return "the server has too many connections; try again later";
+    case Refusal::kPerAddress:
+      return "too many connections from your address";
+    case Refusal::kRate:
+      return "connecting too fast from your address; see retry_after_ms";
+    default:
+      return "too many connections";
+  }
+}
 }  // namespace
 
-Acceptor::Acceptor(const Config& config, const std::vector<Inbox*>& inboxes)
-    : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")), backoff_(io_) {
+Acceptor::Acceptor(const Config& config, const Admission::Limits& limits, const std::vector<Inbox*>& inboxes,
+                   Notes& notes)
+    : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")),
+      backoff_(io_),
+      admission_(limits),
+      notes_(notes),
+      notes_wake_(io_, ::dup(notes.wake_fd())) {
   acceptor_.non_blocking(true);
   endpoint_ = acceptor_.local_endpoint();
   for (Inbox* inbox : inboxes) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
@@ -27,6 +52,7 @@ Acceptor::~Acceptor() { stop(); }
 
 void Acceptor::start() {
   wait_acceptable();
+  drain_notes();  // arms the notes mailbox before the first sleep
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -34,8 +60,10 @@ void Acceptor::stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     std::error_code ec;
+    stopped_ = true;
     backoff_.cancel();
     acceptor_.close(ec);
+    notes_wake_.close(ec);
   });
   thread_.join();
 }
@@ -47,15 +75,21 @@ void Acceptor::wait_acceptable() {
 }
 
 void Acceptor::accept_ready() {
+  // The latest closes first, so a slot freed a moment ago is free now.
+  notes_.drain(kNotesBatch, [this](AdmissionNote&& note) { admission_.on(note); });
   for (;;) {
-    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage addr{};
+    socklen_t len = sizeof addr;
+    const int fd =
+        ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       if (out_of_fds_) {
         out_of_fds_ = false;
         spdlog::info("accept: descriptors available again");
       }
-      reactors_[next_]->send(msg::Adopt{fd});
-      next_ = (next_ + 1) % reactors_.size();
+      asio::ip::tcp::endpoint peer;
+      std::memcpy(peer.data(), &addr, std::min<std::size_t>(len, peer.capacity()));
+      admit(fd, peer);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -79,6 +113,64 @@ void Acceptor::accept_ready() {
     break;
   }
   wait_acceptable();
+}
+
+void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
+  const AddressKey key = address_key(to_string(peer));
+  const Admission::Verdict verdict = admission_.check(key, Admission::Clock::now());
+  if (verdict.refusal != Refusal::kNone) {
+    spdlog::debug("refused {}: {}", key, kRefusalReasons[static_cast<std::size_t>(verdict.refusal) - 1]);
+    refuse(fd, verdict);
+    return;
+  }
+  const auto reactor = static_cast<std::uint32_t>(next_);
+  next_ = (next_ + 1) % reactors_.size();
+  const SessionId session = make_session_id(reactor, next_serial_++);
+  const std::optional<SessionId> oldest = admission_.admit(session, key);
+  reactors_[reactor]->send(msg::Adopt{fd, session});
+  if (oldest) {
+    count(Refusal::kPreLogin);
+    reactors_[reactor_of(*oldest)]->send(msg::DropPreLogin{*oldest});
+  }
+}
+
+// One Error frame, a FIN after it, and the descriptor closed at once: a
+// refused connection costs no reactor anything. What the client already
+// sent is read first, so closing does not reset the connection (an RST
+// would make the client's kernel drop the error unread).
+void Acceptor::refuse(int fd, const Admission::Verdict& verdict) {
+  count(verdict.refusal);
+  const SharedFrame frame =
+      error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
+  [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  ::shutdown(fd, SHUT_WR);
+  char sink[1024];
+  for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+  }
+  ::close(fd);
+}
+
+void Acceptor::count(Refusal refusal) {
+  Counter& c = refused_[static_cast<std::size_t>(refusal) - 1];
+  c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void Acceptor::wait_notes() {
+  notes_wake_.async_wait(asio::posix::stream_descriptor::wait_read, [this](const std::error_code& ec) {
+    if (ec) return;
+    notes_.clear_wake();
+    drain_notes();
+  });
+}
+
+void Acceptor::drain_notes() {
+  if (stopped_) return;
+  const std::size_t n = notes_.drain(kNotesBatch, [this](AdmissionNote&& note) { admission_.on(note); });
+  if (n == kNotesBatch || !notes_.arm()) {
+    asio::post(io_, [this] { drain_notes(); });
+  } else {
+    wait_notes();
+  }
 }
 
 }  // namespace chat::server

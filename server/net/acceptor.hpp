@@ -1,39 +1,55 @@
 #pragma once
-// The acceptor: owns the listening socket on its own thread and hands each
-// accepted socket, as a raw fd, round-robin to the reactors' inboxes. It
-// never touches a session.
+// The acceptor: owns the listening socket on its own thread, asks admission
+// (net/admission.hpp) about every accepted socket, refuses it there with one
+// TOO_MANY_CONNECTIONS frame, or hands it, as a raw fd, round-robin to the
+// reactors' inboxes. It never touches a session; the reactors tell it what
+// became of its connections through its notes mailbox.
 // Thread safety: constructed and stopped by the server's thread; otherwise
-// confined to its own thread.
+// confined to its own thread, except refused(), which any thread may read.
 
 #include <asio.hpp>
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <thread>
 #include <vector>
 
-#include "server/app/config.hpp"
 #include "common/mailbox.hpp"
+#include "server/app/config.hpp"
 #include "server/chat/messages.hpp"
+#include "server/net/admission.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 
 class Acceptor {
  public:
+  using Inbox = common::Mailbox<Message>;
+  using Notes = common::Mailbox<AdmissionNote>;
   // Binds and listens at once, so the port is known (and a bind error is
   // thrown) before any thread starts.
-  using Inbox = common::Mailbox<Message>;
-  // `inboxes`: one per reactor, in reactor order.
-  Acceptor(const Config& config, const std::vector<Inbox*>& inboxes);
+  // `inboxes`: one per reactor, in reactor order. `notes`: the reactors'
+  // mail to admission; it must outlive every producer into it.
+  Acceptor(const Config& config, const Admission::Limits& limits, const std::vector<Inbox*>& inboxes, Notes& notes);
   ~Acceptor();
 
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
   void start();
   void stop();  // stops accepting, closes the listening socket, joins the thread
   std::uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
+  // Connections refused (or dropped before login), by kRefusalReasons.
+  std::uint64_t refused(std::size_t reason) const { return refused_[reason].load(std::memory_order_relaxed); }
 
  private:
   void wait_acceptable();
   void accept_ready();
+  // One accepted socket: refused here, or handed to a reactor.
+  void admit(int fd, const asio::ip::tcp::endpoint& peer);
+  void refuse(int fd, const Admission::Verdict& verdict);
+  void count(Refusal refusal);
+  void wait_notes();
+  void drain_notes();
 
   asio::io_context io_;  // default concurrency hint: stop() posts from another thread
   asio::ip::tcp::acceptor acceptor_;
@@ -41,8 +57,15 @@ class Acceptor {
   asio::ip::tcp::endpoint endpoint_;
   std::vector<std::unique_ptr<Inbox::Producer>> reactors_;
   std::size_t next_ = 0;
+  std::uint64_t next_serial_ = 1;
   bool out_of_fds_ = false;
+  bool stopped_ = false;
   std::atomic<std::uint64_t> accept_errors_{0};
+  // One writer, this thread (relaxed load+store, as ReactorMetrics does).
+  std::array<Counter, kRefusalReasons.size()> refused_{};
+  Admission admission_;
+  Notes& notes_;
+  asio::posix::stream_descriptor notes_wake_;
   std::thread thread_;
 };
 

@@ -31,6 +31,10 @@ inline constexpr std::array<std::int64_t, 18> kLatencyBoundsNs = {
     250'000'000, 500'000'000, 1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000};
 inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsNs.size() + 1;
 
+// Admission (issue 12): the labels of chatd_connections_refused_total, in
+// the order of net/admission.hpp's Refusal (less its kNone).
+inline constexpr std::array<const char*, 4> kRefusalReasons = {"total", "per_address", "rate", "pre_login"};
+
 struct LatencySnapshot {
   std::array<std::uint64_t, kLatencyBuckets> buckets{};  // per bucket, not cumulative
   std::uint64_t sum_ns = 0;
@@ -66,6 +70,7 @@ struct MetricsSnapshot {
   std::uint64_t room_creations_refused_held = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   std::array<std::uint64_t, kRateLimitNames.size()> rate_limited_by{};
+  std::array<std::uint64_t, kRefusalReasons.size()> connections_refused{};  // by kRefusalReasons
   LatencySnapshot delivery_latency;
 
   std::uint64_t errors_of(v1::Error::Code code) const { return errors[static_cast<std::size_t>(code)]; }

@@ -106,6 +106,16 @@ void render_process(std::ostringstream& out, const ProcessMetrics& p) {
          p.start_time_seconds);
 }
 
+// Admission (issue 12): chatd_connections_refused_total{reason}.
+void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
+  out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
+         "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
+  for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
+    out << "chatd_connections_refused_total{reason=\"" << kRefusalReasons[i] << "\"} " << m.connections_refused[i]
+        << '\n';
+  }
+}
+
 }  // namespace
 
 MetricsServer::MetricsServer(const std::string& bind, std::uint16_t port, Source source)
@@ -227,6 +237,7 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
     out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
         << m.errors[code] << '\n';
   }
+  render_refusals(out, m);
   out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
       << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
   render_latency(out, m.delivery_latency);

@@ -133,6 +133,7 @@ void Reactor::dispatch(Message&& m) {
 void Reactor::on(msg::Adopt&& m) {
   if (stopping_) {
     ::close(m.fd);
+    hub_.note_closed(m.session);
     return;
   }
   sockaddr_storage addr{};
@@ -144,6 +145,7 @@ void Reactor::on(msg::Adopt&& m) {
   socket.assign(protocol, m.fd, ec);
   if (ec) {
     ::close(m.fd);
+    hub_.note_closed(m.session);
     return;
   }
   // The kernel's share of a client's unsent bytes is bounded too (the
@@ -151,7 +153,8 @@ void Reactor::on(msg::Adopt&& m) {
   if (const std::size_t sndbuf = context_.config.send_buffer_bytes; sndbuf > 0) {
     socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
   }
-  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome);
+  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome,
+             m.session);
 }
 
 void Reactor::on(msg::ListRooms&& m) {
@@ -163,7 +166,9 @@ void Reactor::on(msg::ListRooms&& m) {
 // ---------------------------------------------------------------- ticking
 
 void Reactor::start_tick() {
-  const auto idle = std::chrono::milliseconds(context_.config.idle_timeout_ms);
+  // The idle timeout and the login deadline are both checked on the tick.
+  const auto idle =
+      std::chrono::milliseconds(std::min(context_.config.idle_timeout_ms, context_.config.login_timeout_ms));
   const auto period = std::clamp<std::chrono::milliseconds>(idle / 8, std::chrono::milliseconds(10),
                                                              std::chrono::milliseconds(1000));
   tick_.expires_after(period);

@@ -21,6 +21,7 @@
 #include "server/chat/room_shard.hpp"
 #include "server/chat/router.hpp"
 #include "server/chat/sequencer.hpp"
+#include "server/net/admission.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/session/local_hub.hpp"
 #include "server/store/history_store.hpp"
@@ -45,6 +46,9 @@ class Reactor final : public Router {
 
   // Before the threads start: one producer into each other reactor's inbox.
   void connect(std::vector<std::unique_ptr<Reactor>>& all);
+  // Before the threads start: where to tell admission that a connection it
+  // admitted has logged in or closed (the acceptor's notes mailbox).
+  void report_to(common::Mailbox<AdmissionNote>& notes) { hub_.report_to(notes); }
   // The thread body: runs the loop until shutdown has finished.
   void run();
 
@@ -76,6 +80,7 @@ class Reactor final : public Router {
   void start_tick();
 
   void on(msg::Adopt&& m);
+  void on(msg::DropPreLogin&& m) { hub_.drop_pre_login(m.session); }
   void on(msg::ListRooms&& m);
   void on(msg::Stop&& m);
   void on(msg::Barrier&& m);

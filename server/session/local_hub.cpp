@@ -31,9 +31,9 @@ LocalHub::LocalHub(asio::io_context& io, std::uint32_t index, const Config& conf
 
 LocalHub::~LocalHub() = default;
 
-void LocalHub::adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome) {
+void LocalHub::adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome, SessionId id) {
   assert_owner();
-  const SessionId id = make_session_id(index_, next_serial_++);
+  if (id == 0) id = make_session_id(index_, next_serial_++);
   auto session = std::make_shared<Session>(*this, id, std::move(transport));
   sessions_.emplace(id, session);
   ReactorMetrics::bump(metrics_.connections_accepted);
@@ -265,6 +265,22 @@ void LocalHub::forget(const std::shared_ptr<Session>& session) {
     router_.to_nick_owner(session->nick(), msg::ReleaseNick{session->nick(), session->id()});
   }
   sessions_.erase(session->id());
+}
+
+// -------------------------------------------------------------- admission
+
+void LocalHub::report_to(common::Mailbox<AdmissionNote>& notes) {
+  admission_ = std::make_unique<common::Mailbox<AdmissionNote>::Producer>(notes);
+}
+
+void LocalHub::note(SessionId id, AdmissionNote::Kind kind) {
+  if (admission_ && id != 0) admission_->send(AdmissionNote{id, kind});
+}
+
+void LocalHub::drop_pre_login(SessionId id) {
+  assert_owner();
+  Session* s = find(id);
+  if (s != nullptr && s->open() && !s->logged_in()) s->drop_before_login();
 }
 
 void LocalHub::check_idle() {

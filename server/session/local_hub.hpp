@@ -18,7 +18,9 @@
 
 #include "server/app/config.hpp"
 #include "server/auth/authenticator.hpp"
+#include "common/mailbox.hpp"
 #include "server/chat/router.hpp"
+#include "server/net/admission.hpp"
 #include "server/net/transport.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/session/creation_budget.hpp"
@@ -33,8 +35,9 @@ class LocalHub {
            Router& router, Authenticator& authenticator);
   ~LocalHub();
 
-  // A new connection: a session with the next id, greeted with `welcome`.
-  void adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome);
+  // A new connection, greeted with `welcome`: a session with id `id` (the
+  // one admission gave it), or with the next id here if 0.
+  void adopt(std::unique_ptr<Transport> transport, const SharedFrame& welcome, SessionId id = 0);
   std::size_t session_count() const { return sessions_.size(); }
 
   // What arrives for the sessions here.
@@ -59,6 +62,12 @@ class LocalHub {
   // own handler.
   void retire(std::shared_ptr<Session> session);
 
+  // Admission (net/admission.hpp): where to report, the reports, and the
+  // acceptor's order to drop a connection that has not logged in.
+  void report_to(common::Mailbox<AdmissionNote>& notes);
+  void note_logged_in(SessionId id) { note(id, AdmissionNote::Kind::kLoggedIn); }
+  void note_closed(SessionId id) { note(id, AdmissionNote::Kind::kClosed); }
+  void drop_pre_login(SessionId id);
   // Issue 12: the rooms created by an address whose connections live here,
   // against this reactor's share of --room-create-per-address.
   CreationBudget& address_budget(const std::string& address);
@@ -84,6 +93,7 @@ class LocalHub {
   Session* find(SessionId id);
   void flush_sessions();
   void forget(const std::shared_ptr<Session>& session);
+  void note(SessionId id, AdmissionNote::Kind kind);
 
   asio::io_context& io_;
   const std::uint32_t index_;
@@ -111,6 +121,7 @@ class LocalHub {
   std::uint64_t next_query_ = 1;
   std::unordered_map<std::uint64_t, PendingList> pending_lists_;
 
+  std::unique_ptr<common::Mailbox<AdmissionNote>::Producer> admission_;  // null: no acceptor (tests)
   std::unordered_map<std::string, CreationBudget> address_created_;  // issue 12; idle ones pruned each tick
 
   std::vector<char> read_buffer_;

@@ -95,6 +95,7 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
   } else if (!logged_in()) {
     nick_ = m.nick;
     identity_ = common::fold_case(nick_);
+    on_logged_in();
     spdlog::info("login {} from {} (session {})", nick_, peer_, label());
     v1::ServerFrame reply;
     reply.set_request_id(m.request_id);

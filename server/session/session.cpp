@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "server/chat/frames.hpp"
@@ -17,6 +18,10 @@ using Reason = v1::Presence;
 
 namespace {
 constexpr std::chrono::milliseconds kErrorGrace{1000};
+// The largest frame before login: room for a hello with the longest nick
+// (and credentials, once accounts exist), so a socket that never logs in
+// pins at most this much of a partial frame.
+constexpr std::size_t kPreLoginFrameBytes = 1024;
 }  // namespace
 
 Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transport)
@@ -24,12 +29,13 @@ Session::Session(LocalHub& hub, SessionId id, std::unique_ptr<Transport> transpo
       id_(id),
       transport_(std::move(transport)),
       peer_(transport_->peer()),
-      decoder_(hub.config().max_frame_bytes),
+      decoder_(std::min(kPreLoginFrameBytes, hub.config().max_frame_bytes)),
       limits_(hub.config(), Clock::now()),
       address_(address_key(peer_)),
       direct_bucket_(hub.config().dm_rate_per_sec, 2.0 * hub.config().dm_rate_per_sec, Clock::now()),
       created_(hub.config().room_create_per_min, std::chrono::minutes(1)),
-      last_heard_(Clock::now()) {}
+      last_heard_(Clock::now()),
+      connected_(last_heard_) {}
 
 std::string Session::label() const {
   return std::to_string(reactor_of(id_)) + "." + std::to_string(id_ & ((SessionId{1} << kReactorShift) - 1));
@@ -76,8 +82,6 @@ void Session::on_readable(const std::error_code& ec) {
     return;
   }
   limits_.bytes(now, n);
-  last_heard_ = now;
-  ping_sent_ = false;
   process(std::string_view(buffer.data(), n));
 }
 
@@ -119,8 +123,8 @@ void Session::process(std::string_view bytes) {
     case common::DecodeError::kNone:
       break;
     case common::DecodeError::kFrameTooLarge:
-      close_for(Error::CODE_FRAME_TOO_LARGE,
-                "frame exceeds " + std::to_string(hub_.config().max_frame_bytes) + " bytes");
+      close_for(Error::CODE_FRAME_TOO_LARGE, "frame exceeds " + std::to_string(decoder_.max_frame_bytes()) +
+                                                 (logged_in() ? " bytes" : " bytes before login"));
       return;
     case common::DecodeError::kMalformedLength:
       close_for(Error::CODE_MALFORMED_FRAME, "bad length prefix");
@@ -149,6 +153,7 @@ void Session::resume() {
 
 void Session::handle_frame(std::string_view payload) {
   ReactorMetrics::bump(hub_.metrics().frames_in);
+  if (!note_frame()) return;
   v1::ClientFrame& frame = hub_.scratch_request();
   frame.Clear();
   if (!frame.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
@@ -197,6 +202,30 @@ void Session::end_stall() {
   stalled_ = false;
   paused_ = true;
   resume();  // the frames held in the decoder first, then reading again
+}
+
+// ---------------------------------------------------------------- admission
+
+// Only a whole frame counts as hearing from the client: a byte at a time
+// of a frame that never ends keeps nobody's connection open (slowloris).
+bool Session::note_frame() {
+  last_heard_ = Clock::now();
+  ping_sent_ = false;
+  if (logged_in()) return true;
+  const std::size_t cap = hub_.config().max_pre_login_frames;
+  if (++pre_login_frames_ <= cap) return true;
+  close_for(Error::CODE_LOGIN_TIMEOUT, "more than " + std::to_string(cap) + " frames before logging in");
+  return false;
+}
+
+void Session::on_logged_in() {
+  decoder_.set_max_frame_bytes(hub_.config().max_frame_bytes);
+  hub_.note_logged_in(id_);
+}
+
+void Session::drop_before_login() {
+  hub_.assert_owner();
+  close_for(Error::CODE_TOO_MANY_CONNECTIONS, "too many connections have not logged in; this was the oldest");
 }
 
 // A protocol error: tell the client why, then close.
@@ -329,6 +358,11 @@ void Session::check_idle(Clock::time_point now) {
     last_heard_ = now;  // not heard because not read: it is not idle
     return;
   }
+  if (!logged_in() && now - connected_ >= std::chrono::milliseconds(hub_.config().login_timeout_ms)) {
+    close_for(Error::CODE_LOGIN_TIMEOUT,
+              "no login within " + std::to_string(hub_.config().login_timeout_ms) + " ms of connecting");
+    return;
+  }
   const auto idle = std::chrono::milliseconds(hub_.config().idle_timeout_ms);
   const auto quiet = now - last_heard_;
   if (quiet >= idle) {
@@ -373,6 +407,7 @@ void Session::abort() {
   }
   state_ = State::kClosed;
   transport_->close();
+  hub_.note_closed(id_);  // before the gauge drops: a test that sees it drop may connect again
   // Counted open until its descriptor is gone, not merely until it is retired.
   ReactorMetrics::drop(hub_.metrics().connections_open);
   if (close_timer_) close_timer_->cancel();

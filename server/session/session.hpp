@@ -90,6 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // Called once per reactor tick: pings a quiet client, closes a silent one,
   // and drops one that has held over the soft limit unsent for its seconds.
   void check_idle(Clock::time_point now);
+  // Admission: too many connections have not logged in and this is the
+  // oldest; closes it with TOO_MANY_CONNECTIONS.
+  void drop_before_login();
   // Stop reading requests (shutdown, first phase).
   void stop_reading() { reading_ = false; }
   // Stops reading, queues `last_frame` (if any), flushes for at most `grace`,
@@ -126,6 +129,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void wait_for_refill(std::uint32_t ms);
   void end_stall();
   void count_limited(RateLimits::Limit limit);
+  // Admission, per whole frame: resets the idle timer, and before login
+  // counts the frame against the cap; false if it closed the session.
+  bool note_frame();
+  // The hello was answered: lifts the pre-login limits, tells admission.
+  void on_logged_in();
   void close_for(v1::Error::Code code, std::string_view text);
   bool replies_fit() const;
   // The slow-consumer rule, on unsent bytes the socket refused.
@@ -207,8 +215,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::vector<Membership> rooms_;
   std::uint64_t next_join_ = 1;
 
-  Clock::time_point last_heard_;
+  Clock::time_point last_heard_;  // the last whole frame (or the connect)
   bool ping_sent_ = false;
+  const Clock::time_point connected_;  // the login deadline counts from here
+  std::size_t pre_login_frames_ = 0;
 };
 
 }  // namespace chat::server

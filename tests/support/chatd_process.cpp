@@ -41,6 +41,12 @@ constexpr std::chrono::seconds kStartTimeout{60};
 
 }  // namespace
 
+// Every test client comes from 127.0.0.1, one address playing many users:
+// the per-address limits are off unless a flag turns them on (flags win over
+// the environment; admission_test.cpp does so).
+const std::vector<std::string> kOneAddressManyUsers = {"CHATD_CONNECT_RATE=0",
+                                                       "CHATD_MAX_CONNECTIONS_PER_ADDRESS=0"};
+
 std::optional<TempDir> own_dir_if(const std::string& given) {
   if (!given.empty()) return std::nullopt;
   return std::make_optional<TempDir>("chatd-data");
@@ -49,7 +55,8 @@ std::optional<TempDir> own_dir_if(const std::string& given) {
 ChatdProcess::ChatdProcess(Options options)
     : own_data_(own_dir_if(options.data_dir)),
       child_(chatd_argv(own_data_ ? own_data_->str() : options.data_dir, options.args),
-             ChildOptions{.max_fds = options.max_fds, .max_file_bytes = options.max_file_bytes}) {
+             ChildOptions{.env = kOneAddressManyUsers, .max_fds = options.max_fds,
+                          .max_file_bytes = options.max_file_bytes}) {
   child_.wait(
       [this](const ChildProcess::Lines& lines) {
         for (const auto& line : lines) {

@@ -13,6 +13,10 @@ inline server::Config test_config(unsigned reactors = 2) {
   c.reactors = reactors;
   c.log_level = "warn";
   c.store = "memory";  // in-process servers: the durable store is tested through chatd itself
+  // Every test client comes from 127.0.0.1, one address playing many
+  // users: the per-address limits are off (admission_test.cpp tests them).
+  c.connect_rate = 0;
+  c.max_connections_per_address = 0;
   return c;
 }
 

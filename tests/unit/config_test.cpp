@@ -267,5 +267,61 @@ TEST(ConfigTest, VersionAndHelpExitZero) {
   }
 }
 
+// Admission (issue 12): each flag read, each range edge taken and each
+// value past it refused naming the flag, and the caps derived from the
+// open-file limit.
+TEST(ConfigTest, ReadsTheAdmissionFlagsAndChecksTheirRanges) {
+  auto parsed = parse({"--max-connections", "0", "--max-connections-per-address", "0", "--connect-rate", "0",
+                       "--connect-burst", "1", "--max-pre-login", "0", "--login-timeout-ms", "100",
+                       "--max-pre-login-frames", "1"});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_connections_per_address, 0u);
+  EXPECT_EQ(parsed.config.connect_rate, 0);
+  EXPECT_EQ(parsed.config.login_timeout_ms, 100u);
+  EXPECT_EQ(parsed.config.max_pre_login_frames, 1u);
+  parsed = parse({"--max-connections", "10000000", "--max-connections-per-address", "10000000", "--connect-rate",
+                  "1000000", "--connect-burst", "1000000", "--max-pre-login", "10000000", "--login-timeout-ms",
+                  "3600000", "--max-pre-login-frames", "1000"});
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.max_connections, 10'000'000u);
+  ::setenv("CHATD_LOGIN_TIMEOUT_MS", "2500", 1);
+  ::setenv("CHATD_MAX_CONNECTIONS_PER_ADDRESS", "7", 1);
+  parsed = parse({});
+  ::unsetenv("CHATD_LOGIN_TIMEOUT_MS");
+  ::unsetenv("CHATD_MAX_CONNECTIONS_PER_ADDRESS");
+  ASSERT_FALSE(parsed.exit_code);
+  EXPECT_EQ(parsed.config.login_timeout_ms, 2500u);
+  EXPECT_EQ(parsed.config.max_connections_per_address, 7u);
+
+  const std::vector<std::vector<const char*>> bad = {
+      {"--max-connections", "-1"},          {"--max-connections", "10000001"},
+      {"--max-connections-per-address", "-1"}, {"--connect-rate", "-1"},
+      {"--connect-rate", "1000001"},        {"--connect-burst", "0"},
+      {"--max-pre-login", "10000001"},      {"--login-timeout-ms", "99"},
+      {"--login-timeout-ms", "3600001"},    {"--max-pre-login-frames", "0"},
+      {"--max-pre-login-frames", "1001"}};
+  for (const auto& args : bad) {
+    std::string err;
+    parsed = parse(args, &err);
+    ASSERT_TRUE(parsed.exit_code) << args[0] << " " << args[1];
+    EXPECT_EQ(*parsed.exit_code, kUsageError) << args[0] << " " << args[1];
+    EXPECT_NE(err.find(args[0]), std::string::npos) << err;
+  }
+}
+
+TEST(ConfigTest, DerivesTheConnectionCapsFromTheOpenFileLimit) {
+  Config c;
+  EXPECT_EQ(c.effective_max_connections(1024), 960u);     // 64 kept for the store, /metrics, listeners
+  EXPECT_EQ(c.effective_max_pre_login(1024), 480u);       // half of it by default
+  EXPECT_EQ(c.effective_max_connections(100), 50u);       // a tiny limit: half of it
+  c.max_connections = 5000;
+  EXPECT_EQ(c.effective_max_connections(1024), 960u);     // a flag is capped to what the limit allows
+  EXPECT_EQ(c.effective_max_connections(1'048'576), 5000u);
+  c.max_pre_login = 9000;
+  EXPECT_EQ(c.effective_max_pre_login(1'048'576), 5000u);  // never more than the total
+  c.max_pre_login = 10;
+  EXPECT_EQ(c.effective_max_pre_login(1'048'576), 10u);
+}
+
 }  // namespace
 }  // namespace chat::server
