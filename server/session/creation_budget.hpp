@@ -9,7 +9,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <vector>
 
 namespace chat::server {
 
@@ -48,12 +48,16 @@ class CreationBudget {
 
  private:
   void expire(Clock::time_point now) {
-    while (!created_.empty() && now - created_.front() >= window_) created_.pop_front();
+    auto live = std::find_if(created_.begin(), created_.end(), [&](auto t) { return now - t < window_; });
+    created_.erase(created_.begin(), live);
   }
 
   std::size_t limit_;
   Clock::duration window_;
-  std::deque<Clock::time_point> created_;  // oldest first, all within the window
+  // Oldest first, all within the window. A vector, not a deque: libstdc++'s
+  // deque allocates its first block (512 bytes) even when empty, and every
+  // session has one of these; the limit keeps it short.
+  std::vector<Clock::time_point> created_;
   std::size_t in_flight_ = 0;
 };
 
