@@ -106,7 +106,7 @@ void render_process(std::ostringstream& out, const ProcessMetrics& p) {
          p.start_time_seconds);
 }
 
-// Admission (issue 12): chatd_connections_refused_total{reason}.
+// Refusals by reason (issue 12): connections, direct messages, new rooms.
 void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
   out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
          "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
@@ -114,6 +114,17 @@ void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
     out << "chatd_connections_refused_total{reason=\"" << kRefusalReasons[i] << "\"} " << m.connections_refused[i]
         << '\n';
   }
+  // Direct messages and room slots.
+  out << "# HELP chatd_directs_refused_total Direct messages refused with TARGET_BUSY, by reason.\n"
+         "# TYPE chatd_directs_refused_total counter\n"
+      << "chatd_directs_refused_total{reason=\"rate\"} " << m.directs_refused_rate << '\n'
+      << "chatd_directs_refused_total{reason=\"backlog\"} " << m.directs_refused_backlog << '\n';
+  out << "# HELP chatd_room_creations_refused_total New rooms refused, by the limit that refused them.\n"
+         "# TYPE chatd_room_creations_refused_total counter\n"
+      << "chatd_room_creations_refused_total{reason=\"connection_rate\"} " << m.room_creations_refused_connection
+      << '\n'
+      << "chatd_room_creations_refused_total{reason=\"address_rate\"} " << m.room_creations_refused_address << '\n'
+      << "chatd_room_creations_refused_total{reason=\"address_held\"} " << m.room_creations_refused_held << '\n';
 }
 
 }  // namespace
@@ -220,17 +231,6 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("store_errors_total", "counter", "Store commits or reads that failed.", m.store_errors);
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
-  // Issue 12: DMs and room slots.
-  out << "# HELP chatd_directs_refused_total Direct messages refused with TARGET_BUSY, by reason.\n"
-         "# TYPE chatd_directs_refused_total counter\n"
-      << "chatd_directs_refused_total{reason=\"rate\"} " << m.directs_refused_rate << '\n'
-      << "chatd_directs_refused_total{reason=\"backlog\"} " << m.directs_refused_backlog << '\n';
-  out << "# HELP chatd_room_creations_refused_total New rooms refused, by the limit that refused them.\n"
-         "# TYPE chatd_room_creations_refused_total counter\n"
-      << "chatd_room_creations_refused_total{reason=\"connection_rate\"} " << m.room_creations_refused_connection
-      << '\n'
-      << "chatd_room_creations_refused_total{reason=\"address_rate\"} " << m.room_creations_refused_address << '\n'
-      << "chatd_room_creations_refused_total{reason=\"address_held\"} " << m.room_creations_refused_held << '\n';
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
   for (std::size_t code = 1; code < kErrorCodes; ++code) {
     if (!v1::Error::Code_IsValid(static_cast<int>(code))) continue;
