@@ -59,7 +59,10 @@ def start_server(reactors):
     if reactors is None:
         cmd = ["taskset", "-c", SERVER_CORE, FLOOR, "--port", "0"]
     else:
+        # Every benchmark client comes from 127.0.0.1: the per-address
+        # limits, like the rate limit, are off.
         cmd = ["taskset", "-c", SERVER_CORE, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
+               "--max-connections-per-address", "0", "--connect-rate", "0",
                "--reactors", str(reactors), "--log-level", "warn"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
     line = proc.stdout.readline()
