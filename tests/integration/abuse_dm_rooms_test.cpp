@@ -18,6 +18,7 @@
 
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
+#include "support/percentile.hpp"
 #include "support/owners.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
@@ -35,12 +36,6 @@ v1::ClientFrame direct_frame(const std::string& nick, const std::string& text, s
   return f;
 }
 
-// The 99th percentile of `ms`, in ms (0 if empty).
-double p99(std::vector<double> ms) {
-  if (ms.empty()) return 0;
-  std::sort(ms.begin(), ms.end());
-  return ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
-}
 
 // Round trips of the bystander's own says in `room`, in ms.
 std::vector<double> say_round_trips(TestClient& who, const std::string& room, int n, std::uint64_t& next_id) {

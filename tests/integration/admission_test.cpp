@@ -20,6 +20,7 @@
 
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
+#include "support/percentile.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
 
@@ -71,8 +72,7 @@ class Bystander {
       EXPECT_FALSE(c->disconnected());
       EXPECT_TRUE(c->errors().empty());
     }
-    std::sort(ms.begin(), ms.end());
-    return ms[static_cast<std::size_t>(std::ceil(0.99 * static_cast<double>(ms.size()))) - 1];
+    return p99(ms);
   }
 
  private:

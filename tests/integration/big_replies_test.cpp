@@ -17,6 +17,7 @@
 
 #include "integration/term_helpers.hpp"
 #include "support/frames.hpp"
+#include "support/percentile.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
@@ -124,8 +125,7 @@ class Bystander {
       ++said_;
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
-    std::sort(ms.begin(), ms.end());
-    return ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
+    return chat::testing::p99(ms);
   }
   void expect_unaffected() {
     ASSERT_TRUE(listener_.wait_messages("#calm", said_, 30s));

@@ -22,6 +22,7 @@
 #include "common/framing.hpp"
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
+#include "support/percentile.hpp"
 #include "support/test_client.hpp"
 
 namespace chat::testing {
@@ -74,11 +75,6 @@ class Bystander {
   std::uint64_t last_seq_ = 0;
 };
 
-double p99(std::vector<double> ms) {
-  if (ms.empty()) return 0;
-  std::sort(ms.begin(), ms.end());
-  return ms[std::min(ms.size() - 1, ms.size() * 99 / 100)];
-}
 
 void report(const char* test, const std::vector<double>& quiet, const std::vector<double>& loud) {
   std::printf("[ flood    ] %s: bystander p99 %.2f ms without the flood, %.2f ms with it\n", test, p99(quiet),
