@@ -18,65 +18,12 @@ Only for measuring: it sends traffic to 127.0.0.1 only and stops by itself.
 """
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "python"))
-from chat_client import decode_varint, encode_varint, import_protocol  # noqa: E402
-
-pb = import_protocol()
-
-
-def frame(request_id, **body):
-    f = pb.ClientFrame(request_id=request_id, **body)
-    payload = f.SerializeToString()
-    return encode_varint(len(payload)) + payload
-
-
-class Conn:
-    def __init__(self, port, rcvbuf=None):
-        self.sock = socket.socket()
-        if rcvbuf:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.connect(("127.0.0.1", port))
-        self.buf = b""
-
-    def send(self, data):
-        self.sock.sendall(data)
-
-    def read_frame(self, timeout=10):
-        self.sock.settimeout(timeout)
-        while True:
-            got = decode_varint(self.buf)
-            if got and len(self.buf) >= got[1] + got[0]:
-                n, off = got
-                f = pb.ServerFrame()
-                f.ParseFromString(self.buf[off:off + n])
-                self.buf = self.buf[off + n:]
-                return f
-            chunk = self.sock.recv(1 << 16)
-            if not chunk:
-                raise EOFError("server closed")
-            self.buf += chunk
-
-    def wait_for(self, kind, timeout=10):
-        while True:
-            f = self.read_frame(timeout)
-            if f.WhichOneof("body") == kind:
-                return f
-            if f.WhichOneof("body") == "error":
-                raise RuntimeError(f"error: {f.error}")
-
-
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rawconn import Conn, frame, metric, pb, rss_kib, start_chatd  # noqa: E402
 
 
 def tcp_mem_kib():
@@ -86,22 +33,6 @@ def tcp_mem_kib():
                 fields = line.split()
                 return int(fields[fields.index("mem") + 1]) * os.sysconf("SC_PAGE_SIZE") // 1024
     return 0
-
-
-def metric(port, name):
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
-    for line in text.splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return 0.0
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
@@ -115,17 +46,8 @@ def main():
     ap.add_argument("server_args", nargs="*")
     a = ap.parse_args()
 
-    port, mport = free_port(), free_port()
-    args = [a.chatd, "--bind", "127.0.0.1", "--port", str(port), "--metrics", f"127.0.0.1:{mport}",
-            "--store", "memory", "--rate", "0", "--log-level", "warn"] + a.server_args
-    chatd = subprocess.Popen(args)
+    chatd, port, mport = start_chatd([], a.chatd, ["--store", "memory", "--rate", "0"] + a.server_args)
     try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         filler = Conn(port)
         welcome = filler.wait_for("welcome").welcome
         limits = welcome.limits
