@@ -12,6 +12,7 @@
 #include "server/chat/frames.hpp"
 #include "server/net/address.hpp"
 #include "server/net/listen.hpp"
+#include "server/runtime/background_thread.hpp"
 
 namespace chat::server {
 
@@ -53,7 +54,10 @@ Acceptor::~Acceptor() { stop(); }
 void Acceptor::start() {
   wait_acceptable();
   drain_notes();  // arms the notes mailbox before the first sleep
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    run_as_background_thread("acceptor");
+    io_.run();
+  });
 }
 
 void Acceptor::stop() {
