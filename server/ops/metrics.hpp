@@ -61,6 +61,9 @@ struct MetricsSnapshot {
   std::uint64_t store_messages_committed = 0;
   std::uint64_t store_commit_micros = 0;
   std::uint64_t store_errors = 0;
+  std::uint64_t store_checkpoints = 0;
+  std::uint64_t store_checkpoint_micros = 0;
+  std::uint64_t store_checkpoint_catch_ups = 0;
   std::uint64_t store_queue_depth = 0;
   // Issue 12: DMs refused (TARGET_BUSY) and room creations refused, by reason.
   std::uint64_t directs_refused_rate = 0;

@@ -228,7 +228,15 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   out << "# HELP chatd_store_commit_seconds_total Time spent committing, summed (per commit: its latency).\n"
          "# TYPE chatd_store_commit_seconds_total counter\nchatd_store_commit_seconds_total "
       << static_cast<double>(m.store_commit_micros) / 1e6 << '\n';
-  metric("store_errors_total", "counter", "Store commits or reads that failed.", m.store_errors);
+  metric("store_errors_total", "counter", "Store commits, reads or checkpoints that failed.", m.store_errors);
+  metric("store_checkpoints_total", "counter",
+         "WAL checkpoints run by the checkpointer thread (never inside a commit).", m.store_checkpoints);
+  metric("store_checkpoint_catch_ups_total", "counter",
+         "Short checkpoints the store ran itself to finish one, so that the WAL can start over.",
+         m.store_checkpoint_catch_ups);
+  out << "# HELP chatd_store_checkpoint_seconds_total Time spent in those checkpoints, summed.\n"
+         "# TYPE chatd_store_checkpoint_seconds_total counter\nchatd_store_checkpoint_seconds_total "
+      << static_cast<double>(m.store_checkpoint_micros) / 1e6 << '\n';
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";

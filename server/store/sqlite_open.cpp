@@ -97,6 +97,7 @@ SqliteStore::SqliteStore(const Config& config) : config_(config) {
     migrate(*db_);
     epoch_ = read_epoch(*db_);
     load();
+    checkpointer_ = std::make_unique<SqliteCheckpointer>(path, *db_);
   } catch (const sqlite::Error& e) {
     ::close(lock_fd_);
     throw StoreError(path + " cannot be used: " + e.what() +
@@ -159,6 +160,7 @@ void SqliteStore::load() {
 
 SqliteStore::~SqliteStore() {
   stop();
+  checkpointer_.reset();
   db_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }

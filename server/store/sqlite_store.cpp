@@ -32,6 +32,7 @@ std::unique_ptr<HistoryStore> SqliteStore::open_shard(std::uint32_t shard, std::
 void SqliteStore::start(const std::vector<Inbox*>& reactors) {
   loaded_.clear();
   for (Inbox* inbox : reactors) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
+  checkpointer_->start();
   thread_ = std::thread([this] { run(); });
 }
 
@@ -39,6 +40,7 @@ void SqliteStore::stop() {
   if (!thread_.joinable()) return;
   Mail::Producer(mail_).send(store_mail::Stop{});
   thread_.join();
+  checkpointer_->stop();
 }
 
 void SqliteStore::run() {
@@ -112,7 +114,10 @@ void SqliteStore::add_metrics(MetricsSnapshot& out) const {
   out.store_commits += get(counters_.commits);
   out.store_messages_committed += get(counters_.committed_messages);
   out.store_commit_micros += get(counters_.commit_micros);
-  out.store_errors += get(counters_.errors);
+  out.store_errors += get(counters_.errors) + checkpointer_->failures();
+  out.store_checkpoints += checkpointer_->checkpoints();
+  out.store_checkpoint_micros += checkpointer_->checkpoint_micros();
+  out.store_checkpoint_catch_ups += checkpointer_->catch_ups();
   out.store_queue_depth += mail_.size_approx();
 }
 

@@ -31,6 +31,7 @@
 #include "common/mailbox.hpp"
 #include "server/app/config.hpp"
 #include "server/store/history_store.hpp"
+#include "server/store/sqlite_checkpointer.hpp"
 #include "server/store/sqlite_db.hpp"
 
 namespace chat::server {
@@ -112,6 +113,7 @@ class SqliteStore final : public Store {
   const Config& config_;
   int lock_fd_ = -1;
   std::unique_ptr<sqlite::Db> db_;
+  std::unique_ptr<SqliteCheckpointer> checkpointer_;  // after db_: it hooks db_'s commits
   std::uint64_t epoch_ = 0;
   // Every stored room as loaded at start, until open_shard() hands it out.
   struct Loaded {

@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <sys/resource.h>
 
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -386,6 +387,33 @@ TEST(StoreTest, TheHistoryMemoryBudgetHoldsAndOlderPagesComeFromTheDatabase) {
     ASSERT_EQ(history.size(), 100u) << room << ": the trimmed pages are read from the database";
     for (std::uint64_t i = 1; i <= 100; ++i) EXPECT_EQ(history[i - 1].text(), text(room, i));
   }
+}
+
+// The WAL is moved back into the database by the checkpointer's thread, not
+// inside a commit (where SQLite's automatic checkpoint would stall every
+// message behind it), and it stays bounded: without checkpoints it would
+// hold all 24 MB written here.
+TEST(StoreTest, TheWriteAheadLogIsCheckpointedOffTheCommitPathAndStaysBounded) {
+  TempDir data("chatd-store");
+  ChatdProcess chatd(on(data, {"--reactors", "1", "--rate", "0"}));
+  IoThread io;
+  TestClient ann(io, chatd.port(), "ann");
+  ASSERT_TRUE(ann.join("#wal").has_join());
+  constexpr std::uint64_t kMessages = 6000;  // 4000 bytes each: 24 MB, six times the checkpoint threshold
+  for (std::uint64_t i = 1; i <= kMessages; ++i) {
+    ASSERT_TRUE(ann.say("#wal", std::to_string(i) + std::string(4000, 'w'), i).has_message()) << i;
+  }
+  EXPECT_GE(chatd.metric("chatd_store_checkpoints_total"), 2);
+  EXPECT_EQ(chatd.metric("chatd_store_errors_total"), 0);
+  const auto wal = std::filesystem::file_size(data.path() / "chat.db-wal");
+  // Past 8000 pages of 4 KiB (server/store/sqlite_checkpointer.hpp) the
+  // store finishes the checkpoint itself, once the one running ends; what
+  // commits meanwhile comes on top. Without checkpoints this WAL grew to
+  // 161 MB (small commits rewrite whole pages).
+  EXPECT_LE(wal, 12'000u * 4096) << "the WAL's high-water mark";
+  const auto history = whole_history(ann, "#wal");
+  ASSERT_EQ(history.size(), kMessages);
+  EXPECT_EQ(history.back().text(), std::to_string(kMessages) + std::string(4000, 'w'));
 }
 
 // With --store memory the budget is all the history there is: the oldest
