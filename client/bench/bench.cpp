@@ -152,7 +152,14 @@ bool Connection::on_frame(std::string_view payload) {
     fail("unparsable frame");
     return false;
   }
-  switch (frame.body_case()) {
+  const auto body = frame.body_case();
+  if (body == v1::ServerFrame::kJoin) {
+    worker_.totals_.join_reply_bytes += payload.size();
+  } else if (joined_ && body != v1::ServerFrame::kMessage && body != v1::ServerFrame::kPing) {
+    ++worker_.totals_.presence_frames;
+    worker_.totals_.presence_bytes += payload.size();
+  }
+  switch (body) {
     case v1::ServerFrame::kMessage:
       on_message(RoomMessageView{frame.message().seq(), frame.message().client_msg_id(), frame.message().text()});
       break;
@@ -410,6 +417,7 @@ void Worker::publish_progress() {
   progress_.joined.store(joined_, std::memory_order_relaxed);
   progress_.received.store(received_, std::memory_order_relaxed);
   progress_.published.store(published_, std::memory_order_relaxed);
+  progress_.presence_bytes.store(totals_.presence_bytes, std::memory_order_relaxed);
   progress_.window_expected.store(window_expected_, std::memory_order_relaxed);
   progress_.window_received.store(window_received_, std::memory_order_relaxed);
   progress_.publishers_done.store(publishers_done_, std::memory_order_release);
@@ -501,8 +509,9 @@ bool wait_until(std::int64_t deadline_ns, ProgressLine& progress, const char* ph
 // Waits until every connection has its join reply; prints why not on failure.
 bool wait_joined(const Options& options, const Workers& workers, RunControl& control, ProgressLine& progress) {
   const std::uint64_t total = options.connections();
-  // Generous: ten seconds, plus 2 ms a connection for big runs.
-  const std::int64_t deadline = now_ns() + 10'000'000'000 + static_cast<std::int64_t>(total) * 2'000'000;
+  // Generous: ten seconds, plus 6 ms a connection for big runs (a big
+  // room's joins can take that while every join is announced to everyone).
+  const std::int64_t deadline = now_ns() + 10'000'000'000 + static_cast<std::int64_t>(total) * 6'000'000;
   wait_until(deadline, progress, "joining", [&] {
     return control.failed() || sum(workers, &Progress::joined) >= total;
   });
@@ -537,6 +546,7 @@ int run_pubsub(const Options& options, Result& result) {
     for (unsigned p = 0; p < options.pubs; ++p) add(Role::kPublisher, first_pub + p);
   }
   result.connections = specs.size();
+  if (options.server_pid) result.rss_before_bytes = process_rss_bytes(options.server_pid);
 
   Workers workers = start_workers(options, control, std::move(specs));
   ProgressLine progress(options, workers);
@@ -565,6 +575,7 @@ int run_pubsub(const Options& options, Result& result) {
   wait_until(window_end, progress, "measuring", rate_limited);
   const std::int64_t measured_to = now_ns();
   const double self_cpu_1 = self_cpu_seconds();
+  if (options.server_pid) result.rss_after_bytes = process_rss_bytes(options.server_pid);
   const std::optional<double> server_cpu_1 =
       options.server_pid ? process_cpu_seconds(options.server_pid) : std::nullopt;
 
@@ -642,22 +653,42 @@ int run_idle(const Options& options, Result& result) {
     return 1;
   }
   std::vector<ConnectionSpec> specs;
-  // Spread over --rooms: every join is announced to the room's members, so
-  // one room of K costs the server K^2/2 presence deliveries before it idles.
+  // Spread over --rooms. With --rooms 1 this is the big-room layout: every
+  // join is announced to the room's members, as the server chooses to.
   for (unsigned i = 0; i < options.idle; ++i) {
     specs.push_back(ConnectionSpec{options.nick_prefix + std::to_string(i),
                                    "#bench-idle-" + std::to_string(i % options.rooms), Role::kIdle});
   }
   result.connections = specs.size();
+  const std::int64_t started = now_ns();
   Workers workers = start_workers(options, control, std::move(specs));
   ProgressLine progress(options, workers);
   if (!wait_joined(options, workers, control, progress)) return 1;
-  // Let the server finish the presence events the joins caused before
-  // looking at its memory.
-  wait_until(now_ns() + 1'000'000'000, progress, "settling", [] { return false; });
+  const std::int64_t joined = now_ns();
+  result.join_s = static_cast<double>(joined - started) / 1e9;
+  // Let the server finish the presence the joins caused before looking at
+  // its memory: until none has arrived for a second (at most two minutes).
+  std::uint64_t seen = sum(workers, &Progress::presence_bytes);
+  std::int64_t quiet_since = now_ns();
+  wait_until(joined + 120'000'000'000, progress, "settling", [&] {
+    const std::uint64_t now_seen = sum(workers, &Progress::presence_bytes);
+    if (now_seen != seen) {
+      seen = now_seen;
+      quiet_since = now_ns();
+    }
+    return now_ns() - quiet_since >= 1'000'000'000;
+  });
+  result.settle_s = static_cast<double>(quiet_since - started) / 1e9;
   result.rss_before_bytes = before;
   result.rss_after_bytes = process_rss_bytes(options.server_pid);
   for (auto& worker : workers) worker->stop();
+  for (const auto& worker : workers) {
+    const WorkerTotals& t = worker->totals();
+    result.presence_frames += t.presence_frames;
+    result.presence_bytes += t.presence_bytes;
+    result.join_reply_bytes += t.join_reply_bytes;
+    result.disconnects += t.disconnects;
+  }
   return 0;
 }
 

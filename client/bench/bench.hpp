@@ -90,6 +90,12 @@ struct WorkerTotals {
   std::uint64_t disconnects = 0;
   std::uint64_t errors = 0;
   std::uint64_t foreign = 0;
+  // Frames other than room messages and pings after a connection's join
+  // reply (presence, in whatever form the server sends it), and the join
+  // replies themselves: what a join costs the room besides the messages.
+  std::uint64_t presence_frames = 0;
+  std::uint64_t presence_bytes = 0;
+  std::uint64_t join_reply_bytes = 0;
   LatencyHistogram latency;  // subscribers, messages sent inside the window
 };
 
@@ -100,6 +106,7 @@ struct Progress {
   std::atomic<std::uint64_t> joined{0};
   std::atomic<std::uint64_t> received{0};        // room messages, any time
   std::atomic<std::uint64_t> published{0};       // says sent, any time
+  std::atomic<std::uint64_t> presence_bytes{0};  // WorkerTotals::presence_bytes
   std::atomic<std::uint64_t> window_expected{0};  // subscriber deliveries owed for window messages
   std::atomic<std::uint64_t> window_received{0};  // ... and the ones that arrived
   // Publishers past the window end: their window_expected is final. Stored

@@ -1,5 +1,6 @@
 #include "client/bench/report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -89,8 +90,17 @@ class JsonObject {
 
 void print_text(std::FILE* out, const Options& o, const Result& r) {
   if (o.idle > 0) {
-    std::fprintf(out, "chat-bench idle: %zu connections logged in and joined to one room\n",
-                 r.connections);
+    std::fprintf(out, "chat-bench idle: %zu connections logged in, each joined to one of %u room(s)\n",
+                 r.connections, o.rooms);
+    const double joins = static_cast<double>(std::max<std::size_t>(r.connections, 1));
+    std::fprintf(out, "joins         every one answered %.2f s after the first connect; presence settled at %.2f s\n",
+                 r.join_s, r.settle_s);
+    std::fprintf(out, "presence      %llu frames, %llu bytes received (%.0f bytes per join); join replies %.0f bytes each\n",
+                 static_cast<unsigned long long>(r.presence_frames), static_cast<unsigned long long>(r.presence_bytes),
+                 static_cast<double>(r.presence_bytes) / joins, static_cast<double>(r.join_reply_bytes) / joins);
+    if (r.disconnects > 0) {
+      std::fprintf(out, "disconnects   %llu\n", static_cast<unsigned long long>(r.disconnects));
+    }
     if (auto per = rss_per_connection(r)) {
       std::fprintf(out, "server RSS  %.1f MiB -> %.1f MiB: %.0f bytes per connection\n",
                    static_cast<double>(*r.rss_before_bytes) / 1048576.0,
@@ -128,6 +138,10 @@ void print_text(std::FILE* out, const Options& o, const Result& r) {
                static_cast<unsigned long long>(r.reordered), static_cast<unsigned long long>(r.seq_gaps),
                static_cast<unsigned long long>(r.disconnects), static_cast<unsigned long long>(r.errors),
                r.drained ? "" : "  (drain timed out)");
+  if (auto per = rss_per_connection(r)) {
+    std::fprintf(out, "server RSS    %.1f MiB after the warm-up: %.0f bytes per connection over its start\n",
+                 static_cast<double>(*r.rss_after_bytes) / 1048576.0, *per);
+  }
   std::fprintf(out, "latency us    p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%llu samples)\n",
                r.latency_us[0], r.latency_us[1], r.latency_us[2], r.latency_us[3], r.latency_us[4],
                static_cast<unsigned long long>(r.latency_samples));
@@ -138,7 +152,14 @@ std::string to_json(const Options& o, const Result& r) {
   j.field("mode", std::string(o.idle > 0 ? "idle" : "pubsub"));
   j.field("connections", static_cast<std::uint64_t>(r.connections));
   if (o.idle > 0) {
-    j.field("rss_before_bytes", r.rss_before_bytes)
+    j.field("rooms", std::uint64_t{o.rooms})
+        .field("join_s", r.join_s)
+        .field("settle_s", r.settle_s)
+        .field("presence_frames", r.presence_frames)
+        .field("presence_bytes", r.presence_bytes)
+        .field("join_reply_bytes", r.join_reply_bytes)
+        .field("disconnects", r.disconnects)
+        .field("rss_before_bytes", r.rss_before_bytes)
         .field("rss_after_bytes", r.rss_after_bytes)
         .field("rss_per_connection_bytes", rss_per_connection(r));
     return j.done();
@@ -157,6 +178,7 @@ std::string to_json(const Options& o, const Result& r) {
       .field("deliveries_per_s", per_second(r.deliveries, r.measured_s))
       .field("server_cpu_s", r.server_cpu_s)
       .field("deliveries_per_server_cpu_s", per_server_cpu_second(r))
+      .field("rss_per_connection_bytes", rss_per_connection(r))
       .field("generator_cpu_s", r.generator_cpu_s)
       .field("generator_cpu_cores", r.measured_s > 0 ? r.generator_cpu_s / r.measured_s : 0.0)
       .field("lost", r.lost)

@@ -33,6 +33,11 @@ struct Result {
   bool drained = true;        // every expected delivery arrived before the drain deadline
 
   // Idle mode.
+  double join_s = 0;    // from the first connect until every join was answered
+  double settle_s = 0;  // ... until the last presence frame arrived
+  std::uint64_t presence_frames = 0;  // see WorkerTotals
+  std::uint64_t presence_bytes = 0;
+  std::uint64_t join_reply_bytes = 0;
   std::optional<std::uint64_t> rss_before_bytes;
   std::optional<std::uint64_t> rss_after_bytes;
 };

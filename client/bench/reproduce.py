@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Reproduces BENCHMARKS.md: builds a release, runs scenarios A-F with chatd
+"""Reproduces BENCHMARKS.md: builds a release, runs scenarios A-H with chatd
 pinned to one core and chat-bench on the other, several runs each, and writes
 medians (summary.md), raw results (results.jsonl) and plots (*.png).
+`--scaling` instead runs A and a 100-room variant with 1, 2, 4, ... reactors,
+each on a core of its own, and writes scaling.md.
 
-Scenarios A-D also run against chat-bench-floor (rows "A floor" and so on):
+Scenarios A-D and G also run against chat-bench-floor (rows "A floor" and so on):
 the least a server can do and still pass chat-bench, one send per connection
 per turn and nothing else, so its figures are what the kernel alone charges
 for the same traffic on this machine.
 
     /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C] [--no-floor]
+    /usr/bin/python3 client/bench/reproduce.py --scaling [--runs 3]
 
 Needs Debian's gnuplot-nox for the plots and util-linux's taskset. Sends
 traffic to 127.0.0.1 only; every server it starts is stopped again.
@@ -41,11 +44,17 @@ SCENARIOS = {
           [["--rooms", "100", "--subs", "10", "--pubs", "1", "--rate", "100"] + MEASURE], 1),
     "E": ("10 000 idle logged-in connections, each joined to a room",
           [["--idle", "10000", "--rooms", "100"]], 1),
+    "G": ("a big room: 10 000 subscribers join one room",
+          [["--idle", "10000", "--rooms", "1"]], 1),
+    "H": ("many connections: 180 rooms x 100 (99 subscribers, 1 publisher at 1 msg/s)",
+          [["--rooms", "180", "--subs", "99", "--pubs", "1", "--rate", "1", "--threads", "1"] + MEASURE], 1),
 }
+# Idle-mode scenarios: reported by joins, presence and memory, not latency.
+IDLE = ["E", "G"]
 # F: scenario A's load with 1, 2 and 4 reactors, all on the one server core.
 F_REACTORS = [1, 2, 4]
 # Scenarios that also run against chat-bench-floor.
-FLOORED = ["A", "B", "C", "D"]
+FLOORED = ["A", "B", "C", "D", "G"]
 
 
 def raise_fd_limit():
@@ -54,14 +63,16 @@ def raise_fd_limit():
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def start_server(reactors):
-    """reactors: a count for chatd, or None for chat-bench-floor."""
+def start_server(reactors, cores=None):
+    """reactors: a count for chatd, or None for chat-bench-floor; cores:
+    the CPU list to pin it to (SERVER_CORE unless given)."""
+    cores = cores or SERVER_CORE
     if reactors is None:
-        cmd = ["taskset", "-c", SERVER_CORE, FLOOR, "--port", "0"]
+        cmd = ["taskset", "-c", cores, FLOOR, "--port", "0"]
     else:
         # Every benchmark client comes from 127.0.0.1: the per-address
         # limits, like the rate limit, are off.
-        cmd = ["taskset", "-c", SERVER_CORE, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
+        cmd = ["taskset", "-c", cores, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
                "--max-connections-per-address", "0", "--connect-rate", "0",
                "--reactors", str(reactors), "--log-level", "warn"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
@@ -70,10 +81,10 @@ def start_server(reactors):
     return proc, port, cmd
 
 
-def run_once(args, reactors):
-    server, port, server_cmd = start_server(reactors)
+def run_once(args, reactors, server_cores=None, bench_cores=None):
+    server, port, server_cmd = start_server(reactors, server_cores)
     try:
-        cmd = ["taskset", "-c", BENCH_CORE, BENCH, "--port", str(port), "--server-pid", str(server.pid),
+        cmd = ["taskset", "-c", bench_cores or BENCH_CORE, BENCH, "--port", str(port), "--server-pid", str(server.pid),
                "--json", "--quiet"] + args
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=raise_fd_limit)
         if out.returncode != 0:
@@ -106,9 +117,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", default=os.path.join(ROOT, "bench-results"))
-    parser.add_argument("--only", default="A,B,C,D,E,F")
+    parser.add_argument("--only", default="A,B,C,D,E,F,G,H")
     parser.add_argument("--no-build", action="store_true")
     parser.add_argument("--no-floor", action="store_true", help="skip the chat-bench-floor rows")
+    parser.add_argument("--scaling", action="store_true",
+                        help="instead of the scenarios: A and a 100-room variant with --reactors 1, 2, 4, ... "
+                             "each reactor on a core of its own, chat-bench on the cores left")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: rewrite summary.md and the plots from OUT/results.jsonl")
     args = parser.parse_args()
@@ -130,6 +144,8 @@ def main():
         subprocess.run(["cmake", "--build", "--preset", "release", "--target", "chatd", "chat-bench", "chat-bench-floor"],
                        cwd=ROOT, check=True)
 
+    if args.scaling:
+        return run_scaling(args)
     plan = [(name, desc, a, r) for name, (desc, argsets, r) in SCENARIOS.items() if name in only for a in argsets]
     if "F" in only:
         plan += [(f"F{r}", f"scenario A's load, {r} reactor(s) on one core", SCENARIOS["A"][1][0], r)
@@ -157,6 +173,54 @@ def main():
     write_plots(args.out, all_results)
 
 
+SCALING = {
+    "A": ["--rooms", "1", "--subs", "100", "--pubs", "1"] + MEASURE,
+    "100 rooms": ["--rooms", "100", "--subs", "10", "--pubs", "1"] + MEASURE,
+}
+
+
+def run_scaling(args):
+    """Deliveries/s by reactor count: chatd's k reactors on cores 1..k, chat-bench
+    (one thread per core) on the cores left, k = 1, 2, 4, ... while one is left."""
+    cores = os.cpu_count() or 1
+    counts = [k for k in (1, 2, 4, 8, 16, 32, 64) if k < cores] or [1]
+    lines = [f"Scaling on {cores} cores ({machine()}), medians of {args.runs} runs:", "",
+             "| load | reactors | server cores | generator cores | deliveries/s | deliveries per server CPU-s "
+             "| p50 µs | p99 µs |", "|---|---|---|---|---|---|---|---|"]
+    with open(os.path.join(args.out, "scaling.jsonl"), "w") as raw:
+        for load, bench_args in SCALING.items():
+            for k in counts:
+                server_cores = f"1-{k}" if k > 1 else "1"
+                rest = [c for c in range(cores) if not 1 <= c <= k] or [0]
+                bench_cores = ",".join(map(str, rest))
+                extra = ["--threads", str(len(rest))]
+                runs = []
+                for i in range(args.runs):
+                    print(f"scaling {load}, {k} reactor(s), run {i + 1}/{args.runs}", file=sys.stderr, flush=True)
+                    r = run_once(bench_args + extra, k, server_cores, bench_cores)
+                    r.update(load=load, reactors=k)
+                    raw.write(json.dumps(r) + "\n")
+                    runs.append(r)
+                    time.sleep(1)
+                m = lambda key: median(runs, key)
+                lines.append(f"| {load} | {k} | {server_cores} | {bench_cores} | {fmt(m('deliveries_per_s'))} "
+                             f"| {fmt(m('deliveries_per_server_cpu_s'))} | {fmt(m('latency_p50_us'))} "
+                             f"| {fmt(m('latency_p99_us'))} |")
+    with open(os.path.join(args.out, "scaling.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, Linux {os.uname().release}"
+
+
 def write_summary(out, all_results):
     lines = [f"Medians of {len(next(iter(all_results.values()))[1])} runs; server pinned to core "
              f"{SERVER_CORE}, chat-bench to core {BENCH_CORE}.", ""]
@@ -164,7 +228,7 @@ def write_summary(out, all_results):
               "| p50 µs | p90 µs | p99 µs | p99.9 µs | max µs | lost | dup | reordered | seq gaps |",
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, (desc, runs) in all_results.items():
-        if name == "E":
+        if name.split()[0] in IDLE:
             continue
         m = lambda k: median(runs, k)
         lines.append(
@@ -174,9 +238,14 @@ def write_summary(out, all_results):
             f"| {fmt(m('latency_p999_us'))} | {fmt(m('latency_max_us'))} "
             f"| {sum(r['lost'] for r in runs)} | {sum(r['duplicated'] for r in runs)} "
             f"| {sum(r['reordered'] for r in runs)} | {sum(r['seq_gaps'] for r in runs)} |")
-    if "E" in all_results:
-        desc, runs = all_results["E"]
-        lines += ["", f"E: {desc}: median server RSS growth "
+    for name, (desc, runs) in all_results.items():
+        if name.split()[0] not in IDLE:
+            continue
+        joins = median(runs, "connections") or 1
+        lines += ["", f"{name}: {desc}: every join answered in {fmt(median(runs, 'join_s'), 2)} s "
+                      f"(runs: {', '.join(fmt(r.get('join_s'), 2) for r in runs)}), presence "
+                      f"{fmt((median(runs, 'presence_bytes') or 0) / joins)} bytes per join, join reply "
+                      f"{fmt((median(runs, 'join_reply_bytes') or 0) / joins)} bytes, server RSS growth "
                       f"{fmt(median(runs, 'rss_per_connection_bytes'))} bytes per connection "
                       f"(runs: {', '.join(fmt(r.get('rss_per_connection_bytes')) for r in runs)})."]
     lines += ["", "Commands (PORT and PID are the started server's):", ""]
@@ -188,7 +257,7 @@ def write_summary(out, all_results):
 
 
 def write_plots(out, all_results):
-    latency = [(n, runs) for n, (d, runs) in all_results.items() if n != "E"]
+    latency = [(n, runs) for n, (d, runs) in all_results.items() if n.split()[0] not in IDLE]
     with open(os.path.join(out, "latency.dat"), "w") as f:
         f.write("scenario p50 p90 p99 p99.9 max\n")
         for name, runs in latency:
