@@ -16,9 +16,9 @@
 #include <mutex>
 #include <thread>
 
+#include "support/bystander.hpp"
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
-#include "support/percentile.hpp"
 #include "support/owners.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
@@ -36,27 +36,6 @@ v1::ClientFrame direct_frame(const std::string& nick, const std::string& text, s
   return f;
 }
 
-
-// Round trips of the bystander's own says in `room`, in ms.
-std::vector<double> say_round_trips(TestClient& who, const std::string& room, int n, std::uint64_t& next_id) {
-  std::vector<double> out;
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = Clock::now();
-    const auto reply = who.say(room, "calm " + std::to_string(next_id), next_id);
-    ++next_id;
-    if (!reply.has_message()) break;
-    out.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    // Pacing the bystander under its rate limit, not waiting for a condition.
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  }
-  return out;
-}
-
-void report(const char* name, double quiet, double attacked) {
-  std::printf("[ %s ] bystander p99: %.2f ms quiet, %.2f ms under attack\n", name, quiet, attacked);
-  ::testing::Test::RecordProperty("bystander_p99_quiet_ms", std::to_string(quiet));
-  ::testing::Test::RecordProperty("bystander_p99_attacked_ms", std::to_string(attacked));
-}
 
 // A reader on a slow link: a tiny receive buffer, 4 KiB every 50 ms (about
 // 80 KB/s), on a thread of its own. Keeps every DM's text and whether the
@@ -171,12 +150,10 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   constexpr int kSenders = 16;
   constexpr int kEach = 160;
   ChatdProcess chatd({{"--reactors", "2", "--dm-rate", "200", "--outbox-cap-bytes", "262144"}});
-  IoThread io;
-  TestClient bystander(io, chatd.port(), "bystander");
-  ASSERT_TRUE(bystander.join("#calm").has_join());
-  std::uint64_t next_id = 1;
-  const double quiet = p99(say_round_trips(bystander, "#calm", 100, next_id));
-  EXPECT_EQ(bystander.welcome().limits().dm_rate_per_sec(), 200u);
+  Bystander bystander(chatd.port());
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(100);
+  EXPECT_EQ(bystander.speaker().welcome().limits().dm_rate_per_sec(), 200u);
 
   SlowReader reader(chatd.port(), "reader");
   ASSERT_TRUE(reader.logged_in());
@@ -185,7 +162,7 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   for (int i = 0; i < kSenders; ++i) {
     senders.emplace_back([&, i] { logs[i] = send_dms(chatd.port(), i, "reader", kEach); });
   }
-  const auto attacked_samples = say_round_trips(bystander, "#calm", 100, next_id);
+  const auto attacked = bystander.chat(100);
   for (auto& t : senders) t.join();
 
   std::size_t acked = 0;
@@ -224,15 +201,11 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_TARGET_BUSY\"}"), busy);
   EXPECT_EQ(chatd.metric("chatd_slow_consumer_disconnects_total"), 0);
 
-  // The bystander: every say answered in order, never dropped.
-  const auto own = bystander.messages("#calm");
-  ASSERT_EQ(own.size(), next_id - 1);
-  for (std::size_t k = 0; k < own.size(); ++k) EXPECT_EQ(own[k].seq(), k + 1);
-  EXPECT_FALSE(bystander.disconnected());
-  EXPECT_TRUE(bystander.errors().empty());
+  // The bystander: every say answered and heard in order, never dropped.
+  bystander.expect_unaffected();
   RecordProperty("dms_acked", std::to_string(acked));
   RecordProperty("dms_busy", std::to_string(busy));
-  report("dm flood", quiet, p99(attacked_samples));
+  report_bystander("dm flood", quiet, attacked);
 }
 
 TEST(AbuseDmRoomsTest, ATargetIsHandedAtMostItsDmRateFromAllSendersTogether) {
@@ -320,12 +293,10 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   constexpr int kPerAddress = 10;
   ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", std::to_string(kMaxRooms),
                        "--max-rooms-per-address", std::to_string(kPerAddress)}});
-  IoThread io;
-  TestClient bystander(io, chatd.port(), "bystander");
-  EXPECT_EQ(bystander.welcome().limits().room_create_per_min(), 20u) << "the default, announced";
-  ASSERT_TRUE(bystander.join("#calm").has_join());
-  std::uint64_t next_id = 1;
-  const double quiet = p99(say_round_trips(bystander, "#calm", 50, next_id));
+  Bystander bystander(chatd.port());
+  EXPECT_EQ(bystander.speaker().welcome().limits().room_create_per_min(), 20u) << "the default, announced";
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(50);
 
   // Five connections from 127.0.0.2 each try to sit in 20 rooms of their own.
   std::vector<std::unique_ptr<RawConnection>> holders;
@@ -348,13 +319,13 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   EXPECT_LE(held, kPerAddress) << "each shard's share of the address cap";
   EXPECT_GT(refused[v1::Error::CODE_TOO_MANY_ROOMS], 0);
   EXPECT_GT(chatd.metric("chatd_room_creations_refused_total{reason=\"address_held\"}"), 0);
-  const auto attacked_samples = say_round_trips(bystander, "#calm", 50, next_id);
+  const auto attacked = bystander.chat(50);
 
   // Slots are left: the bystander creates a room and joins it, another
   // address creates its own, and the holders can still join rooms that exist.
-  auto made = bystander.join("#mine");
+  auto made = bystander.speaker().join("#mine");
   ASSERT_TRUE(made.has_join()) << made.DebugString();
-  EXPECT_TRUE(bystander.say("#mine", "made it", 999).has_message());
+  EXPECT_TRUE(bystander.speaker().say("#mine", "made it", 999).has_message());
   RawConnection other(chatd.port(), 0, "127.0.0.3");
   ASSERT_TRUE(other.read_frame());
   ASSERT_TRUE(login(other, "other").has_hello());
@@ -364,11 +335,8 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   ASSERT_TRUE(existing && existing->has_join()) << "joining a room that exists is never refused";
   EXPECT_LE(chatd.metric("chatd_rooms"), held + 3);
 
-  const auto own = bystander.messages("#calm");
-  ASSERT_EQ(own.size(), next_id - 1);
-  EXPECT_FALSE(bystander.disconnected());
-  EXPECT_TRUE(bystander.errors().empty());
-  report("room holders", quiet, p99(attacked_samples));
+  bystander.expect_unaffected();
+  report_bystander("room holders", quiet, attacked);
 }
 
 TEST(AbuseDmRoomsTest, ChurningRoomsIsStoppedByTheCreationLimitsAndIdleHistorySurvives) {
