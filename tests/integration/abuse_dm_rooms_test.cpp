@@ -20,6 +20,7 @@
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
 #include "support/owners.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
 
@@ -280,6 +281,108 @@ TEST(AbuseDmRoomsTest, ADirectAckSaysHowStaleTheTargetIsAndAGoneTargetIsNoSuchNi
   EXPECT_EQ(code_of(sender.direct("elsewhere", "gone?")), v1::Error::CODE_NO_SUCH_NICK);
   EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_NO_SUCH_NICK\"}"), 2);
   EXPECT_FALSE(sender.disconnected());
+}
+
+// What one DM sent to the silent target was answered, and when.
+struct DmAnswer {
+  Clock::time_point sent;
+  Clock::time_point answered;
+  v1::ServerFrame reply;
+};
+
+std::int64_t ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// A link that dies silently: the target's connection goes through a proxy
+// that stops forwarding both ways and keeps its sockets open (no FIN, no
+// reset). DMs to the target are still acked, and each ack says how long
+// the target has been silent; chatd pings it at half the idle timeout,
+// hears nothing, and drops it at the timeout. From then on a DM is
+// NO_SUCH_NICK and the nick is free.
+TEST(AbuseDmRoomsTest, ADmToASilentlyDeadLinkSaysHowLongItIsSilentUntilTheIdleTimeoutDropsIt) {
+  constexpr auto kIdle = std::chrono::milliseconds(2000);
+  ChatdProcess chatd({{"--reactors", "2", "--idle-timeout-ms", std::to_string(kIdle.count())}});
+  Bystander bystander(chatd.port());
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(40);
+  IoThread io;
+  TestClient sender(io, chatd.port(), "sender");
+  TcpProxy link(chatd.port());
+  auto target = std::make_unique<TestClient>(io, link.port(), "target");
+  ASSERT_TRUE(sender.direct("target", "before").has_direct_ack());
+  ASSERT_TRUE(target->wait([&] { return target->directs().size() == 1; }));
+  // The target's last frame: chatd reads it after `pinged` and has answered
+  // it before `answered`. The link dies right after; the target sends
+  // nothing unasked, and chatd's own ping comes only after kIdle / 2 of
+  // silence, so chatd hears nothing from it after `answered`.
+  const auto pinged = Clock::now();
+  ASSERT_TRUE(target->ping().has_pong());
+  const auto answered = Clock::now();
+  link.black_hole();
+
+  // DMs 100 ms apart (under the DM rate and the sender's) until one is
+  // refused, while the bystander chats.
+  std::vector<DmAnswer> answers;
+  std::atomic<bool> done{false};
+  std::thread dms([&] {
+    const auto give_up = answered + kIdle + std::chrono::seconds(10);
+    while (Clock::now() < give_up) {
+      DmAnswer a{Clock::now(), {}, {}};
+      a.reply = sender.direct("target", "are you there? " + std::to_string(answers.size()));
+      a.answered = Clock::now();
+      answers.push_back(a);
+      if (!a.reply.has_direct_ack()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing, not waiting for anything
+    }
+    done = true;
+  });
+  const auto loud = bystander.chat(40, &done);
+  dms.join();
+
+  ASSERT_GE(answers.size(), 2u);
+  const DmAnswer& last = answers.back();
+  ASSERT_EQ(code_of(last.reply), v1::Error::CODE_NO_SUCH_NICK) << last.reply.DebugString();
+  std::uint32_t most_heard = 0;
+  std::uint32_t most_unsent = 0;
+  for (std::size_t k = 0; k + 1 < answers.size(); ++k) {
+    const DmAnswer& a = answers[k];
+    ASSERT_TRUE(a.reply.has_direct_ack()) << k << ": " << a.reply.DebugString();
+    const auto heard = static_cast<std::int64_t>(a.reply.direct_ack().target_heard_ms_ago());
+    // Honest about the silence: at least the time since chatd had last
+    // heard the target for sure, at most the time since its last frame left.
+    EXPECT_GE(heard, ms_between(answered, a.sent)) << k;
+    EXPECT_LE(heard, ms_between(pinged, a.answered) + 1) << k;
+    if (k > 0) {
+      EXPECT_GT(heard, static_cast<std::int64_t>(most_heard)) << k << ": the silence only grows";
+    }
+    most_heard = std::max(most_heard, a.reply.direct_ack().target_heard_ms_ago());
+    most_unsent = std::max(most_unsent, a.reply.direct_ack().target_unsent_bytes());
+  }
+  EXPECT_GE(most_heard, kIdle.count() / 2) << "acked past chatd's unanswered ping, saying so";
+  // Dropped at the idle timeout after its last frame, and no sooner.
+  EXPECT_GE(ms_between(pinged, last.answered), kIdle.count());
+  EXPECT_EQ(chatd.metric("chatd_idle_timeouts_total"), 1);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_IDLE_TIMEOUT\"}"), 1);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_NO_SUCH_NICK\"}"), 1);
+  // The acked DMs went into the dead link: an ack is "queued", not "read".
+  EXPECT_EQ(target->directs().size(), 1u);
+  std::printf("[ dead link ] %zu DMs acked while silent, the last %u ms after its last frame (idle timeout %lld ms), "
+              "%u bytes unsent at most; NO_SUCH_NICK %lld ms after it\n",
+              answers.size() - 1, most_heard, static_cast<long long>(kIdle.count()), most_unsent,
+              static_cast<long long>(ms_between(pinged, last.answered)));
+  RecordProperty("acked_while_silent", std::to_string(answers.size() - 1));
+  RecordProperty("most_heard_ms_ago", std::to_string(most_heard));
+
+  // The nick is free: someone else takes it and gets DMs under it.
+  TestClient again(io, chatd.port());
+  ASSERT_TRUE(again.hello_when_free("target").has_hello());
+  ASSERT_TRUE(sender.direct("target", "welcome back").has_direct_ack());
+  ASSERT_TRUE(again.wait([&] { return again.directs().size() == 1; }));
+  EXPECT_EQ(again.directs()[0].text(), "welcome back");
+  EXPECT_FALSE(sender.disconnected());
+  bystander.expect_unaffected();
+  report_bystander("dead link", quiet, loud);
 }
 
 // Joins `room` on a raw connection; the answer (or nothing).
