@@ -94,7 +94,7 @@ void TcpProxy::accept() {
   });
 }
 
-void TcpProxy::pump(std::shared_ptr<Pair> pair, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
+void TcpProxy::pump(const std::shared_ptr<Pair>& pair, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
                     std::array<char, 16384>& buf) {
   from.async_read_some(asio::buffer(buf), [this, pair, &from, &to, &buf](std::error_code ec, std::size_t n) {
     if (holed_) return;

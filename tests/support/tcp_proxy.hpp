@@ -52,7 +52,7 @@ class TcpProxy {
   int close_all();
   static void close(Pair& p);
   void accept();
-  void pump(std::shared_ptr<Pair> pair, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
+  void pump(const std::shared_ptr<Pair>& pair, asio::ip::tcp::socket& from, asio::ip::tcp::socket& to,
             std::array<char, 16384>& buf);
 
   asio::io_context io_;
