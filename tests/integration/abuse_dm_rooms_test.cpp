@@ -16,10 +16,11 @@
 #include <mutex>
 #include <thread>
 
+#include "support/bystander.hpp"
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
-#include "support/percentile.hpp"
 #include "support/owners.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
 
@@ -36,27 +37,6 @@ v1::ClientFrame direct_frame(const std::string& nick, const std::string& text, s
   return f;
 }
 
-
-// Round trips of the bystander's own says in `room`, in ms.
-std::vector<double> say_round_trips(TestClient& who, const std::string& room, int n, std::uint64_t& next_id) {
-  std::vector<double> out;
-  for (int i = 0; i < n; ++i) {
-    const auto t0 = Clock::now();
-    const auto reply = who.say(room, "calm " + std::to_string(next_id), next_id);
-    ++next_id;
-    if (!reply.has_message()) break;
-    out.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    // Pacing the bystander under its rate limit, not waiting for a condition.
-    std::this_thread::sleep_for(std::chrono::milliseconds(30));
-  }
-  return out;
-}
-
-void report(const char* name, double quiet, double attacked) {
-  std::printf("[ %s ] bystander p99: %.2f ms quiet, %.2f ms under attack\n", name, quiet, attacked);
-  ::testing::Test::RecordProperty("bystander_p99_quiet_ms", std::to_string(quiet));
-  ::testing::Test::RecordProperty("bystander_p99_attacked_ms", std::to_string(attacked));
-}
 
 // A reader on a slow link: a tiny receive buffer, 4 KiB every 50 ms (about
 // 80 KB/s), on a thread of its own. Keeps every DM's text and whether the
@@ -171,12 +151,10 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   constexpr int kSenders = 16;
   constexpr int kEach = 160;
   ChatdProcess chatd({{"--reactors", "2", "--dm-rate", "200", "--outbox-cap-bytes", "262144"}});
-  IoThread io;
-  TestClient bystander(io, chatd.port(), "bystander");
-  ASSERT_TRUE(bystander.join("#calm").has_join());
-  std::uint64_t next_id = 1;
-  const double quiet = p99(say_round_trips(bystander, "#calm", 100, next_id));
-  EXPECT_EQ(bystander.welcome().limits().dm_rate_per_sec(), 200u);
+  Bystander bystander(chatd.port());
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(100);
+  EXPECT_EQ(bystander.speaker().welcome().limits().dm_rate_per_sec(), 200u);
 
   SlowReader reader(chatd.port(), "reader");
   ASSERT_TRUE(reader.logged_in());
@@ -185,7 +163,7 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   for (int i = 0; i < kSenders; ++i) {
     senders.emplace_back([&, i] { logs[i] = send_dms(chatd.port(), i, "reader", kEach); });
   }
-  const auto attacked_samples = say_round_trips(bystander, "#calm", 100, next_id);
+  const auto attacked = bystander.chat(100);
   for (auto& t : senders) t.join();
 
   std::size_t acked = 0;
@@ -224,15 +202,11 @@ TEST(AbuseDmRoomsTest, ManySendersCannotFloodAReaderOffAndEveryAckedDmArrives) {
   EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_TARGET_BUSY\"}"), busy);
   EXPECT_EQ(chatd.metric("chatd_slow_consumer_disconnects_total"), 0);
 
-  // The bystander: every say answered in order, never dropped.
-  const auto own = bystander.messages("#calm");
-  ASSERT_EQ(own.size(), next_id - 1);
-  for (std::size_t k = 0; k < own.size(); ++k) EXPECT_EQ(own[k].seq(), k + 1);
-  EXPECT_FALSE(bystander.disconnected());
-  EXPECT_TRUE(bystander.errors().empty());
+  // The bystander: every say answered and heard in order, never dropped.
+  bystander.expect_unaffected();
   RecordProperty("dms_acked", std::to_string(acked));
   RecordProperty("dms_busy", std::to_string(busy));
-  report("dm flood", quiet, p99(attacked_samples));
+  report_bystander("dm flood", quiet, attacked);
 }
 
 TEST(AbuseDmRoomsTest, ATargetIsHandedAtMostItsDmRateFromAllSendersTogether) {
@@ -309,6 +283,108 @@ TEST(AbuseDmRoomsTest, ADirectAckSaysHowStaleTheTargetIsAndAGoneTargetIsNoSuchNi
   EXPECT_FALSE(sender.disconnected());
 }
 
+// What one DM sent to the silent target was answered, and when.
+struct DmAnswer {
+  Clock::time_point sent;
+  Clock::time_point answered;
+  v1::ServerFrame reply;
+};
+
+std::int64_t ms_between(Clock::time_point from, Clock::time_point to) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();
+}
+
+// A link that dies silently: the target's connection goes through a proxy
+// that stops forwarding both ways and keeps its sockets open (no FIN, no
+// reset). DMs to the target are still acked, and each ack says how long
+// the target has been silent; chatd pings it at half the idle timeout,
+// hears nothing, and drops it at the timeout. From then on a DM is
+// NO_SUCH_NICK and the nick is free.
+TEST(AbuseDmRoomsTest, ADmToASilentlyDeadLinkSaysHowLongItIsSilentUntilTheIdleTimeoutDropsIt) {
+  constexpr auto kIdle = std::chrono::milliseconds(2000);
+  ChatdProcess chatd({{"--reactors", "2", "--idle-timeout-ms", std::to_string(kIdle.count())}});
+  Bystander bystander(chatd.port());
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(40);
+  IoThread io;
+  TestClient sender(io, chatd.port(), "sender");
+  TcpProxy link(chatd.port());
+  auto target = std::make_unique<TestClient>(io, link.port(), "target");
+  ASSERT_TRUE(sender.direct("target", "before").has_direct_ack());
+  ASSERT_TRUE(target->wait([&] { return target->directs().size() == 1; }));
+  // The target's last frame: chatd reads it after `pinged` and has answered
+  // it before `answered`. The link dies right after; the target sends
+  // nothing unasked, and chatd's own ping comes only after kIdle / 2 of
+  // silence, so chatd hears nothing from it after `answered`.
+  const auto pinged = Clock::now();
+  ASSERT_TRUE(target->ping().has_pong());
+  const auto answered = Clock::now();
+  link.black_hole();
+
+  // DMs 100 ms apart (under the DM rate and the sender's) until one is
+  // refused, while the bystander chats.
+  std::vector<DmAnswer> answers;
+  std::atomic<bool> done{false};
+  std::thread dms([&] {
+    const auto give_up = answered + kIdle + std::chrono::seconds(10);
+    while (Clock::now() < give_up) {
+      DmAnswer a{Clock::now(), {}, {}};
+      a.reply = sender.direct("target", "are you there? " + std::to_string(answers.size()));
+      a.answered = Clock::now();
+      answers.push_back(a);
+      if (!a.reply.has_direct_ack()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // pacing, not waiting for anything
+    }
+    done = true;
+  });
+  const auto loud = bystander.chat(40, &done);
+  dms.join();
+
+  ASSERT_GE(answers.size(), 2u);
+  const DmAnswer& last = answers.back();
+  ASSERT_EQ(code_of(last.reply), v1::Error::CODE_NO_SUCH_NICK) << last.reply.DebugString();
+  std::uint32_t most_heard = 0;
+  std::uint32_t most_unsent = 0;
+  for (std::size_t k = 0; k + 1 < answers.size(); ++k) {
+    const DmAnswer& a = answers[k];
+    ASSERT_TRUE(a.reply.has_direct_ack()) << k << ": " << a.reply.DebugString();
+    const auto heard = static_cast<std::int64_t>(a.reply.direct_ack().target_heard_ms_ago());
+    // Honest about the silence: at least the time since chatd had last
+    // heard the target for sure, at most the time since its last frame left.
+    EXPECT_GE(heard, ms_between(answered, a.sent)) << k;
+    EXPECT_LE(heard, ms_between(pinged, a.answered) + 1) << k;
+    if (k > 0) {
+      EXPECT_GT(heard, static_cast<std::int64_t>(most_heard)) << k << ": the silence only grows";
+    }
+    most_heard = std::max(most_heard, a.reply.direct_ack().target_heard_ms_ago());
+    most_unsent = std::max(most_unsent, a.reply.direct_ack().target_unsent_bytes());
+  }
+  EXPECT_GE(most_heard, kIdle.count() / 2) << "acked past chatd's unanswered ping, saying so";
+  // Dropped at the idle timeout after its last frame, and no sooner.
+  EXPECT_GE(ms_between(pinged, last.answered), kIdle.count());
+  EXPECT_EQ(chatd.metric("chatd_idle_timeouts_total"), 1);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_IDLE_TIMEOUT\"}"), 1);
+  EXPECT_EQ(chatd.metric("chatd_errors_total{code=\"CODE_NO_SUCH_NICK\"}"), 1);
+  // The acked DMs went into the dead link: an ack is "queued", not "read".
+  EXPECT_EQ(target->directs().size(), 1u);
+  std::printf("[ dead link ] %zu DMs acked while silent, the last %u ms after its last frame (idle timeout %lld ms), "
+              "%u bytes unsent at most; NO_SUCH_NICK %lld ms after it\n",
+              answers.size() - 1, most_heard, static_cast<long long>(kIdle.count()), most_unsent,
+              static_cast<long long>(ms_between(pinged, last.answered)));
+  RecordProperty("acked_while_silent", std::to_string(answers.size() - 1));
+  RecordProperty("most_heard_ms_ago", std::to_string(most_heard));
+
+  // The nick is free: someone else takes it and gets DMs under it.
+  TestClient again(io, chatd.port());
+  ASSERT_TRUE(again.hello_when_free("target").has_hello());
+  ASSERT_TRUE(sender.direct("target", "welcome back").has_direct_ack());
+  ASSERT_TRUE(again.wait([&] { return again.directs().size() == 1; }));
+  EXPECT_EQ(again.directs()[0].text(), "welcome back");
+  EXPECT_FALSE(sender.disconnected());
+  bystander.expect_unaffected();
+  report_bystander("dead link", quiet, loud);
+}
+
 // Joins `room` on a raw connection; the answer (or nothing).
 std::optional<v1::ServerFrame> raw_join(RawConnection& conn, const std::string& room, std::uint64_t rid) {
   conn.send_frame(join_frame(room, rid));
@@ -320,12 +396,10 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   constexpr int kPerAddress = 10;
   ChatdProcess chatd({{"--reactors", "2", "--rate", "0", "--max-rooms", std::to_string(kMaxRooms),
                        "--max-rooms-per-address", std::to_string(kPerAddress)}});
-  IoThread io;
-  TestClient bystander(io, chatd.port(), "bystander");
-  EXPECT_EQ(bystander.welcome().limits().room_create_per_min(), 20u) << "the default, announced";
-  ASSERT_TRUE(bystander.join("#calm").has_join());
-  std::uint64_t next_id = 1;
-  const double quiet = p99(say_round_trips(bystander, "#calm", 50, next_id));
+  Bystander bystander(chatd.port());
+  EXPECT_EQ(bystander.speaker().welcome().limits().room_create_per_min(), 20u) << "the default, announced";
+  ASSERT_TRUE(bystander.joined());
+  const auto quiet = bystander.chat(50);
 
   // Five connections from 127.0.0.2 each try to sit in 20 rooms of their own.
   std::vector<std::unique_ptr<RawConnection>> holders;
@@ -348,13 +422,13 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   EXPECT_LE(held, kPerAddress) << "each shard's share of the address cap";
   EXPECT_GT(refused[v1::Error::CODE_TOO_MANY_ROOMS], 0);
   EXPECT_GT(chatd.metric("chatd_room_creations_refused_total{reason=\"address_held\"}"), 0);
-  const auto attacked_samples = say_round_trips(bystander, "#calm", 50, next_id);
+  const auto attacked = bystander.chat(50);
 
   // Slots are left: the bystander creates a room and joins it, another
   // address creates its own, and the holders can still join rooms that exist.
-  auto made = bystander.join("#mine");
+  auto made = bystander.speaker().join("#mine");
   ASSERT_TRUE(made.has_join()) << made.DebugString();
-  EXPECT_TRUE(bystander.say("#mine", "made it", 999).has_message());
+  EXPECT_TRUE(bystander.speaker().say("#mine", "made it", 999).has_message());
   RawConnection other(chatd.port(), 0, "127.0.0.3");
   ASSERT_TRUE(other.read_frame());
   ASSERT_TRUE(login(other, "other").has_hello());
@@ -364,11 +438,8 @@ TEST(AbuseDmRoomsTest, FiveConnectionsFromOneAddressCannotHoldEveryRoomSlot) {
   ASSERT_TRUE(existing && existing->has_join()) << "joining a room that exists is never refused";
   EXPECT_LE(chatd.metric("chatd_rooms"), held + 3);
 
-  const auto own = bystander.messages("#calm");
-  ASSERT_EQ(own.size(), next_id - 1);
-  EXPECT_FALSE(bystander.disconnected());
-  EXPECT_TRUE(bystander.errors().empty());
-  report("room holders", quiet, p99(attacked_samples));
+  bystander.expect_unaffected();
+  report_bystander("room holders", quiet, attacked);
 }
 
 TEST(AbuseDmRoomsTest, ChurningRoomsIsStoppedByTheCreationLimitsAndIdleHistorySurvives) {

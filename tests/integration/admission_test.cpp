@@ -18,9 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "support/bystander.hpp"
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
-#include "support/percentile.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
 
@@ -40,53 +40,6 @@ std::string refused(const std::string& reason) {
 ChatdProcess::Options chatd_with(std::vector<std::string> args) {
   args.insert(args.end(), {"--reactors", "2", "--rate", "0"});
   return ChatdProcess::Options{.args = std::move(args)};
-}
-
-// Two clients from 127.0.0.1 in one room: one says, the other must get every
-// message, in order, and neither may be dropped.
-class Bystander {
- public:
-  Bystander(IoThread& io, std::uint16_t port, const std::string& tag)
-      : room_("#" + tag), speaker_(io, port, tag + "s"), listener_(io, port, tag + "l") {
-    joined_ = speaker_.join(room_).has_join() && listener_.join(room_).has_join();
-  }
-  bool joined() const { return joined_; }
-
-  // Says `n` messages; returns the p99 of their round trips in ms.
-  double chat(int n) {
-    std::vector<double> ms;
-    for (int i = 0; i < n; ++i) {
-      const auto start = Clock::now();
-      ++said_;
-      EXPECT_TRUE(speaker_.say(room_, "m" + std::to_string(said_), said_).has_message()) << said_;
-      ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
-    }
-    EXPECT_TRUE(listener_.wait_messages(room_, said_));
-    const auto seen = listener_.messages(room_);
-    EXPECT_EQ(seen.size(), said_);
-    for (std::size_t i = 0; i < seen.size(); ++i) {
-      EXPECT_EQ(seen[i].seq(), i + 1);
-      EXPECT_EQ(seen[i].text(), "m" + std::to_string(i + 1));
-    }
-    for (const TestClient* c : {&speaker_, &listener_}) {
-      EXPECT_FALSE(c->disconnected());
-      EXPECT_TRUE(c->errors().empty());
-    }
-    return p99(ms);
-  }
-
- private:
-  std::string room_;
-  TestClient speaker_;
-  TestClient listener_;
-  bool joined_ = false;
-  std::size_t said_ = 0;
-};
-
-void report(const char* what, double without, double with) {
-  std::printf("[ admission ] %s: bystander p99 %.3f ms without the attack, %.3f ms with it\n", what, without, with);
-  ::testing::Test::RecordProperty(std::string(what) + "_p99_ms_without", std::to_string(without));
-  ::testing::Test::RecordProperty(std::string(what) + "_p99_ms_with", std::to_string(with));
 }
 
 // A connection from `source` and the first frame it gets: the Welcome if
@@ -112,10 +65,9 @@ TEST(AdmissionTest, PastThePerAddressCapTheExtrasAreRefusedOthersConnectAndChat)
   constexpr int kExtra = 3;
   ChatdProcess chatd(chatd_with({"--max-connections-per-address", std::to_string(kCap), "--connect-rate", "0",
                                  "--max-pre-login", "100"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");
+  Bystander calm(chatd.port(), "calm");
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   std::vector<Attempt> held;
   for (int i = 0; i < kCap; ++i) {
@@ -129,11 +81,11 @@ TEST(AdmissionTest, PastThePerAddressCapTheExtrasAreRefusedOthersConnectAndChat)
   EXPECT_EQ(chatd.metric(refused("per_address")), kExtra);
   EXPECT_EQ(chatd.metric(kTooMany), kExtra);
   EXPECT_EQ(chatd.metric(refused("total")), 0);
-  const double with = calm.chat(kRounds);
-  Bystander late(io, chatd.port(), "late");  // another address, connecting during the attack
+  const auto with = calm.chat(kRounds);
+  Bystander late(chatd.port(), "late");  // another address, connecting during the attack
   ASSERT_TRUE(late.joined());
   late.chat(5);
-  report("per_address", without, with);
+  report_bystander("per_address", without, with);
 
   // One leaves: the count drops on its reactor, and the address may connect again.
   held.pop_back();
@@ -145,10 +97,9 @@ TEST(AdmissionTest, PastTheTotalCapNewcomersAreRefusedUntilOthersLeave) {
   constexpr int kCap = 10;
   ChatdProcess chatd(chatd_with({"--max-connections", std::to_string(kCap), "--connect-rate", "0",
                                  "--max-connections-per-address", "100", "--max-pre-login", "100"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");  // 2 of the 10
+  Bystander calm(chatd.port(), "calm");  // 2 of the 10
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   std::vector<Attempt> held;
   for (int i = 0; i < kCap - 2; ++i) {
@@ -162,13 +113,13 @@ TEST(AdmissionTest, PastTheTotalCapNewcomersAreRefusedUntilOthersLeave) {
   }
   EXPECT_EQ(chatd.metric(refused("total")), 3);
   EXPECT_EQ(chatd.metric(kTooMany), 3);
-  const double with = calm.chat(kRounds);
-  report("total", without, with);
+  const auto with = calm.chat(kRounds);
+  report_bystander("total", without, with);
 
   // They leave, from both reactors: every slot they held is free again.
   held.clear();
   ASSERT_TRUE(chatd.wait_metric("chatd_connections_open", 2, 5s));
-  Bystander late(io, chatd.port(), "late");
+  Bystander late(chatd.port(), "late");
   ASSERT_TRUE(late.joined());
   late.chat(5);
   for (int i = 0; i < kCap - 4; ++i) {
@@ -223,10 +174,9 @@ TEST(AdmissionTest, SocketsThatNeverLogInCannotKeepANewcomerOut) {
   ChatdProcess chatd(chatd_with({"--max-connections", "30", "--max-pre-login", std::to_string(kPreLogin),
                                  "--connect-rate", "0", "--idle-timeout-ms", "600", "--login-timeout-ms",
                                  "60000"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");
+  Bystander calm(chatd.port(), "calm");
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   // The pre-login cap filled from as many addresses, each socket alive past
   // the idle timeout by answering pings.
@@ -242,10 +192,10 @@ TEST(AdmissionTest, SocketsThatNeverLogInCannotKeepANewcomerOut) {
   std::thread ponger([&] { answer_pings(idle, stop, pongs, errors); });
   EXPECT_TRUE(wait_until([&] { return pongs >= 2 * kPreLogin; }, 10s)) << pongs;
   EXPECT_EQ(chatd.metric("chatd_connections_open"), 2 + kPreLogin) << "they outlived the idle timeout";
-  const double with = calm.chat(kRounds);
+  const auto with = calm.chat(kRounds);
   // Newcomers are let in and log in. The first made the oldest idle socket
   // go; once it had logged in, the second found a place free.
-  Bystander late(io, chatd.port(), "late");
+  Bystander late(chatd.port(), "late");
   EXPECT_TRUE(late.joined());
   if (late.joined()) late.chat(5);
   EXPECT_TRUE(wait_until([&] { return errors[0] != 0; }, 5s));
@@ -257,17 +207,16 @@ TEST(AdmissionTest, SocketsThatNeverLogInCannotKeepANewcomerOut) {
     EXPECT_EQ(errors[i], i == 0 ? v1::Error::CODE_TOO_MANY_CONNECTIONS : 0) << i;
   }
   EXPECT_TRUE(idle[0].conn->wait_closed());
-  report("pre_login", without, with);
+  report_bystander("pre_login", without, with);
 }
 
 TEST(AdmissionTest, TheConnectRateBucketRefusesAFloodFromOneAddressOnly) {
   constexpr int kBurst = 5;
   ChatdProcess chatd(chatd_with({"--connect-rate", "5", "--connect-burst", std::to_string(kBurst),
                                  "--max-pre-login", "100"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");
+  Bystander calm(chatd.port(), "calm");
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   std::vector<Attempt> held;
   for (int i = 0; i < kBurst; ++i) {
@@ -287,8 +236,8 @@ TEST(AdmissionTest, TheConnectRateBucketRefusesAFloodFromOneAddressOnly) {
   EXPECT_GE(chatd.metric(refused("rate")), 1);
   EXPECT_EQ(chatd.metric(refused("per_address")), 0);
   EXPECT_TRUE(welcomed(attempt(chatd.port(), "127.0.5.2"))) << "another address has a bucket of its own";
-  const double with = calm.chat(kRounds);
-  report("rate", without, with);
+  const auto with = calm.chat(kRounds);
+  report_bystander("rate", without, with);
   // The bucket refills: the same address gets in again once it has waited.
   EXPECT_TRUE(wait_until([&] { return welcomed(attempt(chatd.port(), "127.0.5.1")); }, 5s, 50ms));
 }
@@ -298,10 +247,9 @@ TEST(AdmissionTest, SlowlorisSocketsAreClosedAtTheLoginDeadlineHoldingLittle) {
   constexpr auto kDeadline = 1000ms;
   ChatdProcess chatd(chatd_with({"--login-timeout-ms", std::to_string(kDeadline.count()), "--connect-rate", "0",
                                  "--max-pre-login", "100"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");
+  Bystander calm(chatd.port(), "calm");
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   // Each promises a 500-byte frame and sends it one byte every 50 ms.
   std::vector<Attempt> slow;
@@ -318,7 +266,7 @@ TEST(AdmissionTest, SlowlorisSocketsAreClosedAtTheLoginDeadlineHoldingLittle) {
       std::this_thread::sleep_for(50ms);
     }
   });
-  const double with = calm.chat(kRounds);
+  const auto with = calm.chat(kRounds);
   for (auto& a : slow) {
     auto error = a.conn->read_until([](const v1::ServerFrame& f) { return f.has_error(); }, 10s);
     EXPECT_EQ(code_of(error), v1::Error::CODE_LOGIN_TIMEOUT);
@@ -347,7 +295,7 @@ TEST(AdmissionTest, SlowlorisSocketsAreClosedAtTheLoginDeadlineHoldingLittle) {
   ASSERT_TRUE(said);
   EXPECT_TRUE(said->has_message());
   calm.chat(5);
-  report("slowloris", without, with);
+  report_bystander("slowloris", without, with);
 }
 
 TEST(AdmissionTest, OnlyAFewFramesMayComeBeforeLogin) {
@@ -374,10 +322,9 @@ TEST(AdmissionTest, OnlyAFewFramesMayComeBeforeLogin) {
 TEST(AdmissionTest, ALoggedInSocketTricklingAnUnfinishedFrameIsClosedWhenIdle) {
   constexpr auto kIdle = 1000ms;
   ChatdProcess chatd(chatd_with({"--idle-timeout-ms", std::to_string(kIdle.count()), "--connect-rate", "0"}));
-  IoThread io;
-  Bystander calm(io, chatd.port(), "calm");  // its client answers pings, so it stays
+  Bystander calm(chatd.port(), "calm");  // its client answers pings, so it stays
   ASSERT_TRUE(calm.joined());
-  const double without = calm.chat(kRounds);
+  const auto without = calm.chat(kRounds);
 
   Attempt slow = attempt(chatd.port(), "127.0.8.1");
   ASSERT_TRUE(login_and_join(*slow.conn, "slow", "#slow").has_join());
@@ -390,7 +337,7 @@ TEST(AdmissionTest, ALoggedInSocketTricklingAnUnfinishedFrameIsClosedWhenIdle) {
       std::this_thread::sleep_for(50ms);
     }
   });
-  const double with = calm.chat(kRounds);
+  const auto with = calm.chat(kRounds);
   auto error = slow.conn->read_until([](const v1::ServerFrame& f) { return f.has_error(); }, 10s);
   EXPECT_EQ(code_of(error), v1::Error::CODE_IDLE_TIMEOUT);
   EXPECT_TRUE(slow.conn->wait_closed());
@@ -402,7 +349,7 @@ TEST(AdmissionTest, ALoggedInSocketTricklingAnUnfinishedFrameIsClosedWhenIdle) {
               static_cast<long long>(lived.count()), static_cast<long long>(kIdle.count()));
   EXPECT_EQ(chatd.metric("chatd_idle_timeouts_total"), 1);
   calm.chat(5);
-  report("idle_trickle", without, with);
+  report_bystander("idle_trickle", without, with);
 }
 
 }  // namespace

@@ -16,8 +16,8 @@
 #include <thread>
 
 #include "integration/term_helpers.hpp"
+#include "support/bystander.hpp"
 #include "support/frames.hpp"
-#include "support/percentile.hpp"
 #include "support/server_fixture.hpp"
 #include "support/test_client.hpp"
 #include "support/wait.hpp"
@@ -107,52 +107,8 @@ std::vector<std::string> names(const std::string& prefix, int n) {
   return out;
 }
 
-// A speaker and a listener in #calm: the listener must get every message,
-// in order, and never be dropped.
-class Bystander {
- public:
-  explicit Bystander(std::uint16_t port)
-      : speaker_(io_, port, "speaker"), listener_(io_, port, "listener") {
-    EXPECT_TRUE(speaker_.join("#calm").has_join());
-    EXPECT_TRUE(listener_.join("#calm").has_join());
-  }
-  // The p99 of `n` say round trips, in ms (or until `done`, at least n).
-  double p99(int n, const std::atomic<bool>* done = nullptr) {
-    std::vector<double> ms;
-    while (static_cast<int>(ms.size()) < n || (done != nullptr && !*done)) {
-      const auto t0 = std::chrono::steady_clock::now();
-      EXPECT_TRUE(speaker_.say("#calm", "calm " + std::to_string(said_ + 1), said_ + 1).has_message());
-      ++said_;
-      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return chat::testing::p99(ms);
-  }
-  void expect_unaffected() {
-    ASSERT_TRUE(listener_.wait_messages("#calm", said_, 30s));
-    const auto seen = listener_.messages("#calm");
-    ASSERT_EQ(seen.size(), said_);
-    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i].seq(), i + 1);
-    EXPECT_TRUE(listener_.errors().empty());
-    EXPECT_FALSE(listener_.disconnected());
-    EXPECT_FALSE(speaker_.disconnected());
-  }
-  TestClient& speaker() { return speaker_; }
-
- private:
-  IoThread io_;
-  TestClient speaker_;
-  TestClient listener_;
-  std::uint64_t said_ = 0;
-};
-
 // The end of a long output (chat prints every 4 KB message).
 std::string tail(const std::string& text) { return text.size() > 4000 ? text.substr(text.size() - 4000) : text; }
-
-void report(const char* test, double quiet, double loaded) {
-  std::printf("[%s] bystander say p99: %.2f ms quiet, %.2f ms under load\n", test, quiet, loaded);
-  ::testing::Test::RecordProperty("bystander_p99_ms_quiet", std::to_string(quiet));
-  ::testing::Test::RecordProperty("bystander_p99_ms_loaded", std::to_string(loaded));
-}
 
 std::size_t message_bytes(const google::protobuf::RepeatedPtrField<v1::RoomMessage>& page) {
   std::size_t n = 0;
@@ -169,7 +125,7 @@ TEST(BigRepliesTest, PipelinedJoinsWhoseReplaysPassTheCapAreAllAnsweredAndNeverD
   const auto rooms = names("full", 11);
   fill(server.port(), rooms, 100, "", false);
   Bystander bystander(server.port());
-  const double quiet = bystander.p99(200);
+  const auto quiet = bystander.chat(200);
 
   std::atomic<bool> done{false};
   std::thread attack([&] {
@@ -201,9 +157,9 @@ TEST(BigRepliesTest, PipelinedJoinsWhoseReplaysPassTheCapAreAllAnsweredAndNeverD
     }
     done = true;
   });
-  const double loaded = bystander.p99(50, &done);
+  const auto loaded = bystander.chat(50, &done);
   attack.join();
-  report("PipelinedJoins", quiet, loaded);
+  report_bystander("PipelinedJoins", quiet, loaded);
   const auto m = server->metrics();
   EXPECT_EQ(m.slow_consumer_disconnects, 0u);
   EXPECT_EQ(m.errors_of(v1::Error::CODE_SLOW_CONSUMER), 0u);
@@ -219,7 +175,7 @@ TEST(BigRepliesTest, TheRoomListIsPagedUnderTheReplySizeAndPagesThroughEveryRoom
   const auto rooms = names("topic", 2000);
   fill(server.port(), rooms, 0, kTopic, true);
   Bystander bystander(server.port());
-  const double quiet = bystander.p99(200);
+  const auto quiet = bystander.chat(200);
 
   IoThread io;
   TestClient lister(io, server.port(), "lister");
@@ -270,9 +226,9 @@ TEST(BigRepliesTest, TheRoomListIsPagedUnderTheReplySizeAndPagesThroughEveryRoom
     }
     done = true;
   });
-  const double loaded = bystander.p99(50, &done);
+  const auto loaded = bystander.chat(50, &done);
   attack.join();
-  report("RoomList", quiet, loaded);
+  report_bystander("RoomList", quiet, loaded);
   EXPECT_EQ(server->metrics().slow_consumer_disconnects, 0u);
   EXPECT_FALSE(lister.disconnected());
   bystander.expect_unaffected();
@@ -320,6 +276,7 @@ TEST(BigRepliesTest, BackToBackHistoryPagesAreCutToTheReplySizeAndPagingOnGetsEv
   for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1);
   EXPECT_FALSE(reader.eof());
   EXPECT_EQ(server->metrics().slow_consumer_disconnects, 0u);
+  bystander.chat(20);  // and it still chats
   bystander.expect_unaffected();
 }
 
@@ -332,7 +289,7 @@ TEST(BigRepliesTest, ANonReaderHoldingHistoryIsDroppedByTheSoftLimitAndABystande
   RunningServer server(config);
   fill(server.port(), {"#deep"}, 400, "", false);
   Bystander bystander(server.port());
-  const double quiet = bystander.p99(200);
+  const auto quiet = bystander.chat(200);
 
   RawConnection sink(server.port(), 4096);  // a small receive buffer, never read
   ASSERT_TRUE(login(sink, "sink").has_hello());
@@ -344,9 +301,9 @@ TEST(BigRepliesTest, ANonReaderHoldingHistoryIsDroppedByTheSoftLimitAndABystande
     wait_until([&] { return server->metrics().slow_consumer_disconnects >= 1; }, 60s);
     done = true;
   });
-  const double loaded = bystander.p99(50, &done);
+  const auto loaded = bystander.chat(50, &done);
   watch.join();
-  report("NonReader", quiet, loaded);
+  report_bystander("NonReader", quiet, loaded);
   const auto m = server->metrics();
   ASSERT_EQ(m.slow_consumer_disconnects, 1u) << "the non-reader was never dropped";
   EXPECT_EQ(m.errors_of(v1::Error::CODE_SLOW_CONSUMER), 1u);

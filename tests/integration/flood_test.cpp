@@ -3,8 +3,9 @@
 // whose cost is what they make the server do (renames and topic changes fan
 // out to every member, history pages are large). Each test checks that the
 // flooder is held to its budget, that the server's counters say which limit
-// held it, and that a bystander on the same reactor chats on: it logs in,
-// gets each of its messages back in sequence and is never dropped. The
+// held it, and that a bystander on the same reactor chats on
+// (support/bystander.hpp: a speaker and a listener; every message reaches
+// both, in sequence, and neither sees an error or is dropped). The
 // bystander's p99 round trip with and without the flood is printed, not
 // asserted (the machine is noisy).
 #include <gtest/gtest.h>
@@ -20,9 +21,9 @@
 #include <thread>
 
 #include "common/framing.hpp"
+#include "support/bystander.hpp"
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
-#include "support/percentile.hpp"
 #include "support/test_client.hpp"
 
 namespace chat::testing {
@@ -31,57 +32,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point from) { return std::chrono::duration<double>(Clock::now() - from).count(); }
-
-// A member of a room of its own that says something every 25 ms (40 a
-// second, within any rate these tests set) and waits for its own copy.
-class Bystander {
- public:
-  Bystander(std::uint16_t port, const std::string& nick) : conn_(port) {
-    const auto joined = login_and_join(conn_, nick, "#calm");
-    EXPECT_TRUE(joined.has_join()) << joined.DebugString();
-    last_seq_ = joined.join().last_seq();
-  }
-
-  // Says `n` things; returns the round trips in ms. Every copy must come
-  // back, in sequence, with its text, and nothing else may be an error.
-  std::vector<double> chat(int n) {
-    std::vector<double> trips;
-    for (int i = 0; i < n; ++i) {
-      const std::uint64_t rid = next_rid_++;
-      const std::string text = "calm " + std::to_string(rid);
-      const auto sent = Clock::now();
-      conn_.send_frame(say_frame("#calm", text, rid));
-      const auto reply = conn_.read_until([&](const v1::ServerFrame& f) {
-        EXPECT_FALSE(f.has_error()) << f.DebugString();
-        return f.request_id() == rid;
-      });
-      if (!reply || !reply->has_message()) {
-        ADD_FAILURE() << "the bystander's say " << rid << " got " << (reply ? reply->DebugString() : "no reply");
-        break;
-      }
-      trips.push_back(seconds_since(sent) * 1000);
-      EXPECT_EQ(reply->message().seq(), ++last_seq_);
-      EXPECT_EQ(reply->message().text(), text);
-      std::this_thread::sleep_for(25ms);  // pacing, not waiting for anything
-    }
-    EXPECT_FALSE(conn_.eof());
-    return trips;
-  }
-  int frames_sent() const { return static_cast<int>(next_rid_ - 100); }
-
- private:
-  RawConnection conn_;
-  std::uint64_t next_rid_ = 100;
-  std::uint64_t last_seq_ = 0;
-};
-
-
-void report(const char* test, const std::vector<double>& quiet, const std::vector<double>& loud) {
-  std::printf("[ flood    ] %s: bystander p99 %.2f ms without the flood, %.2f ms with it\n", test, p99(quiet),
-              p99(loud));
-  ::testing::Test::RecordProperty("bystander_p99_ms_quiet", std::to_string(p99(quiet)));
-  ::testing::Test::RecordProperty("bystander_p99_ms_flood", std::to_string(p99(loud)));
-}
 
 // Writes `pattern` (whole frames) over and over from a thread of its own,
 // as fast as the socket takes it, and reads and counts everything that
@@ -177,16 +127,16 @@ std::string repeat(const v1::ClientFrame& frame, int n) {
   return out;
 }
 
+constexpr int kCalmSays = 40;
+
 // Runs `pattern` from `conn` while the bystander chats; returns what the
 // flooder saw. `loud`: the bystander's round trips meanwhile.
 Flooder::Seen flood_while_chatting(RawConnection& conn, std::string pattern, Bystander& bystander,
                                    std::vector<double>& loud) {
   Flooder flood(conn, std::move(pattern));
-  loud = bystander.chat(40);
+  loud = bystander.chat(kCalmSays);
   return flood.stop();
 }
-
-constexpr int kCalmSays = 40;
 
 TEST(FloodTest, PongAndPingFloodsAreReadAtTheRateAndToldOncePerStall) {
   constexpr int kRate = 50;
@@ -200,7 +150,7 @@ TEST(FloodTest, PongAndPingFloodsAreReadAtTheRateAndToldOncePerStall) {
     RawConnection conn(chatd.port());
     ASSERT_TRUE(login(conn, ping ? "pinger" : "ponger").has_hello());
     const double frames_before = chatd.metric("chatd_frames_in_total");
-    const int calm_before = bystander.frames_sent();
+    const int calm_before = bystander.said();
     const double cpu_before = chatd.cpu_seconds();
     const auto from = Clock::now();
     std::vector<double> loud;
@@ -208,9 +158,9 @@ TEST(FloodTest, PongAndPingFloodsAreReadAtTheRateAndToldOncePerStall) {
         conn, ping ? repeat(ping_frame(7, 1), 1000) : repeat(pong_frame(7), 1000), bystander, loud);
     const double seconds = seconds_since(from);
     const double frames_in =
-        chatd.metric("chatd_frames_in_total") - frames_before - (bystander.frames_sent() - calm_before);
+        chatd.metric("chatd_frames_in_total") - frames_before - (bystander.said() - calm_before);
     const double sent = static_cast<double>(seen.patterns_sent) * 1000;
-    report(ping ? "ping flood" : "pong flood", quiet, loud);
+    report_bystander(ping ? "ping flood" : "pong flood", quiet, loud);
     // Reported, not asserted: what the flood cost the server.
     std::printf("[ flood    ] %s: %.0f frames written, %.0f read by chatd, %.2f CPU-s of chatd in %.2f s\n",
                 ping ? "ping flood" : "pong flood", static_cast<double>(seen.patterns_sent) * 1000, frames_in,
@@ -258,7 +208,7 @@ TEST(FloodTest, AByteFloodIsReadAtTheByteRate) {
   std::vector<double> loud;
   const auto seen = flood_while_chatting(conn, repeat(say, 16), bystander, loud);
   const double seconds = seconds_since(from);
-  report("byte flood", quiet, loud);
+  report_bystander("byte flood", quiet, loud);
 
   EXPECT_FALSE(seen.closed);
   const auto accepted = static_cast<double>(seen.replies.at(v1::ServerFrame::kMessage));
@@ -322,7 +272,7 @@ TEST_F(FanOutFlood, RenamesPastTheirBucketAreRefusedAndPresencesStayBounded) {
   std::vector<double> loud;
   const auto seen = flood_while_chatting(*flooder_, pattern, bystander_, loud);
   const double seconds = seconds_since(from);
-  report("rename flood", quiet_, loud);
+  report_bystander("rename flood", quiet_, loud);
 
   EXPECT_FALSE(seen.closed);
   // A rename to the nick it has already is answered and costs nothing.
@@ -339,7 +289,8 @@ TEST_F(FanOutFlood, RenamesPastTheirBucketAreRefusedAndPresencesStayBounded) {
   }
   EXPECT_NE(seen.refusals[0].message().find("renames are limited to 3 per 20 s"), std::string::npos);
   // What went out: each accepted rename to every member of every room and
-  // its reply, one error per refusal or stall, and the bystander's copies.
+  // its reply, one error per refusal or stall, and the bystander's copies
+  // (its speaker's and its listener's).
   // The flooder stops reading when the flood stops, while chatd still
   // answers what it had buffered: count those refusals as chatd does, from
   // the same page as frames_out (which the page reads first).
@@ -348,7 +299,7 @@ TEST_F(FanOutFlood, RenamesPastTheirBucketAreRefusedAndPresencesStayBounded) {
   const double refused = after.at("chatd_rate_limited_total") - before.at("chatd_rate_limited_total");
   EXPECT_GE(refused, static_cast<double>(seen.refusals.size() + seen.stalls.size()));
   const double most = static_cast<double>(renamed) * kRooms * kMembers + static_cast<double>(replies) +
-                      refused + kCalmSays + 2;
+                      refused + Bystander::kCopiesPerSay * kCalmSays + 2;
   EXPECT_LE(frames_out, most);
   EXPECT_GE(chatd_.metric("chatd_rate_limited_by_total{limit=\"rename\"}"),
             static_cast<double>(seen.refusals.size()));
@@ -363,7 +314,7 @@ TEST_F(FanOutFlood, TopicChangesPastTheirBucketAreRefusedAndPresencesStayBounded
   std::vector<double> loud;
   const auto seen = flood_while_chatting(*flooder_, pattern, bystander_, loud);
   const double seconds = seconds_since(from);
-  report("topic flood", quiet_, loud);
+  report_bystander("topic flood", quiet_, loud);
 
   EXPECT_FALSE(seen.closed);
   const auto set = seen.replies.count(v1::ServerFrame::kTopic) ? seen.replies.at(v1::ServerFrame::kTopic) : 0;
@@ -380,7 +331,7 @@ TEST_F(FanOutFlood, TopicChangesPastTheirBucketAreRefusedAndPresencesStayBounded
   const double refused = after.at("chatd_rate_limited_total") - before.at("chatd_rate_limited_total");
   EXPECT_GE(refused, static_cast<double>(seen.refusals.size() + seen.stalls.size()));
   const double most = static_cast<double>(set) * (kMembers + 1) +
-                      refused + kCalmSays + 2;
+                      refused + Bystander::kCopiesPerSay * kCalmSays + 2;
   EXPECT_LE(frames_out, most);
   EXPECT_GE(chatd_.metric("chatd_rate_limited_by_total{limit=\"topic\"}"), static_cast<double>(seen.refusals.size()));
 }
@@ -410,7 +361,7 @@ TEST(FloodTest, HistoryPagesAreChargedToTheByteBudget) {
   std::vector<double> loud;
   const auto seen = flood_while_chatting(conn, repeat(history_frame("#hist", kPage, 5), 20), bystander, loud);
   const double seconds = seconds_since(from);
-  report("history flood", quiet, loud);
+  report_bystander("history flood", quiet, loud);
 
   EXPECT_FALSE(seen.closed);
   const auto pages = seen.replies.at(v1::ServerFrame::kHistory);
