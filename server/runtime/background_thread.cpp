@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <spdlog/spdlog.h>
+#include <system_error>
 
 namespace chat::server {
 
@@ -16,7 +16,7 @@ void run_as_background_thread(const char* who) {
   errno = 0;
   const int current = ::getpriority(PRIO_PROCESS, tid);
   if (errno != 0 || ::setpriority(PRIO_PROCESS, tid, std::min(current + kBackgroundNiceness, 19)) != 0) {
-    spdlog::debug("{}: cannot lower its priority: {}", who, std::strerror(errno));
+    spdlog::debug("{}: cannot lower its priority: {}", who, std::error_code(errno, std::generic_category()).message());
   }
 }
 
