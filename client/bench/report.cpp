@@ -150,10 +150,9 @@ void print_text(std::FILE* out, const Options& o, const Result& r) {
 std::string to_json(const Options& o, const Result& r) {
   JsonObject j;
   j.field("mode", std::string(o.idle > 0 ? "idle" : "pubsub"));
-  j.field("connections", static_cast<std::uint64_t>(r.connections));
+  j.field("connections", static_cast<std::uint64_t>(r.connections)).field("rooms", std::uint64_t{o.rooms});
   if (o.idle > 0) {
-    j.field("rooms", std::uint64_t{o.rooms})
-        .field("join_s", r.join_s)
+    j.field("join_s", r.join_s)
         .field("settle_s", r.settle_s)
         .field("presence_frames", r.presence_frames)
         .field("presence_bytes", r.presence_bytes)
@@ -164,8 +163,7 @@ std::string to_json(const Options& o, const Result& r) {
         .field("rss_per_connection_bytes", rss_per_connection(r));
     return j.done();
   }
-  j.field("rooms", std::uint64_t{o.rooms})
-      .field("subs", std::uint64_t{o.subs})
+  j.field("subs", std::uint64_t{o.subs})
       .field("pubs", std::uint64_t{o.pubs})
       .field("size", static_cast<std::uint64_t>(o.size))
       .field("rate", o.rate)

@@ -194,7 +194,7 @@ std::string MetricsServer::respond(std::string_view request_head) const {
 
 std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<ProcessMetrics>& process) {
   std::ostringstream out;
-  auto metric = [&out](const char* name, const char* type, const char* help, std::uint64_t value) {
+  auto metric = [&out](const char* name, const char* type, const char* help, auto value) {
     out << "# HELP chatd_" << name << ' ' << help << "\n# TYPE chatd_" << name << ' ' << type << "\nchatd_"
         << name << ' ' << value << '\n';
   };
@@ -225,18 +225,16 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("store_commits_total", "counter", "Transactions the store committed (one per batch).", m.store_commits);
   metric("store_messages_committed_total", "counter", "Messages in those commits (per commit: the batch size).",
          m.store_messages_committed);
-  out << "# HELP chatd_store_commit_seconds_total Time spent committing, summed (per commit: its latency).\n"
-         "# TYPE chatd_store_commit_seconds_total counter\nchatd_store_commit_seconds_total "
-      << static_cast<double>(m.store_commit_micros) / 1e6 << '\n';
+  metric("store_commit_seconds_total", "counter", "Time spent committing, summed (per commit: its latency).",
+         static_cast<double>(m.store_commit_micros) / 1e6);
   metric("store_errors_total", "counter", "Store commits, reads or checkpoints that failed.", m.store_errors);
   metric("store_checkpoints_total", "counter",
          "WAL checkpoints run by the checkpointer thread (never inside a commit).", m.store_checkpoints);
   metric("store_checkpoint_catch_ups_total", "counter",
          "Short checkpoints the store ran itself to finish one, so that the WAL can start over.",
          m.store_checkpoint_catch_ups);
-  out << "# HELP chatd_store_checkpoint_seconds_total Time spent in those checkpoints, summed.\n"
-         "# TYPE chatd_store_checkpoint_seconds_total counter\nchatd_store_checkpoint_seconds_total "
-      << static_cast<double>(m.store_checkpoint_micros) / 1e6 << '\n';
+  metric("store_checkpoint_seconds_total", "counter", "Time spent in those checkpoints, summed.",
+         static_cast<double>(m.store_checkpoint_micros) / 1e6);
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";

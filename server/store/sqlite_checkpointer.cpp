@@ -13,7 +13,7 @@
 namespace chat::server {
 
 SqliteCheckpointer::SqliteCheckpointer(const std::string& path, sqlite::Db& writer)
-    : db_(path), writer_(writer), from_store_(std::make_unique<common::Mailbox<Mail>::Producer>(mail_)) {
+    : db_(path), writer_(writer) {
   // A connection learns that the database is in WAL mode from its first
   // read; until then a checkpoint on it does nothing (and says -1 frames).
   db_.user_version();
@@ -65,7 +65,7 @@ void SqliteCheckpointer::after_commit(int pages) {
   const int copied = current ? static_cast<int>(done & 0xffffffffu) : 0;
   if (copied > 0 && pages - copied <= kCatchUpPages) return finish_here(pages);
   asked_.store(true, std::memory_order_release);
-  from_store_->send(Mail{.stop = false, .generation = generation_});
+  from_store_.send(Mail{.stop = false, .generation = generation_});
 }
 
 // A PASSIVE checkpoint on the store's own connection, between two commits:

@@ -35,7 +35,6 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <thread>
 
@@ -87,7 +86,7 @@ class SqliteCheckpointer {
   int db_fd_ = -1;  // the database file again, for fdatasync
   sqlite::Db& writer_;
   common::Mailbox<Mail> mail_;
-  std::unique_ptr<common::Mailbox<Mail>::Producer> from_store_;  // store thread only
+  common::Mailbox<Mail>::Producer from_store_{mail_};  // store thread only
   // Store thread: the WAL's size after the last commit, and how many times
   // it has started over (its size went down), so that what this actor
   // reports about an older log is not taken for the current one.
