@@ -5,10 +5,13 @@
 #include "common/names.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <cassert>
 
 namespace chat::term {
 namespace {
+
+constexpr std::uint32_t kWhoPage = 200;  // nicks per /who page
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -117,6 +120,7 @@ void ChatCore::connect() {
   auto live = [this, alive, gen] { return alive.lock() && gen == gen_ && !quitting_; };
   ev.on_message = [this, live](const v1::RoomMessage& m) { if (live()) on_message(m); };
   ev.on_presence = [this, live](const v1::Presence& p) { if (live()) on_presence(p); };
+  ev.on_presence_delta = [this, live](const v1::PresenceDelta& d) { if (live()) on_presence_delta(d); };
   ev.on_direct = [this, live](const v1::DirectMessage& d) {
     if (!live()) return;
     // A direct message opens its window (as irssi's autocreate_query).
@@ -304,12 +308,13 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
   r->topic = j.topic();
   r->members.assign(j.members().begin(), j.members().end());
   std::sort(r->members.begin(), r->members.end());
+  r->member_count = std::max<std::uint32_t>(j.member_count(), static_cast<std::uint32_t>(r->members.size()));
   if (!r->ever_joined) {
     // The replay is older than the join: it is shown first, then "joined".
     // (What it sends is the room's recent past, so the time stamps agree.)
     for (const auto& m : j.recent()) deliver(*r, m, true);
   }
-  sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined});
+  sink_(JoinedEvent{now_ms(), r->name, r->topic, r->members, r->ever_joined, r->member_count});
   if (r->incarnation != 0 && j.incarnation() != r->incarnation && r->last_seq > 0) {
     // The server reclaimed the room while it was empty (at its room cap) and
     // this is a new room of the same name: its seqs start over. (A room that
@@ -472,6 +477,7 @@ void ChatCore::on_presence(const v1::Presence& p) {
     switch (p.kind()) {
       case v1::Presence::KIND_JOINED:
         add(p.nick());
+        ++r->member_count;
         break;
       case v1::Presence::KIND_RENAMED:
         remove(p.old_nick());
@@ -479,11 +485,29 @@ void ChatCore::on_presence(const v1::Presence& p) {
         break;
       default:
         remove(p.nick());
+        if (r->member_count > 0) --r->member_count;
         break;
     }
   }
   sink_(PresenceEvent{p.timestamp_ms() ? p.timestamp_ms() : now_ms(), p.room(), p.nick(), kinds[k],
                       reason_text(p.reason()), p.old_nick()});
+}
+
+void ChatCore::on_presence_delta(const v1::PresenceDelta& d) {
+  if (Room* r = find_room(d.room())) {
+    for (const auto& nick : d.left()) {
+      auto it = std::lower_bound(r->members.begin(), r->members.end(), nick);
+      if (it != r->members.end() && *it == nick) r->members.erase(it);
+    }
+    for (const auto& nick : d.joined()) {
+      auto it = std::lower_bound(r->members.begin(), r->members.end(), nick);
+      if (it == r->members.end() || *it != nick) r->members.insert(it, nick);
+    }
+    r->member_count = d.member_count();
+  }
+  sink_(PresenceDeltaEvent{d.timestamp_ms() ? d.timestamp_ms() : now_ms(), d.room(),
+                           {d.joined().begin(), d.joined().end()}, {d.left().begin(), d.left().end()},
+                           d.joined_count(), d.left_count(), d.member_count()});
 }
 
 void ChatCore::submit(std::string_view typed) {
@@ -720,12 +744,23 @@ void ChatCore::execute(const Command& c) {
     }
     case CommandKind::kWho: {
       if (room_or_current.empty() || is_query(room_or_current)) return emit_error("CLIENT", "usage: /who ROOM");
-      client_->who(room_or_current, guard([this](const v1::ServerFrame& f) {
+      // A page at a time (issue 15): "/who ROOM NICK" shows the page after NICK.
+      const std::string after = c.text.substr(0, c.text.find(' '));
+      client_->who(room_or_current, after, kWhoPage, guard([this](const v1::ServerFrame& f) {
         if (!reply_ok(f)) return;
-        WhoEvent e{now_ms(), f.who().room(), {f.who().nicks().begin(), f.who().nicks().end()}};
+        const v1::WhoReply& w = f.who();
+        WhoEvent e{now_ms(), w.room(), {w.nicks().begin(), w.nicks().end()}, w.member_count(), w.next_cursor()};
         if (Room* r = find_room(e.room)) {
-          r->members = e.nicks;
-          std::sort(r->members.begin(), r->members.end());
+          std::vector<std::string> seen = e.nicks;
+          std::sort(seen.begin(), seen.end());
+          if (e.next_cursor.empty() && e.nicks.size() >= e.member_count) {
+            r->members = std::move(seen);  // the whole room
+          } else {
+            std::vector<std::string> merged;
+            std::set_union(r->members.begin(), r->members.end(), seen.begin(), seen.end(), std::back_inserter(merged));
+            r->members = std::move(merged);
+          }
+          r->member_count = e.member_count;
         }
         sink_(e);
       }));

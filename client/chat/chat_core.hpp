@@ -110,7 +110,8 @@ class ChatCore {
     std::uint64_t incarnation = 0;  // the room's, from its last JoinReply (0: none yet)
     std::uint64_t target_seq = 0;  // JoinReply.last_seq while syncing
     std::vector<v1::RoomMessage> buffered;
-    std::vector<std::string> members;  // sorted
+    std::vector<std::string> members;  // sorted; in a big room only those seen (issue 15)
+    std::uint32_t member_count = 0;     // all of them, as the server last said
     std::string topic;
     std::string return_to;  // the current room when /join added this one
     std::uint64_t join_sent_gen = 0;  // gen_ when a join went out; its reply is awaited while equal
@@ -140,6 +141,7 @@ class ChatCore {
   void deliver(Room& r, const v1::RoomMessage& m, bool history);
   void on_message(const v1::RoomMessage& m);
   void on_presence(const v1::Presence& p);
+  void on_presence_delta(const v1::PresenceDelta& d);
   void execute(const Command& c);
   void drain_queue();
   static bool needs_server(const Command& c);

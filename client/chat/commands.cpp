@@ -52,7 +52,7 @@ const std::vector<std::string>& help_lines() {
       "/query NICK [TEXT]  open a window for direct messages with NICK",
       "/close              close the current window (a room is left)",
       "/me TEXT            say an action: * you TEXT",
-      "/who [ROOM]         who is in the room",
+      "/who [ROOM] [AFTER] who is in the room (a page; AFTER: the page after that nick)",
       "/list               list the server's rooms",
       "/topic [TEXT]       show or set the room's topic",
       "/history [N]        fetch the last N messages of the room (default 20)",

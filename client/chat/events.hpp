@@ -34,6 +34,14 @@ struct PresenceEvent {
   std::string reason;  // for quit: client quit, slow consumer, ...
   std::string old_nick = {};  // for renamed: the nick before (nick is the new one)
 };
+// A big room's joins and leaves since its last delta (issue 15): some of
+// the nicks, all of the counts.
+struct PresenceDeltaEvent {
+  std::int64_t ts_ms = 0;
+  std::string room;
+  std::vector<std::string> joined, left;
+  std::uint32_t joined_count = 0, left_count = 0, member_count = 0;
+};
 struct TopicEvent {
   std::int64_t ts_ms = 0;
   std::string room, topic, set_by;
@@ -44,6 +52,7 @@ struct JoinedEvent {
   std::string room, topic;
   std::vector<std::string> members;
   bool rejoined = false;  // after a reconnect
+  std::uint32_t member_count = 0;  // a big room's join lists only the first members
 };
 struct PartedEvent {
   std::int64_t ts_ms = 0;
@@ -53,6 +62,8 @@ struct WhoEvent {
   std::int64_t ts_ms = 0;
   std::string room;
   std::vector<std::string> nicks;
+  std::uint32_t member_count = 0;
+  std::string next_cursor = {};  // the next page starts after this nick; empty: the last page
 };
 struct RoomListEvent {
   struct Row {
@@ -106,7 +117,7 @@ struct HelpEvent {
 };
 struct QuitEvent {};
 
-using UiEvent = std::variant<MessageEvent, DirectEvent, PresenceEvent, TopicEvent, JoinedEvent,
+using UiEvent = std::variant<MessageEvent, DirectEvent, PresenceEvent, PresenceDeltaEvent, TopicEvent, JoinedEvent,
                              PartedEvent, WhoEvent, RoomListEvent, ErrorEvent, InfoEvent, GapEvent,
                              EpochEvent, ConnectionEvent, SwitchEvent, StatusEvent, HelpEvent,
                              QuitEvent>;

@@ -2,6 +2,7 @@
 #include "client/chat/text.hpp"
 #include "common/overloaded.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -85,20 +86,40 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
             if (!e.reason.empty()) s += " (" + e.reason + ")";
             return {s};
           },
+          [](const PresenceDeltaEvent& e) -> std::vector<std::string> {
+            auto some = [](const std::vector<std::string>& nicks, std::uint32_t count) {
+              std::string s = std::to_string(count);
+              if (nicks.empty()) return s;
+              s += " (" + join(nicks, ", ");
+              if (count > nicks.size()) s += ", ...";
+              return s + ")";
+            };
+            std::string s = "* " + e.room + ":";
+            if (e.joined_count > 0) s += " " + some(e.joined, e.joined_count) + " joined";
+            if (e.joined_count > 0 && e.left_count > 0) s += ",";
+            if (e.left_count > 0) s += " " + some(e.left, e.left_count) + " left";
+            return {s + "; " + std::to_string(e.member_count) + " members"};
+          },
           [](const TopicEvent& e) -> std::vector<std::string> {
             if (e.changed) return {"-- " + e.set_by + " set the topic of " + e.room + ": " + e.topic};
             if (e.topic.empty()) return {"-- " + e.room + " has no topic"};
             return {"-- topic of " + e.room + ": " + e.topic + (e.set_by.empty() ? "" : " (set by " + e.set_by + ")")};
           },
           [](const JoinedEvent& e) -> std::vector<std::string> {
+            const std::size_t count = std::max<std::size_t>(e.member_count, e.members.size());
+            std::string names = join(e.members, ", ");
+            if (count > e.members.size()) names += ", and " + std::to_string(count - e.members.size()) + " more: /who to page";
             std::vector<std::string> out{"-- " + std::string(e.rejoined ? "rejoined " : "joined ") + e.room + " (" +
-                                         std::to_string(e.members.size()) + " members: " + join(e.members, ", ") + ")"};
+                                         std::to_string(count) + " members: " + names + ")"};
             if (!e.rejoined && !e.topic.empty()) out.push_back("-- topic of " + e.room + ": " + e.topic);
             return out;
           },
           [](const PartedEvent& e) -> std::vector<std::string> { return {"-- left " + e.room}; },
           [](const WhoEvent& e) -> std::vector<std::string> {
-            return {"-- " + e.room + " (" + std::to_string(e.nicks.size()) + "): " + join(e.nicks, " ")};
+            const std::size_t count = std::max<std::size_t>(e.member_count, e.nicks.size());
+            std::vector<std::string> out{"-- " + e.room + " (" + std::to_string(count) + "): " + join(e.nicks, " ")};
+            if (!e.next_cursor.empty()) out.push_back("-- more: /who " + e.room + " " + e.next_cursor);
+            return out;
           },
           [](const RoomListEvent& e) -> std::vector<std::string> {
             std::vector<std::string> out{"-- " + std::to_string(e.rooms.size()) + " rooms"};
@@ -172,14 +193,31 @@ std::string json_line(const UiEvent& event) {
             if (!e.old_nick.empty()) presence["old_nick"] = e.old_nick;
             return presence;
           },
+          [](const PresenceDeltaEvent& e) {
+            return json{{"type", "presence_delta"}, {"room", e.room},           {"joined", e.joined},
+                        {"left", e.left},           {"joined_count", e.joined_count}, {"left_count", e.left_count},
+                        {"member_count", e.member_count}};
+          },
           [](const TopicEvent& e) {
             return json{{"type", "topic"}, {"room", e.room}, {"topic", e.topic}, {"set_by", e.set_by}, {"changed", e.changed}};
           },
           [](const JoinedEvent& e) {
-            return json{{"type", "joined"}, {"room", e.room}, {"topic", e.topic}, {"members", e.members}, {"rejoined", e.rejoined}};
+            return json{{"type", "joined"},
+                        {"room", e.room},
+                        {"topic", e.topic},
+                        {"members", e.members},
+                        {"rejoined", e.rejoined},
+                        {"member_count", std::max<std::size_t>(e.member_count, e.members.size())}};
           },
           [](const PartedEvent& e) { return json{{"type", "parted"}, {"room", e.room}}; },
-          [](const WhoEvent& e) { return json{{"type", "who"}, {"room", e.room}, {"nicks", e.nicks}}; },
+          [](const WhoEvent& e) {
+            json who{{"type", "who"},
+                     {"room", e.room},
+                     {"nicks", e.nicks},
+                     {"member_count", std::max<std::size_t>(e.member_count, e.nicks.size())}};
+            if (!e.next_cursor.empty()) who["next_cursor"] = e.next_cursor;
+            return who;
+          },
           [](const RoomListEvent& e) {
             json rooms = json::array();
             for (const auto& r : e.rooms) {

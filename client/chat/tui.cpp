@@ -271,6 +271,9 @@ void Tui::on_event(const UiEvent& e) {
           [&](const PresenceEvent& p) {
             add_line(p.room, Line{ts, "*", kPairInfo, plain_bodies(e).front().substr(2), A_DIM});
           },
+          [&](const PresenceDeltaEvent& p) {
+            add_line(p.room, Line{ts, "*", kPairInfo, plain_bodies(e).front().substr(2), A_DIM});
+          },
           [&](const ErrorEvent& err) {
             add_line(core_.current_room(), Line{ts, "!", kPairError, err.code + " " + err.message, 0});
           },

@@ -106,6 +106,9 @@ void Client::on_frame(std::string_view payload) {
     case v1::ServerFrame::kPresence:
       if (events_.on_presence) events_.on_presence(frame.presence());
       break;
+    case v1::ServerFrame::kPresenceDelta:
+      if (events_.on_presence_delta) events_.on_presence_delta(frame.presence_delta());
+      break;
     case v1::ServerFrame::kTopicChanged:
       if (events_.on_topic) events_.on_topic(frame.topic_changed());
       break;
@@ -211,9 +214,11 @@ std::uint64_t Client::list_rooms(const std::string& cursor, std::uint32_t limit,
   return request(std::move(f), std::move(h));
 }
 
-std::uint64_t Client::who(const std::string& room, ReplyHandler h) {
+std::uint64_t Client::who(const std::string& room, const std::string& cursor, std::uint32_t limit, ReplyHandler h) {
   v1::ClientFrame f;
   f.mutable_who()->set_room(room);
+  f.mutable_who()->set_cursor(cursor);
+  f.mutable_who()->set_limit(limit);
   return request(std::move(f), std::move(h));
 }
 

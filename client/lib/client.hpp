@@ -29,6 +29,8 @@ struct Events {
   std::function<void(const v1::RoomMessage&)> on_message;
   std::function<void(const v1::DirectMessage&)> on_direct;
   std::function<void(const v1::Presence&)> on_presence;
+  // A big room's joins and leaves, at most one a second (issue 15).
+  std::function<void(const v1::PresenceDelta&)> on_presence_delta;
   std::function<void(const v1::TopicChanged&)> on_topic;
   // Errors that answer no pending request (e.g. SLOW_CONSUMER, IDLE_TIMEOUT).
   std::function<void(const v1::Error&)> on_error;
@@ -69,7 +71,12 @@ class Client : public std::enable_shared_from_this<Client> {
   // until it is empty. Without a cursor: the first page.
   std::uint64_t list_rooms(const std::string& cursor, std::uint32_t limit, ReplyHandler h = nullptr);
   std::uint64_t list_rooms(ReplyHandler h = nullptr) { return list_rooms("", 0, std::move(h)); }
-  std::uint64_t who(const std::string& room, ReplyHandler h = nullptr);
+  // One page of a room's members in nick order, after `cursor` (empty: the
+  // first page), at most `limit` (0: the server's page); ask again with the
+  // reply's next_cursor until it is empty.
+  std::uint64_t who(const std::string& room, const std::string& cursor, std::uint32_t limit,
+                    ReplyHandler h = nullptr);
+  std::uint64_t who(const std::string& room, ReplyHandler h = nullptr) { return who(room, "", 0, std::move(h)); }
   std::uint64_t set_topic(const std::string& room, const std::string& topic, ReplyHandler h = nullptr);
   std::uint64_t get_topic(const std::string& room, ReplyHandler h = nullptr);
   // A page of history: after `after_seq` when given, else before `before_seq`.

@@ -99,6 +99,10 @@ void add_size_flags(CLI::App& app, Config& c) {
   flag(app, "--max-joined", c.max_joined, "Most rooms one connection may be in at once",
        "CHATD_MAX_JOINED")
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
+  flag(app, "--presence-full-below", c.presence_full_below,
+       "Rooms with fewer members announce each join and leave; bigger ones send a delta at most once a second (0: all)",
+       "CHATD_PRESENCE_FULL_BELOW")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
 }
 
 struct ReplyFlags {

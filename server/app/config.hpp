@@ -12,6 +12,9 @@ namespace chat::server {
 // The most rooms in one room list page (announced as Limits.max_list_page);
 // a page is cut sooner at max_reply_bytes.
 inline constexpr std::size_t kMaxListPage = 1000;
+// The most nicks in one who page (Limits.max_who_page); cut sooner too at
+// max_reply_bytes.
+inline constexpr std::size_t kMaxWhoPage = 1000;
 
 struct Config {
   // Numeric once parse_config has resolved it (a host name becomes its address).
@@ -49,6 +52,10 @@ struct Config {
   std::size_t max_rooms = 10'000;
   // Rooms one connection may be in at once, joins in flight included.
   std::size_t max_joined = 100;
+  // Issue 15: rooms with fewer members send a Presence per join, leave and
+  // rename; bigger ones a PresenceDelta at most once a second, and their
+  // join reply lists only a first page of members.
+  std::size_t presence_full_below = 200;
 
   double rate_per_sec = 50;  // 0: unlimited
   double rate_burst = 100;

@@ -37,6 +37,8 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_room_create_per_min(static_cast<std::uint32_t>(c.room_create_per_min));
   limits->set_max_reply_bytes(static_cast<std::uint32_t>(c.max_reply_bytes));
   limits->set_max_list_page(static_cast<std::uint32_t>(kMaxListPage));
+  limits->set_max_who_page(static_cast<std::uint32_t>(kMaxWhoPage));  // issue 15: big rooms
+  limits->set_presence_full_below(static_cast<std::uint32_t>(c.presence_full_below));
   limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);

@@ -100,6 +100,7 @@ struct RoomQuery {
   std::uint64_t after_seq = 0;
   bool has_after = false;
   std::uint32_t limit = 0;
+  std::string cursor = {};  // who: the page after this nick
   SessionId session = 0;
   std::uint64_t request_id = 0;
   std::string identity = {};  // whose client_msg_ids a history page shows

@@ -19,7 +19,8 @@ void RoomShard::on(msg::RoomQuery&& q) {
     case msg::RoomQuery::Kind::kWho: {
       auto* who = frame.mutable_who();
       who->set_room(room.name);
-      for (auto& nick : sorted_nicks(room)) who->add_nicks(std::move(nick));
+      who->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+      who->set_next_cursor(members_page(room, q.cursor, q.limit, *who->mutable_nicks()));
       break;
     }
     case msg::RoomQuery::Kind::kSetTopic:

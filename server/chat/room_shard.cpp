@@ -1,6 +1,7 @@
 #include "server/chat/room_shard.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace chat::server {
 
@@ -76,11 +77,14 @@ void RoomShard::on(msg::Join&& m) {
   bool created = false;
   RoomState* room = find_or_create(m, created);
   if (room == nullptr) return;
-  if (!room->members.try_emplace(m.session, m.nick).second) {
+  if (room->members.contains(m.session)) {
     router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
                              "already a member of " + m.room, m.request_id);
     return;
   }
+  const bool one_by_one = presence_one_by_one(*room, m.nick);
+  room->members.emplace(m.session, m.nick);
+  room->roster.emplace(m.nick, m.session);
   ++room->members_per_reactor[reactor_of(m.session)];
   count_address(*room, m.address, +1);
   if (room->empty_since) {
@@ -91,7 +95,7 @@ void RoomShard::on(msg::Join&& m) {
   // the joiner sees each message sequenced after last_seq exactly once.
   router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.identity, m.request_id),
                                                   m.join, m.create_limit == msg::Join::CreateLimit::kNone, created});
-  fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
+  if (one_by_one) fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
 }
 
 SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& identity,
@@ -101,7 +105,10 @@ SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& iden
   auto* reply = frame.mutable_join();
   reply->set_room(room.name);
   reply->set_topic(room.topic);
-  for (auto& nick : sorted_nicks(room)) reply->add_members(std::move(nick));
+  // All members of a room that announces each join; a first page in a big one.
+  reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+  reply->set_members_next_cursor(
+      members_page(room, {}, std::max<std::size_t>(config_.presence_full_below, 1), *reply->mutable_members()));
   // What members have been sent: a message still waiting for the store
   // reaches the joiner as a Deliver, like every other member.
   const std::uint64_t last = room.delivered_seq;
@@ -121,7 +128,7 @@ void RoomShard::on(msg::Leave&& m) {
   router_.assert_owner();
   auto it = rooms_.find(m.room);
   const bool asked = m.reason == v1::Presence::REASON_UNSPECIFIED;
-  if (it == rooms_.end() || it->second.members.erase(m.session) == 0) {
+  if (it == rooms_.end() || !it->second.members.contains(m.session)) {
     if (asked) {
       router_.error_to_session(m.session, v1::Error::CODE_NOT_A_MEMBER, "not a member of " + m.room,
                                m.request_id);
@@ -129,6 +136,11 @@ void RoomShard::on(msg::Leave&& m) {
     return;
   }
   RoomState& room = it->second;
+  auto member = room.members.find(m.session);
+  const std::string nick = std::move(member->second);  // as the room knows it
+  const bool one_by_one = presence_one_by_one(room, nick);
+  room.roster.erase({nick, m.session});
+  room.members.erase(member);
   --room.members_per_reactor[reactor_of(m.session)];
   count_address(room, m.address, -1);
   if (asked) {
@@ -137,7 +149,7 @@ void RoomShard::on(msg::Leave&& m) {
     frame.mutable_leave()->set_room(room.name);
     router_.to_session(m.session, common::make_shared_frame(frame));
   }
-  fan_out_.presence(room, m.nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT, m.reason);
+  if (one_by_one) fan_out_.presence(room, nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT, m.reason);
   if (!room.members.empty()) return;
   if (room.last_seq == 0 && room.topic.empty()) {
     store_.evict(room.name);
@@ -194,8 +206,13 @@ void RoomShard::on(msg::Rename&& m) {
   RoomState& room = it->second;
   auto member = room.members.find(m.session);
   if (member == room.members.end()) return;
-  member->second = m.nick;
-  fan_out_.presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, m.old_nick);
+  const std::string old_nick = std::exchange(member->second, m.nick);
+  // In a big room a rename is its old nick leaving and its new one joining.
+  const bool one_by_one = presence_one_by_one(room, old_nick);
+  if (!one_by_one) presence_one_by_one(room, m.nick);
+  room.roster.erase({old_nick, m.session});
+  room.roster.emplace(m.nick, m.session);
+  if (one_by_one) fan_out_.presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, old_nick);
 }
 
 std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t limit, bool& more) const {
@@ -220,14 +237,6 @@ std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t
     out.push_back(std::move(info));
   }
   return out;
-}
-
-std::vector<std::string> RoomShard::sorted_nicks(const RoomState& room) const {
-  std::vector<std::string> nicks;
-  nicks.reserve(room.members.size());
-  for (const auto& [session, nick] : room.members) nicks.push_back(nick);
-  std::sort(nicks.begin(), nicks.end());
-  return nicks;
 }
 
 }  // namespace chat::server

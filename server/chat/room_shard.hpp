@@ -40,6 +40,10 @@ class RoomShard {
   // whether rooms are left after them.
   std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
 
+  // Sends each room's PresenceDelta that is due (room_presence.cpp); on the
+  // reactor's tick.
+  void flush_presence(std::int64_t now_ms);
+
   std::size_t room_count() const { return rooms_.size(); }
   // Whether every message sequenced here has been delivered (none waits
   // for the store).
@@ -69,7 +73,17 @@ class RoomShard {
   void reply_history(const RoomState& room, const msg::RoomQuery& q);
   // A member of `room`, or null after telling `session` it is not one.
   RoomState* member_room(const std::string& room, SessionId session, std::uint64_t request_id);
-  std::vector<std::string> sorted_nicks(const RoomState& room) const;
+  // Issue 15 (room_presence.cpp). Called before `nick`'s membership of
+  // `room` changes: true if the change goes out as a Presence of its own
+  // (any delta still waiting is sent first); false if it was noted for the
+  // room's next PresenceDelta.
+  bool presence_one_by_one(RoomState& room, const std::string& nick);
+  void send_delta(RoomState& room, std::int64_t now_ms);
+  // One page of `room`'s members in nick order, after `cursor` (empty: from
+  // the first): at most `limit` nicks and max_reply_bytes of them. Returns
+  // the next page's cursor, empty after the last page.
+  std::string members_page(const RoomState& room, const std::string& cursor, std::size_t limit,
+                           google::protobuf::RepeatedPtrField<std::string>& nicks) const;
   void count_rooms();
 
   const Config& config_;
@@ -80,7 +94,8 @@ class RoomShard {
   ReactorMetrics& metrics_;
   std::unordered_map<std::string, RoomState> rooms_;
   std::list<std::string> empty_;  // rooms with no members, longest empty first
-  std::unordered_map<std::string, std::size_t> held_alone_;  // address -> rooms here all of whose members are from it
+  std::unordered_map<std::string, std::size_t> held_alone_;
+  std::vector<std::string> delta_due_;  // rooms with presence changes not yet sent  // address -> rooms here all of whose members are from it
 };
 
 }  // namespace chat::server

@@ -7,6 +7,7 @@
 #include <deque>
 #include <list>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -36,6 +37,15 @@ struct RoomState {
   std::deque<PendingDelivery> pending;  // delivered_seq + 1 .. last_seq
   std::uint64_t incarnation = 0;  // new each time the name is created
   std::unordered_map<SessionId, std::string> members;  // session -> nick
+  // The same members in nick order (issue 15): who and the join reply page
+  // through it.
+  std::set<std::pair<std::string, SessionId>> roster;
+  // A room of presence_full_below members or more announces joins, leaves
+  // and renames in a PresenceDelta at most once a second: each nick changed
+  // since the last one -> whether it was a member before its first change.
+  std::unordered_map<std::string, bool> presence_changes;
+  std::int64_t last_delta_ms = 0;
+  bool delta_queued = false;  // named in the shard's list of rooms with changes
   std::vector<std::uint32_t> members_per_reactor;
   // Issue 12: members per address (address_key), so the owner knows the
   // rooms an address holds alone.

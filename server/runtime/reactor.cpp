@@ -169,12 +169,14 @@ void Reactor::start_tick() {
   // The idle timeout and the login deadline are both checked on the tick.
   const auto idle =
       std::chrono::milliseconds(std::min(context_.config.idle_timeout_ms, context_.config.login_timeout_ms));
+  // At most 250 ms, so a big room's PresenceDelta goes 1 to 1.25 s after its last.
   const auto period = std::clamp<std::chrono::milliseconds>(idle / 8, std::chrono::milliseconds(10),
-                                                             std::chrono::milliseconds(1000));
+                                                             std::chrono::milliseconds(250));
   tick_.expires_after(period);
   tick_.async_wait([this](const std::error_code& ec) {
     if (ec || stopping_) return;
     hub_.check_idle();
+    rooms_.flush_presence(now_ms());
     const HistoryStore::MemoryUse use = store_->memory_use();
     ReactorMetrics::set(metrics_.history_bytes, use.bytes);
     ReactorMetrics::set(metrics_.history_trimmed, use.trimmed);

@@ -34,7 +34,7 @@ void Session::dispatch(v1::ClientFrame& frame) {
     case F::kListRooms:
       asked();
       return hub_.list_rooms(id_, rid, frame.list_rooms());
-    case F::kWho: return query_room(Kind::kWho, frame.who().room(), rid);
+    case F::kWho: return on_who(frame.who(), rid);
     case F::kGetTopic: return query_room(Kind::kGetTopic, frame.get_topic().room(), rid);
     case F::kSetTopic: return on_set_topic(*frame.mutable_set_topic(), rid);
     case F::kHistory: return on_history(frame.history(), rid);
@@ -209,6 +209,15 @@ void Session::on_history(const v1::HistoryRequest& history, std::uint64_t rid) {
   q.after_seq = history.after_seq();
   q.limit = history.limit();
   query_room(std::move(q), history.room());
+}
+
+void Session::on_who(const v1::WhoRequest& who, std::uint64_t rid) {
+  msg::RoomQuery q;
+  q.kind = Kind::kWho;
+  q.request_id = rid;
+  q.cursor = who.cursor();  // only ever a place in the room's nick order
+  q.limit = who.limit();
+  query_room(std::move(q), who.room());
 }
 
 void Session::query_room(Kind kind, const std::string& room, std::uint64_t rid) {

@@ -154,6 +154,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_direct(v1::DirectRequest& direct, std::uint64_t rid);
   void on_set_topic(v1::SetTopicRequest& set, std::uint64_t rid);
   void on_history(const v1::HistoryRequest& history, std::uint64_t rid);
+  void on_who(const v1::WhoRequest& who, std::uint64_t rid);
   // Sends a query of `kind` about `room` to the room's owner.
   void query_room(msg::RoomQuery::Kind kind, const std::string& room, std::uint64_t rid);
   void query_room(msg::RoomQuery&& q, const std::string& room);

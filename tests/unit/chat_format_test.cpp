@@ -153,7 +153,31 @@ TEST_F(ChatFormatTest, JoinedShowsMembersAndTheTopicOnce) {
                              {"topic", "welcome"},
                              {"members", {"alice", "scripty"}},
                              {"rejoined", true},
+                             {"member_count", 2},
                              {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, ABigRoomsJoinSaysHowManyMoreThereAreAndItsDeltasCountEveryone) {
+  JoinedEvent big{kTs, "#big", "", {"alice", "bob"}, false, 5002};
+  EXPECT_EQ(plain_lines(big),
+            std::vector<std::string>{"[14:09:45] -- joined #big (5002 members: alice, bob, and 5000 more: /who to page)"});
+  PresenceDeltaEvent d{kTs, "#big", {"carol", "dave"}, {"erin"}, 3, 1, 5004};
+  EXPECT_EQ(plain_lines(d),
+            std::vector<std::string>{"[14:09:45] * #big: 3 (carol, dave, ...) joined, 1 (erin) left; 5004 members"});
+  PresenceDeltaEvent gone{kTs, "#big", {}, {"erin"}, 0, 1, 5003};
+  EXPECT_EQ(plain_lines(gone), std::vector<std::string>{"[14:09:45] * #big: 1 (erin) left; 5003 members"});
+  EXPECT_EQ(parsed(d), (json{{"type", "presence_delta"},
+                             {"room", "#big"},
+                             {"joined", {"carol", "dave"}},
+                             {"left", {"erin"}},
+                             {"joined_count", 3},
+                             {"left_count", 1},
+                             {"member_count", 5004},
+                             {"ts", kTs}}));
+  const WhoEvent page{kTs, "#big", {"alice", "bob"}, 5004, "bob"};
+  EXPECT_EQ(plain_lines(page), (std::vector<std::string>{"[14:09:45] -- #big (5004): alice bob",
+                                                         "[14:09:45] -- more: /who #big bob"}));
+  EXPECT_EQ(parsed(page)["next_cursor"], "bob");
 }
 
 TEST_F(ChatFormatTest, PartedAndWho) {
@@ -162,7 +186,7 @@ TEST_F(ChatFormatTest, PartedAndWho) {
   EXPECT_EQ(parsed(p), (json{{"type", "parted"}, {"room", "#general"}, {"ts", kTs}}));
   const WhoEvent w{kTs, "#general", {"alice", "scripty"}};
   EXPECT_EQ(plain_lines(w), std::vector<std::string>{"[14:09:45] -- #general (2): alice scripty"});
-  EXPECT_EQ(parsed(w), (json{{"type", "who"}, {"room", "#general"}, {"nicks", {"alice", "scripty"}}, {"ts", kTs}}));
+  EXPECT_EQ(parsed(w), (json{{"type", "who"}, {"room", "#general"}, {"nicks", {"alice", "scripty"}}, {"member_count", 2}, {"ts", kTs}}));
 }
 
 TEST_F(ChatFormatTest, RoomListOneLinePerRoom) {
