@@ -117,6 +117,13 @@ def describe(pb, frame):
         p = frame.presence
         renamed = f" (was {p.old_nick})" if p.old_nick else ""
         return f"presence {p.room} {p.nick} {pb.Presence.Kind.Name(p.kind)}{renamed}"
+    if kind == "presence_delta":  # a big room's joins and leaves, at most one a second
+        d = frame.presence_delta
+        return (f"presence_delta {d.room} joined={d.joined_count}({','.join(d.joined)}) "
+                f"left={d.left_count}({','.join(d.left)}) members={d.member_count}")
+    if kind == "who":
+        more = f" next={frame.who.next_cursor}" if frame.who.next_cursor else ""
+        return f"who {frame.who.room} members={frame.who.member_count} nicks={','.join(frame.who.nicks)}{more}"
     if kind in ("topic", "topic_changed"):
         t = getattr(frame, kind)
         return f"topic {t.room} by {t.set_by}: {t.topic}"
@@ -128,7 +135,10 @@ def describe(pb, frame):
         return f"hello {frame.hello.nick}"
     if kind == "join":
         topic = f" topic={frame.join.topic}" if frame.join.topic else ""
-        return f"join {frame.join.room} members={','.join(frame.join.members)}{topic}"
+        j = frame.join
+        count = max(j.member_count, len(j.members))
+        more = f" (+{count - len(j.members)} more)" if count > len(j.members) else ""
+        return f"join {j.room} members={','.join(j.members)}{more} count={count}{topic}"
     if kind == "direct":
         return f"direct <{frame.direct.sender}> {frame.direct.text}"
     if kind == "shutdown":

@@ -83,6 +83,14 @@ v1::ClientFrame who_frame(const std::string& room, std::uint64_t request_id) {
   return f;
 }
 
+v1::ClientFrame who_page_frame(const std::string& room, const std::string& cursor, std::uint32_t limit,
+                               std::uint64_t request_id) {
+  auto f = who_frame(room, request_id);
+  f.mutable_who()->set_cursor(cursor);
+  f.mutable_who()->set_limit(limit);
+  return f;
+}
+
 v1::ClientFrame ping_frame(std::uint64_t nonce, std::uint64_t request_id) {
   auto f = with_id(request_id);
   f.mutable_ping()->set_nonce(nonce);

@@ -27,6 +27,9 @@ v1::ClientFrame join_frame(const std::string& room, std::uint64_t request_id);
 v1::ClientFrame leave_frame(const std::string& room, std::uint64_t request_id);
 v1::ClientFrame say_frame(const std::string& room, const std::string& text, std::uint64_t request_id);
 v1::ClientFrame who_frame(const std::string& room, std::uint64_t request_id);
+// One page of who: the members after `cursor`, at most `limit` (0: the server's page).
+v1::ClientFrame who_page_frame(const std::string& room, const std::string& cursor, std::uint32_t limit,
+                               std::uint64_t request_id);
 v1::ClientFrame ping_frame(std::uint64_t nonce, std::uint64_t request_id);
 v1::ClientFrame pong_frame(std::uint64_t nonce);
 v1::ClientFrame set_topic_frame(const std::string& room, const std::string& topic, std::uint64_t request_id);

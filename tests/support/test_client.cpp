@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <stdexcept>
 
 #include "support/frames.hpp"
@@ -259,6 +260,26 @@ std::optional<v1::ServerFrame> RawConnection::read_frame(std::chrono::millisecon
   frame.ParseFromString(ready_.front());
   ready_.erase(ready_.begin());
   return frame;
+}
+
+std::vector<v1::ServerFrame> RawConnection::read_available() {
+  char buf[65536];
+  while (!eof_) {
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
+    if (n <= 0) {
+      eof_ = true;
+      break;
+    }
+    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
+      ready_.emplace_back(payload);
+      return true;
+    });
+  }
+  std::vector<v1::ServerFrame> out(ready_.size());
+  for (std::size_t i = 0; i < ready_.size(); ++i) out[i].ParseFromString(ready_[i]);
+  ready_.clear();
+  return out;
 }
 
 std::optional<v1::ServerFrame> RawConnection::read_until(const std::function<bool(const v1::ServerFrame&)>& pred,

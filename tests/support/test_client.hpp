@@ -114,6 +114,9 @@ class RawConnection {
   // Reads until a frame matches pred; nothing if the stream ends first.
   std::optional<v1::ServerFrame> read_until(const std::function<bool(const v1::ServerFrame&)>& pred,
                                             std::chrono::milliseconds timeout = 5s);
+  // Every whole frame already received, without waiting (issue 15's test
+  // drains thousands of connections in turn).
+  std::vector<v1::ServerFrame> read_available();
   // True once the server has closed the connection.
   bool wait_closed(std::chrono::milliseconds timeout = 5s);
   bool eof() const { return eof_; }
