@@ -82,7 +82,7 @@ void Session::count_limited(RateLimits::Limit limit) {
 void Session::wait_for_refill(std::uint32_t ms) {
   // One timer per session, made on its first stall: a heap entry in the
   // reactor's timer queue while it waits, nothing otherwise.
-  if (!stall_timer_) stall_timer_.emplace(hub_.executor());
+  if (!stall_timer_) stall_timer_ = std::make_unique<asio::steady_timer>(hub_.executor());
   stall_timer_->expires_after(std::chrono::milliseconds(std::max<std::uint32_t>(ms, 1)));
   stall_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->end_stall();

@@ -323,7 +323,7 @@ void Session::close(v1::Presence::Reason reason, SharedFrame last_frame, std::ch
     ReactorMetrics::bump(hub_.metrics().frames_out);
   }
   hub_.retire(shared_from_this());
-  close_timer_.emplace(hub_.executor(), grace);
+  close_timer_ = std::make_unique<asio::steady_timer>(hub_.executor(), grace);
   close_timer_->async_wait([self = shared_from_this()](const std::error_code& ec) {
     if (!ec) self->abort();
   });

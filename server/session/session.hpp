@@ -200,10 +200,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // Since when the socket has refused more than the soft limit, if it has.
   std::optional<Clock::time_point> over_soft_since_;
   bool stalled_ = false;  // past a budget: not reading until it refills
-  std::optional<asio::steady_timer> stall_timer_;
+  std::unique_ptr<asio::steady_timer> stall_timer_;  // made when first needed: most sessions never stall
   v1::Presence::Reason close_reason_ = v1::Presence::REASON_UNSPECIFIED;
   std::string close_detail_;
-  std::optional<asio::steady_timer> close_timer_;
+  std::unique_ptr<asio::steady_timer> close_timer_;  // an inline timer is 120 bytes of every session
   Outbox outbox_;
 
   std::string nick_;
