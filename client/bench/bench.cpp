@@ -236,7 +236,9 @@ void Connection::on_message(const RoomMessageView& message) {
 }
 
 void Connection::on_error(const v1::Error& error, std::uint64_t request_id) {
-  if (error.code() == v1::Error::CODE_RATE_LIMITED) {
+  // A join refused for the room-creation budget fails the run below, with
+  // the server's reason; any other RATE_LIMITED throttled the publishers.
+  if (error.code() == v1::Error::CODE_RATE_LIMITED && request_id != kJoinRequestId) {
     worker_.control_.note_rate_limited();
     return;
   }

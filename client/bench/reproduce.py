@@ -71,11 +71,14 @@ def start_server(reactors, cores=None):
         cmd = ["taskset", "-c", cores, FLOOR, "--port", "0"]
     else:
         # Every benchmark client comes from 127.0.0.1: the per-address
-        # limits, like the rate limit, are off. H's 18,000 connections come
-        # faster than they log in: the cap on connections not logged in yet
-        # (half the total by default) goes up to the total.
+        # limits, like the rate limit, are off or out of reach (H's 180
+        # rooms are all held by that one address, which may otherwise
+        # create and hold 100). Its 18,000 connections come faster than they
+        # log in: the cap on connections not logged in yet (half the total
+        # by default) goes up to the total.
         cmd = ["taskset", "-c", cores, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
                "--max-connections-per-address", "0", "--connect-rate", "0", "--max-pre-login", "1000000",
+               "--room-create-per-address", "1000000", "--max-rooms-per-address", "1000000",
                "--reactors", str(reactors), "--log-level", "warn"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
     line = proc.stdout.readline()
