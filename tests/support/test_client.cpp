@@ -244,16 +244,7 @@ std::optional<v1::ServerFrame> RawConnection::read_frame(std::chrono::millisecon
     if (left.count() <= 0) return std::nullopt;
     pollfd p{fd_, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-    char buf[65536];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n <= 0) {
-      eof_ = true;
-      break;
-    }
-    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
-      ready_.emplace_back(payload);
-      return true;
-    });
+    receive(0);
   }
   if (ready_.empty()) return std::nullopt;
   v1::ServerFrame frame;
@@ -262,19 +253,25 @@ std::optional<v1::ServerFrame> RawConnection::read_frame(std::chrono::millisecon
   return frame;
 }
 
-std::vector<v1::ServerFrame> RawConnection::read_available() {
+bool RawConnection::receive(int flags) {
   char buf[65536];
-  while (!eof_) {
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) break;
-    if (n <= 0) {
-      eof_ = true;
-      break;
-    }
-    decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
-      ready_.emplace_back(payload);
-      return true;
-    });
+  const ssize_t n = ::recv(fd_, buf, sizeof buf, flags);
+  if (n < 0 && (flags & MSG_DONTWAIT) != 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    return false;
+  }
+  if (n <= 0) {
+    eof_ = true;
+    return false;
+  }
+  decoder_.feed(std::string_view(buf, static_cast<std::size_t>(n)), [this](std::string_view payload) {
+    ready_.emplace_back(payload);
+    return true;
+  });
+  return true;
+}
+
+std::vector<v1::ServerFrame> RawConnection::read_available() {
+  while (!eof_ && receive(MSG_DONTWAIT)) {
   }
   std::vector<v1::ServerFrame> out(ready_.size());
   for (std::size_t i = 0; i < ready_.size(); ++i) out[i].ParseFromString(ready_[i]);

@@ -123,6 +123,10 @@ class RawConnection {
   int fd() const { return fd_; }
 
  private:
+  // One recv() with `flags`, its bytes decoded into ready_; false if
+  // nothing came (MSG_DONTWAIT and nothing there) or the stream ended.
+  bool receive(int flags);
+
   int fd_ = -1;
   bool eof_ = false;
   common::FrameDecoder decoder_{64u << 20};
