@@ -146,7 +146,9 @@ IFS=$'\t' read -r _ server_env _ server_cmd < <(compose_services server CHATD_BI
 server_pid=$!
 first_line=""
 for _ in $(seq 200); do
-  first_line=$(head -n 1 "$logs/server.log")
+  # The background shell may not have opened the log yet (set -e: a failed
+  # head here would end the script).
+  first_line=$(head -n 1 "$logs/server.log" 2>/dev/null || true)
   [[ $first_line == *"listening on"* ]] && break
   kill -0 "$server_pid" 2>/dev/null || break
   sleep 0.1
