@@ -4,40 +4,17 @@
 
 namespace chat::server {
 
-std::string LocalSequencer::key(const std::string& room, const std::string& identity, std::uint64_t client_msg_id) {
-  std::string k;
-  k.reserve(room.size() + identity.size() + 22);
-  k.append(room).push_back('\0');
-  k.append(identity).push_back('\0');
-  k.append(std::to_string(client_msg_id));
-  return k;
-}
-
-void LocalSequencer::note(std::string k, std::uint64_t seq, std::int64_t at_ms) {
-  const std::int64_t window = std::chrono::milliseconds(kDedupeWindow).count();
-  while (!said_order_.empty() &&
-         (said_order_.front().first < at_ms - window || said_order_.size() >= kMaxRemembered)) {
-    said_.erase(said_order_.front().second);
-    said_order_.pop_front();
-  }
-  said_order_.emplace_back(at_ms, k);
-  said_[std::move(k)] = Said{seq, at_ms};
-}
-
-const LocalSequencer::Said* LocalSequencer::recall(const std::string& k) {
-  auto it = said_.find(k);
-  return it == said_.end() ? nullptr : &it->second;
-}
-
 void LocalSequencer::remember(const std::string& room, const std::vector<RecentSend>& sends) {
-  for (const RecentSend& s : sends) note(key(room, s.identity, s.client_msg_id), s.seq, s.timestamp_ms);
+  for (const RecentSend& s : sends) {
+    if (!said_.recall(room, s.identity, s.client_msg_id)) {
+      said_.note(room, s.identity, s.client_msg_id, Said{s.seq, s.timestamp_ms});
+    }
+  }
 }
 
 void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
-  std::string named;
   if (m.client_msg_id != 0) {
-    named = key(room.name, m.identity, m.client_msg_id);
-    if (const Said* said = recall(named)) {
+    if (const Said* said = said_.recall(room.name, m.identity, m.client_msg_id)) {
       resend(room, *said, m);
       return;
     }
@@ -64,7 +41,7 @@ void LocalSequencer::publish(RoomState& room, msg::Publish&& m) {
   frame.set_request_id(m.request_id);
   message->set_client_msg_id(m.client_msg_id);
   p.sender_frame = common::make_shared_frame(frame);
-  if (!named.empty()) note(std::move(named), p.seq, message->timestamp_ms());
+  if (m.client_msg_id != 0) said_.note(room.name, m.identity, m.client_msg_id, Said{p.seq, message->timestamp_ms()});
   if (store_.append(room.name, std::move(*message), m.identity)) {
     deliver(room, p);  // durable already: the memory store
   } else {

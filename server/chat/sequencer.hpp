@@ -13,12 +13,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <string>
-#include <unordered_map>
 
 #include "server/chat/fan_out.hpp"
 #include "server/chat/room_state.hpp"
+#include "server/chat/said_table.hpp"
 #include "server/store/history_store.hpp"
 
 namespace chat::server {
@@ -44,21 +43,17 @@ class LocalSequencer final : public Sequencer {
   static constexpr std::size_t kMaxRemembered = 1'000'000;
 
   LocalSequencer(Router& router, HistoryStore& store, FanOut& fan_out)
-      : router_(router), store_(store), fan_out_(fan_out) {}
+      : router_(router),
+        store_(store),
+        fan_out_(fan_out),
+        said_(std::chrono::milliseconds(kDedupeWindow).count(), kMaxRemembered) {}
   void publish(RoomState& room, msg::Publish&& m) override;
   void on_durable(RoomState& room, std::uint64_t seq) override;
   void on_store_health(const msg::StoreHealth& health) override { health_ = health; }
   void remember(const std::string& room, const std::vector<RecentSend>& sends) override;
 
  private:
-  struct Said {
-    std::uint64_t seq = 0;
-    std::int64_t at_ms = 0;
-  };
-  // room \0 identity \0 client_msg_id
-  static std::string key(const std::string& room, const std::string& identity, std::uint64_t client_msg_id);
-  void note(std::string key, std::uint64_t seq, std::int64_t at_ms);
-  const Said* recall(const std::string& key);
+  using Said = SaidTable::Said;
   // The same say again: its sender gets the original once more.
   void resend(RoomState& room, const Said& said, const msg::Publish& m);
   void deliver(RoomState& room, PendingDelivery& p);
@@ -67,8 +62,7 @@ class LocalSequencer final : public Sequencer {
   HistoryStore& store_;
   FanOut& fan_out_;
   msg::StoreHealth health_;
-  std::unordered_map<std::string, Said> said_;
-  std::deque<std::pair<std::int64_t, std::string>> said_order_;  // (at_ms, key), oldest first
+  SaidTable said_;
 };
 
 }  // namespace chat::server
