@@ -8,6 +8,7 @@
 // Thread safety: reactor-confined. A LocalFrameRef is created, copied and
 // released on its reactor's thread only (or after that thread was joined).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <utility>
@@ -22,7 +23,7 @@ class LocalFrameRef {
   // `sequenced_ns`: when the room owner sequenced the message this frame
   // carries (0: not a room message); read when the frame has been written.
   explicit LocalFrameRef(common::SharedFrame bytes, std::int64_t sequenced_ns = 0)
-      : frame_(new Frame{std::move(bytes), 1, sequenced_ns}) {}
+      : frame_(new Frame{bytes->data(), bytes->size(), std::move(bytes), 1, sequenced_ns}) {}
   LocalFrameRef(const LocalFrameRef& other) : frame_(other.frame_) {
     if (frame_ != nullptr) ++frame_->refs;
   }
@@ -39,11 +40,17 @@ class LocalFrameRef {
   }
   const std::string& operator*() const { return *frame_->bytes; }
   const std::string* operator->() const { return frame_->bytes.get(); }
+  // The bytes without the shared_ptr hop: the outbox reads these for every
+  // delivery.
+  const char* data() const { return frame_->data; }
+  std::size_t size() const { return frame_->size; }
   explicit operator bool() const { return frame_ != nullptr; }
   std::int64_t sequenced_ns() const { return frame_->sequenced_ns; }
 
  private:
   struct Frame {
+    const char* data;  // *bytes's, which never changes
+    std::size_t size;
     common::SharedFrame bytes;
     unsigned refs;
     std::int64_t sequenced_ns;

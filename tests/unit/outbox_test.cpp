@@ -1,0 +1,169 @@
+// Outbox: small frames copied into a run, large ones written by reference,
+// partial writes, dropping what has not started, and one latency
+// observation per room message written.
+#include "server/net/outbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "common/framing.hpp"
+#include "server/chat/frames.hpp"
+
+namespace chat::server {
+namespace {
+
+// Takes at most `per_write` bytes per write and `allowance` in all; past
+// that it is full (would block) until the test allows more.
+class ChokedTransport : public Transport {
+ public:
+  std::string out;
+  std::size_t per_write = 1 << 30;
+  std::size_t allowance = 1 << 30;
+
+  std::size_t read_some(std::span<char>, std::error_code& ec) override {
+    ec = asio::error::would_block;
+    return 0;
+  }
+  std::size_t write_some(std::span<const asio::const_buffer> segments, std::error_code& ec) override {
+    const std::size_t budget = std::min(per_write, allowance);
+    if (budget == 0) {
+      ec = asio::error::would_block;
+      return 0;
+    }
+    std::size_t n = 0;
+    for (const auto& s : segments) {
+      const std::size_t take = std::min(s.size(), budget - n);
+      out.append(static_cast<const char*>(s.data()), take);
+      n += take;
+      if (n == budget) break;
+    }
+    allowance -= n;
+    return n;
+  }
+  void wait_readable(WaitHandler) override {}
+  void wait_writable(WaitHandler) override {}
+  void shutdown_send() override {}
+  void close() override {}
+  std::string peer() const override { return ""; }
+};
+
+// A frame of `payload` bytes of `fill`, as a room message when sequenced_ns != 0.
+LocalFrameRef frame_of(std::size_t payload, char fill, std::int64_t sequenced_ns = 0) {
+  std::string bytes(common::varint_size(payload) + payload, fill);
+  common::write_varint(payload, bytes.data());
+  return LocalFrameRef(std::make_shared<const std::string>(std::move(bytes)), sequenced_ns);
+}
+
+std::uint64_t observed(const LatencyHistogram& h) {
+  LatencySnapshot s;
+  h.add_to(s);
+  std::uint64_t n = 0;
+  for (auto b : s.buckets) n += b;
+  return n;
+}
+
+TEST(OutboxTest, WritesSmallAndLargeFramesInOrderThroughPartialWrites) {
+  RunBuffers buffers;
+  Outbox box;
+  LatencyHistogram latency;
+  ChokedTransport t;
+  std::string expected;
+  std::vector<LocalFrameRef> frames = {frame_of(100, 'a', 1), frame_of(5000, 'B'), frame_of(30, 'c', 1),
+                                       frame_of(2047, 'd'), frame_of(9000, 'E', 1), frame_of(1, 'f', 1)};
+  for (const auto& f : frames) {
+    box.push(f, buffers);
+    expected += *f;
+  }
+  EXPECT_EQ(box.bytes(), expected.size());
+  t.per_write = 777;
+  EXPECT_EQ(box.write_to(t, buffers, latency, 10), Outbox::Write::kDone);
+  EXPECT_EQ(t.out, expected);
+  EXPECT_TRUE(box.empty());
+  EXPECT_EQ(box.bytes(), 0u);
+  EXPECT_EQ(observed(latency), 4u);  // the four room messages, once each
+  EXPECT_EQ(buffers.spare(), 1u);    // the drained outbox gave its run back
+}
+
+TEST(OutboxTest, ABlockedWriteKeepsEverythingAndGoesOnWhereItStopped) {
+  RunBuffers buffers;
+  Outbox box;
+  LatencyHistogram latency;
+  ChokedTransport t;
+  std::string expected;
+  for (int i = 0; i < 50; ++i) {
+    auto f = frame_of(64 + i, static_cast<char>('a' + i % 26), 1);
+    box.push(f, buffers);
+    expected += *f;
+  }
+  t.per_write = 300;
+  t.allowance = 1000;
+  EXPECT_EQ(box.write_to(t, buffers, latency, 10), Outbox::Write::kBlocked);
+  EXPECT_EQ(t.out, expected.substr(0, 1000));
+  EXPECT_EQ(box.bytes(), expected.size() - 1000);
+  const std::uint64_t done_so_far = observed(latency);
+  EXPECT_GT(done_so_far, 10u);
+  EXPECT_LT(done_so_far, 16u);
+  auto late = frame_of(10, 'z', 1);
+  box.push(late, buffers);
+  expected += *late;
+  t.allowance = 1 << 30;
+  EXPECT_EQ(box.write_to(t, buffers, latency, 10), Outbox::Write::kDone);
+  EXPECT_EQ(t.out, expected);
+  EXPECT_EQ(observed(latency), 51u);
+}
+
+TEST(OutboxTest, DropUnstartedKeepsThePartlyWrittenFrameAndNothingAfterIt) {
+  for (const std::size_t cut : {0u, 50u, 101u, 103u, 150u, 202u, 6000u, 9204u}) {
+    RunBuffers buffers;
+    Outbox box;
+    LatencyHistogram latency;
+    ChokedTransport t;
+    const auto a = frame_of(100, 'a', 1);   // 101 bytes: [0, 101)
+    const auto b = frame_of(100, 'b', 1);   // [101, 202)
+    const auto big = frame_of(9000, 'G');   // [202, 9204)
+    const auto c = frame_of(10, 'c', 1);
+    for (const auto* f : {&a, &b, &big, &c}) box.push(*f, buffers);
+    t.allowance = cut;
+    box.write_to(t, buffers, latency, 10);
+    box.drop_unstarted();
+    const auto bye = frame_of(20, 'Z');
+    box.push(bye, buffers);
+    t.allowance = 1 << 30;
+    ASSERT_EQ(box.write_to(t, buffers, latency, 10), Outbox::Write::kDone) << cut;
+    std::string expected;
+    const std::string all = *a + *b + *big + *c;
+    if (cut == 0) expected = "";
+    if (cut == 50) expected = all.substr(0, 101);
+    if (cut == 103) expected = all.substr(0, 202);
+    if (cut == 150) expected = all.substr(0, 202);
+    if (cut == 101) expected = all.substr(0, 101);  // a frame boundary: b had not started
+    if (cut == 202) expected = all.substr(0, 202);
+    if (cut == 6000) expected = all.substr(0, 9204);
+    if (cut == 9204) expected = all.substr(0, 9204);
+    EXPECT_EQ(t.out, expected + *bye) << cut;
+    // Every frame that went out whole decodes; the stream is intact.
+    std::size_t frames = 0;
+    common::FrameDecoder decoder(1 << 20);
+    EXPECT_EQ(decoder.feed(t.out, [&](std::string_view) { return ++frames, true; }), common::DecodeError::kNone);
+    EXPECT_EQ(decoder.buffered(), 0u) << cut;
+  }
+}
+
+TEST(OutboxTest, AnIdleOutboxHoldsNoRunBuffer) {
+  RunBuffers buffers;
+  LatencyHistogram latency;
+  ChokedTransport t;
+  std::vector<Outbox> boxes(300);
+  for (auto& box : boxes) box.push(frame_of(100, 'x', 1), buffers);
+  for (auto& box : boxes) EXPECT_EQ(box.write_to(t, buffers, latency, 10), Outbox::Write::kDone);
+  // Each drained outbox gave its buffer back; the reactor keeps a bounded few.
+  EXPECT_LE(buffers.spare(), 256u);
+  EXPECT_GT(buffers.spare(), 0u);
+  for (auto& box : boxes) box.push(frame_of(100, 'y', 1), buffers);
+  EXPECT_EQ(buffers.spare(), 0u);  // taken again, none made while spares were there
+}
+
+}  // namespace
+}  // namespace chat::server
