@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -290,6 +291,9 @@ set yrange [10000:*]
 set format y '%.0s%c'
 plot '{out}/throughput.dat' using 2:xtic(1) title 'deliveries/s', '' using 3 title 'deliveries per server CPU-s'
 """
+    if shutil.which("gnuplot") is None:
+        print("gnuplot is not installed: no plots (apt-get install gnuplot-nox)", file=sys.stderr)
+        return
     subprocess.run(["gnuplot"], input=script, text=True, check=True)
 
 

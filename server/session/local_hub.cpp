@@ -13,6 +13,7 @@ namespace chat::server {
 
 namespace {
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
+constexpr std::size_t kWriteBufferBytes = 64 * 1024;
 
 // REASON_CLIENT_QUIT -> "client_quit".
 std::string reason_text(v1::Presence::Reason reason) {
@@ -26,7 +27,7 @@ std::string reason_text(v1::Presence::Reason reason) {
 LocalHub::LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
                    Router& router, Authenticator& authenticator)
     : io_(io), index_(index), config_(config), metrics_(metrics), router_(router), authenticator_(authenticator),
-      read_buffer_(kReadBufferBytes) {}
+      read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
 
 LocalHub::~LocalHub() = default;
 

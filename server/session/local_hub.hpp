@@ -21,7 +21,6 @@
 #include "common/mailbox.hpp"
 #include "server/chat/router.hpp"
 #include "server/net/admission.hpp"
-#include "server/net/outbox.hpp"
 #include "server/net/transport.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/session/creation_budget.hpp"
@@ -85,10 +84,9 @@ class LocalHub {
   Authenticator& authenticator() { return authenticator_; }
   asio::io_context& executor() { return io_; }
   void assert_owner() const { router_.assert_owner(); }
-  // Scratch space shared by all sessions here (one read at a time).
+  // Scratch space shared by all sessions here (one read, one write at a time).
   std::span<char> read_buffer() { return read_buffer_; }
-  // The spare run buffers of this reactor's outboxes (net/outbox.hpp).
-  RunBuffers& run_buffers() { return run_buffers_; }
+  std::span<char> write_buffer() { return write_buffer_; }
   v1::ClientFrame& scratch_request() { return scratch_request_; }
 
  private:
@@ -127,7 +125,7 @@ class LocalHub {
   std::unordered_map<std::string, CreationBudget> address_created_;  // issue 12; idle ones pruned each tick
 
   std::vector<char> read_buffer_;
-  RunBuffers run_buffers_;
+  std::vector<char> write_buffer_;
   v1::ClientFrame scratch_request_;
 };
 

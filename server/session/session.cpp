@@ -181,7 +181,7 @@ void Session::close_for(Error::Code code, std::string_view text) {
 void Session::send(const LocalFrameRef& frame) {
   hub_.assert_owner();
   if (state_ != State::kOpen) return;
-  outbox_.push(frame, hub_.run_buffers());
+  outbox_.push(frame);
   ReactorMetrics::bump(hub_.metrics().frames_out);
   if (write_waiting_ && outbox_.bytes() > hub_.config().outbox_cap_bytes) {
     drop_slow_consumer("outbox over its cap; read faster");
@@ -229,7 +229,7 @@ void Session::flush(std::int64_t now_ns) {
   hub_.assert_owner();
   dirty_ = false;
   if (state_ == State::kClosed || write_waiting_) return;
-  switch (outbox_.write_to(*transport_, hub_.run_buffers(), hub_.metrics().delivery_latency, now_ns)) {
+  switch (outbox_.write_to(*transport_, hub_.write_buffer(), hub_.metrics().delivery_latency, now_ns)) {
     case Outbox::Write::kDone:
       over_soft_since_.reset();
       if (state_ == State::kClosing) linger();
@@ -319,7 +319,7 @@ void Session::close(v1::Presence::Reason reason, SharedFrame last_frame, std::ch
   state_ = State::kClosing;
   close_reason_ = reason;
   if (last_frame) {
-    outbox_.push(LocalFrameRef(std::move(last_frame)), hub_.run_buffers());
+    outbox_.push(LocalFrameRef(std::move(last_frame)));
     ReactorMetrics::bump(hub_.metrics().frames_out);
   }
   hub_.retire(shared_from_this());
@@ -347,7 +347,7 @@ void Session::abort() {
   ReactorMetrics::drop(hub_.metrics().connections_open);
   if (close_timer_) close_timer_->cancel();
   if (stall_timer_) stall_timer_->cancel();
-  outbox_.clear(hub_.run_buffers());
+  outbox_.clear();
 }
 
 }  // namespace chat::server

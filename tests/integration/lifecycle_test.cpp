@@ -10,6 +10,7 @@
 #include "support/chatd_process.hpp"
 #include "support/child_process.hpp"
 #include "support/server_fixture.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
 
 namespace chat::testing {
@@ -216,7 +217,10 @@ TEST(ChatdProcessTest, ABusyPortNamesTheAddressAndTheListener) {
 }
 
 TEST(ChatdProcessTest, BindsAHostNameAndABracketedIPv6MetricsAddress) {
-  ChildProcess chatd({CHATD_PATH, "--bind", "localhost", "--port", "0", "--metrics", "[::1]:0"});
+  // Its own data directory: ctest -j runs the next test beside it, and two
+  // chatds never share one (the second refuses to start).
+  const testing::TempDir data;
+  ChildProcess chatd({CHATD_PATH, "--bind", "localhost", "--port", "0", "--metrics", "[::1]:0", "--data-dir", data.str()});
   const auto chat_line = chatd.wait_for_line([](const std::string& l) { return l.find("listening on") != l.npos; });
   const auto metrics_line = chatd.wait_for_line([](const std::string& l) { return l.find("metrics on") != l.npos; });
   ASSERT_TRUE(chat_line && metrics_line) << chatd.text();
@@ -232,7 +236,8 @@ TEST(ChatdProcessTest, BindsAHostNameAndABracketedIPv6MetricsAddress) {
 }
 
 TEST(ChatdProcessTest, MetricsColonPortMeansEveryAddress) {
-  ChildProcess chatd({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", ":0"});
+  const testing::TempDir data;
+  ChildProcess chatd({CHATD_PATH, "--bind", "127.0.0.1", "--port", "0", "--metrics", ":0", "--data-dir", data.str()});
   const auto line = chatd.wait_for_line([](const std::string& l) { return l.find("metrics on") != l.npos; });
   ASSERT_TRUE(line) << chatd.text();
   const std::string marker = "metrics on http://0.0.0.0:";
