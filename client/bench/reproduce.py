@@ -3,7 +3,12 @@
 pinned to one core and chat-bench on the other, several runs each, and writes
 medians (summary.md), raw results (results.jsonl) and plots (*.png).
 `--scaling` instead runs A and a 100-room variant with 1, 2, 4, ... reactors,
-each on a core of its own, and writes scaling.md.
+each on a core of its own, and writes scaling.md. `--versus-floor A` runs
+one scenario against chatd and chat-bench-floor in turn (chatd, floor,
+chatd, ...), so both see the same drift of a shared machine, and reports
+chatd's deliveries per server CPU-second as a share of the floor's.
+`--store memory` runs chatd with its in-memory store (the default is the
+SQLite one), as the floor keeps nothing either.
 
 Scenarios A-D and G also run against chat-bench-floor (rows "A floor" and so on):
 the least a server can do and still pass chat-bench, one send per connection
@@ -12,6 +17,7 @@ for the same traffic on this machine.
 
     /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C] [--no-floor]
     /usr/bin/python3 client/bench/reproduce.py --scaling [--runs 3]
+    /usr/bin/python3 client/bench/reproduce.py --versus-floor A --store memory [--runs 5]
 
 Needs Debian's gnuplot-nox for the plots and util-linux's taskset. Sends
 traffic to 127.0.0.1 only; every server it starts is stopped again.
@@ -30,6 +36,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CHATD = os.path.join(ROOT, "build/release/server/chatd")
 BENCH = os.path.join(ROOT, "build/release/client/chat-bench")
 FLOOR = os.path.join(ROOT, "build/release/tools/bench_floor/chat-bench-floor")
+CHATD_EXTRA = []  # --store memory adds ["--store", "memory"]
 SERVER_CORE = "1"
 BENCH_CORE = "0"
 
@@ -80,7 +87,7 @@ def start_server(reactors, cores=None):
         cmd = ["taskset", "-c", cores, CHATD, "--bind", "127.0.0.1", "--port", "0", "--rate", "0",
                "--max-connections-per-address", "0", "--connect-rate", "0", "--max-pre-login", "1000000",
                "--room-create-per-address", "1000000", "--max-rooms-per-address", "1000000",
-               "--reactors", str(reactors), "--log-level", "warn"]
+               "--reactors", str(reactors), "--log-level", "warn"] + CHATD_EXTRA
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
     line = proc.stdout.readline()
     port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
@@ -129,6 +136,10 @@ def main():
     parser.add_argument("--scaling", action="store_true",
                         help="instead of the scenarios: A and a 100-room variant with --reactors 1, 2, 4, ... "
                              "each reactor on a core of its own, chat-bench on the cores left")
+    parser.add_argument("--versus-floor", metavar="SCENARIO",
+                        help="instead of the scenarios: SCENARIO against chatd and the floor, alternated")
+    parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite",
+                        help="chatd's store (default: sqlite, chatd's own default)")
     parser.add_argument("--report-only", action="store_true",
                         help="run nothing: rewrite summary.md and the plots from OUT/results.jsonl")
     args = parser.parse_args()
@@ -150,8 +161,12 @@ def main():
         subprocess.run(["cmake", "--build", "--preset", "release", "--target", "chatd", "chat-bench", "chat-bench-floor"],
                        cwd=ROOT, check=True)
 
+    if args.store == "memory":
+        CHATD_EXTRA.extend(["--store", "memory"])
     if args.scaling:
         return run_scaling(args)
+    if args.versus_floor:
+        return run_versus_floor(args)
     plan = [(name, desc, a, r) for name, (desc, argsets, r) in SCENARIOS.items() if name in only for a in argsets]
     if "F" in only:
         plan += [(f"F{r}", f"scenario A's load, {r} reactor(s) on one core", SCENARIOS["A"][1][0], r)
@@ -220,6 +235,32 @@ def run_scaling(args):
                              f"| {fmt(m('deliveries_per_server_cpu_s'))} | {fmt(m('latency_p50_us'))} "
                              f"| {fmt(m('latency_p99_us'))} |")
     with open(os.path.join(args.out, "scaling.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def run_versus_floor(args):
+    name = args.versus_floor
+    bench_args = SCENARIOS[name][1][0]
+    per = {"chatd": [], "floor": []}
+    with open(os.path.join(args.out, "versus-floor.jsonl"), "w") as raw:
+        for i in range(args.runs):
+            for who, reactors in (("chatd", 1), ("floor", None)):
+                print(f"{name} against {who}, run {i + 1}/{args.runs}", file=sys.stderr, flush=True)
+                r = run_once(bench_args, reactors)
+                r.update(scenario=name, server=who)
+                raw.write(json.dumps(r) + "\n")
+                per[who].append(r)
+                time.sleep(1)
+    key = "deliveries_per_server_cpu_s"
+    runs = lambda who: ", ".join(fmt(r[key]) for r in per[who])
+    chatd, floor = median(per["chatd"], key), median(per["floor"], key)
+    lines = [f"{name} against the floor, alternated, {args.runs} runs each ({machine()}; chatd's store: {args.store}):",
+             "", f"- chatd: {fmt(chatd)} deliveries per server CPU-second (runs: {runs('chatd')})",
+             f"- floor: {fmt(floor)} (runs: {runs('floor')})", f"- chatd / floor: {chatd / floor:.0%} (medians)"]
+    lost = sum(r.get("lost", 0) + r.get("duplicated", 0) + r.get("reordered", 0) for r in per["chatd"])
+    lines.append(f"- chatd lost, duplicated or reordered: {lost}")
+    with open(os.path.join(args.out, "versus-floor.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
