@@ -31,6 +31,9 @@ const char* refusal_text(Refusal refusal) {
       return "too many connections from your address";
     case Refusal::kRate:
       return "connecting too fast from your address; see retry_after_ms";
+    case Refusal::kPreLoginWaiting:
+      return "the server is full of connections not logged in, and one from your address is waiting; log that one "
+             "in, or retry after retry_after_ms";
     default:
       return "too many connections";
   }

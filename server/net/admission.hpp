@@ -16,6 +16,14 @@
 // deadline. (NATS and ergo have no separate cap: they bound a connection's
 // time before login, as --login-timeout-ms does here.)
 //
+// While that cap is full, a newcomer from an address that has had a
+// connection waiting for longer than a login takes (kWaitingTooLong) is
+// refused here instead (kPreLoginWaiting). An attacker holding the cap
+// would otherwise make the reactors adopt and drop a connection for each
+// of its connects, as fast as its addresses' connect rates allow; an honest
+// address logs its connections in within round trips, so even one opening
+// many at once is let in (each of them making the oldest go).
+//
 // The reactors tell it by mail when one of its connections logs in and
 // when one is gone (AdmissionNote, through the acceptor's notes mailbox),
 // so the counts drop on whichever reactor a connection closes, with no lock
@@ -47,7 +55,7 @@ struct AdmissionNote {
 
 // Why a connection was turned away; the index of its label in
 // kRefusalReasons (ops/metrics.hpp) is the value less one.
-enum class Refusal : std::uint8_t { kNone, kTotal, kPerAddress, kRate, kPreLogin };
+enum class Refusal : std::uint8_t { kNone, kTotal, kPerAddress, kRate, kPreLogin, kPreLoginWaiting };
 
 class Admission {
  public:
@@ -61,8 +69,13 @@ class Admission {
   };
   struct Verdict {
     Refusal refusal = Refusal::kNone;
-    std::uint32_t retry_after_ms = 0;  // for kRate
+    std::uint32_t retry_after_ms = 0;  // for kRate and kPreLoginWaiting
   };
+  // How long an address may have connections waiting, without a moment
+  // with none, before the full cap refuses it more; and what that refusal
+  // suggests (by then its oldest has logged in or been dropped).
+  static constexpr std::chrono::seconds kWaitingTooLong{2};
+  static constexpr std::uint32_t kPreLoginRetryMs = 1000;
 
   explicit Admission(Limits limits) : limits_(limits) {}
 
@@ -82,6 +95,8 @@ class Admission {
  private:
   struct Address {
     std::size_t open = 0;
+    std::size_t waiting = 0;  // of `open`, those not logged in yet
+    Clock::time_point waiting_since{};  // since when `waiting` has not been 0
     common::TokenBucket bucket;
     Clock::time_point last_attempt;
   };
@@ -92,6 +107,8 @@ class Admission {
   // Forgets addresses with no connection whose bucket has refilled (so
   // forgetting changes nothing); at most every few seconds.
   void forget_idle(Clock::time_point now);
+  // `c` no longer counts as waiting: it logged in, closed or was dropped.
+  void stop_waiting(Connection& c);
   void compact_waiting();
 
   Limits limits_;

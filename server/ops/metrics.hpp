@@ -33,7 +33,8 @@ inline constexpr std::size_t kLatencyBuckets = kLatencyBoundsNs.size() + 1;
 
 // Admission (issue 12): the labels of chatd_connections_refused_total, in
 // the order of net/admission.hpp's Refusal (less its kNone).
-inline constexpr std::array<const char*, 4> kRefusalReasons = {"total", "per_address", "rate", "pre_login"};
+inline constexpr std::array<const char*, 5> kRefusalReasons = {"total", "per_address", "rate", "pre_login",
+                                                                 "pre_login_waiting"};
 
 struct LatencySnapshot {
   std::array<std::uint64_t, kLatencyBuckets> buckets{};  // per bucket, not cumulative

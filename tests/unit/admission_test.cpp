@@ -88,5 +88,47 @@ TEST(AdmissionTest, PastThePreLoginCapTheOldestNotLoggedInIsDropped) {
   EXPECT_EQ(a.pre_login(), 2u);
 }
 
+TEST(AdmissionTest, WhileThePreLoginCapIsFullAnAddressWaitingLongIsRefused) {
+  Admission a({.total = 100, .per_address = 100, .rate = 0, .burst = 1, .pre_login = 2});
+  const auto start = Clock::now();
+  const auto later = start + Admission::kWaitingTooLong;
+  const auto one = key("10.0.0.1");
+  const auto two = key("10.0.0.2");
+  ASSERT_EQ(a.check(one, start).refusal, Refusal::kNone);
+  EXPECT_FALSE(a.admit(1, one));
+  ASSERT_EQ(a.check(one, later).refusal, Refusal::kNone) << "the cap is not full: a second may wait";
+  EXPECT_FALSE(a.admit(2, one));
+  const auto busy = a.check(one, later);
+  EXPECT_EQ(busy.refusal, Refusal::kPreLoginWaiting) << "full, and one has been waiting since start";
+  EXPECT_EQ(busy.retry_after_ms, Admission::kPreLoginRetryMs);
+  EXPECT_EQ(a.pre_login(), 2u) << "refused before it was counted, so nobody was dropped";
+  // An address whose connections are young (an honest client opening
+  // several at once) still gets in, each newcomer making the oldest go.
+  ASSERT_EQ(a.check(two, later).refusal, Refusal::kNone);
+  EXPECT_EQ(a.admit(3, two), SessionId{1});
+  ASSERT_EQ(a.check(two, later).refusal, Refusal::kNone);
+  EXPECT_EQ(a.admit(4, two), SessionId{2});
+  EXPECT_EQ(a.check(two, later + Admission::kWaitingTooLong).refusal, Refusal::kPreLoginWaiting)
+      << "until they too have waited too long";
+  // One of two's logs in: it still has one waiting since `later`. Once none
+  // waits, the clock starts again.
+  a.on({3, Kind::kLoggedIn});
+  ASSERT_EQ(a.check(two, later + Admission::kWaitingTooLong).refusal, Refusal::kNone) << "the cap has room";
+  EXPECT_FALSE(a.admit(5, two));
+  EXPECT_EQ(a.check(two, later + Admission::kWaitingTooLong).refusal, Refusal::kPreLoginWaiting);
+  a.on({4, Kind::kLoggedIn});
+  a.on({5, Kind::kLoggedIn});
+  const auto fresh = later + 2 * Admission::kWaitingTooLong;
+  ASSERT_EQ(a.check(two, fresh).refusal, Refusal::kNone);
+  EXPECT_FALSE(a.admit(6, two));
+  ASSERT_EQ(a.check(one, fresh).refusal, Refusal::kNone);
+  EXPECT_FALSE(a.admit(7, one));
+  EXPECT_EQ(a.check(two, fresh).refusal, Refusal::kNone) << "full, but two's waiting one is new";
+  a.on({1, Kind::kClosed});
+  a.on({2, Kind::kClosed});
+  EXPECT_EQ(a.pre_login(), 2u);
+  EXPECT_EQ(a.open(), 5u);
+}
+
 }  // namespace
 }  // namespace chat::server
