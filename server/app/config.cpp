@@ -187,6 +187,11 @@ void add_admission_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(0.0, 1e6));
   flag(app, "--connect-burst", c.connect_burst, "New connections at once from one address", "CHATD_CONNECT_BURST")
       ->check(CLI::Range(1.0, 1e6));
+  flag(app, "--max-refusals-per-second", c.max_refusals_per_second,
+       "Connections refused per second, from all addresses, before the server stops accepting until the budget "
+       "refills (0: unlimited)",
+       "CHATD_MAX_REFUSALS_PER_SECOND")
+      ->check(CLI::Range(0.0, 1e6));
   flag(app, "--max-pre-login", c.max_pre_login,
        "Most connections not logged in yet; past it the oldest is dropped (0: half of --max-connections)",
        "CHATD_MAX_PRE_LOGIN")

@@ -89,6 +89,9 @@ struct Config {
   std::size_t max_connections_per_address = 64;  // an IPv6 address counts per /64; 0: unlimited
   double connect_rate = 10;  // new connections per second from one address; 0: unlimited
   double connect_burst = 20;
+  // Refusals the acceptor makes per second, over every address, before it
+  // stops accepting until the budget refills; 0: unlimited.
+  double max_refusals_per_second = 1000;
   std::size_t max_pre_login = 0;  // connections not logged in yet; 0: half of max_connections
   std::uint32_t login_timeout_ms = 10'000;
   std::size_t max_pre_login_frames = 8;

@@ -135,6 +135,7 @@ MetricsSnapshot Server::metrics() const {
     out.inbox_depth += r->inbox_depth();
   }
   out.accept_errors = acceptor_->accept_errors();
+  out.accept_pauses = acceptor_->accept_pauses();
   for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
     out.connections_refused[i] = acceptor_->refused(i);
     // The acceptor sends the error itself; a pre-login drop is a session's.

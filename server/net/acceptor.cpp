@@ -44,6 +44,8 @@ Acceptor::Acceptor(const Config& config, const Admission::Limits& limits, const 
                    Notes& notes)
     : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")),
       backoff_(io_),
+      refusals_(config.max_refusals_per_second, std::max(config.max_refusals_per_second / 10, 1.0),
+                common::TokenBucket::Clock::now()),
       admission_(limits),
       notes_(notes),
       notes_wake_(io_, ::dup(notes.wake_fd())) {
@@ -85,6 +87,10 @@ void Acceptor::accept_ready() {
   // The latest closes first, so a slot freed a moment ago is free now.
   notes_.drain(kNotesBatch, [this](AdmissionNote&& note) { admission_.on(note); });
   for (;;) {
+    if (const std::uint32_t wait = refusals_.retry_after_ms(common::TokenBucket::Clock::now()); wait > 0) {
+      accept_pauses_.fetch_add(1, std::memory_order_relaxed);
+      return pause_accepting(wait);
+    }
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     const int fd =
@@ -110,16 +116,19 @@ void Acceptor::accept_ready() {
         out_of_fds_ = true;
         spdlog::warn("accept: {}; retrying every {} ms", std::generic_category().message(errno), kFdBackoff.count());
       }
-      backoff_.expires_after(kFdBackoff);
-      backoff_.async_wait([this](const std::error_code& ec) {
-        if (!ec) wait_acceptable();
-      });
-      return;
+      return pause_accepting(static_cast<std::uint32_t>(kFdBackoff.count()));
     }
     spdlog::error("accept: {}", std::generic_category().message(errno));
     break;
   }
   wait_acceptable();
+}
+
+void Acceptor::pause_accepting(std::uint32_t ms) {
+  backoff_.expires_after(std::chrono::milliseconds(ms));
+  backoff_.async_wait([this](const std::error_code& ec) {
+    if (!ec) wait_acceptable();
+  });
 }
 
 void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
@@ -147,6 +156,7 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
 // would make the client's kernel drop the error unread).
 void Acceptor::refuse(int fd, const Admission::Verdict& verdict) {
   count(verdict.refusal);
+  refusals_.charge(common::TokenBucket::Clock::now(), 1);
   const SharedFrame frame =
       error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
   [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);

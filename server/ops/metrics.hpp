@@ -53,6 +53,7 @@ struct MetricsSnapshot {
   std::uint64_t mailbox_wakeups = 0;
   std::uint64_t inbox_depth = 0;
   std::uint64_t accept_errors = 0;
+  std::uint64_t accept_pauses = 0;
   std::uint64_t rooms = 0;
   std::uint64_t rooms_reclaimed = 0;
   std::uint64_t history_bytes = 0;

@@ -208,6 +208,8 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
          m.history_trimmed);
   metric("connections_accepted_total", "counter", "Connections accepted.", m.connections_accepted);
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
+  metric("accept_pauses_total", "counter",
+         "Times accepting paused because the refusal budget (--max-refusals-per-second) ran out.", m.accept_pauses);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);
   metric("frames_out_total", "counter", "Frames queued to clients.", m.frames_out);
   metric("messages_published_total", "counter", "Room messages sequenced.", m.messages_published);

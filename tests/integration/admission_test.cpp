@@ -260,6 +260,53 @@ TEST(AdmissionTest, TheConnectRateBucketRefusesAFloodFromOneAddressOnly) {
   EXPECT_TRUE(wait_until([&] { return welcomed(attempt(chatd.port(), "127.0.5.1")); }, 5s, 50ms));
 }
 
+TEST(AdmissionTest, PastTheRefusalBudgetAcceptingPausesAndNewcomersGetInAfterTheFlood) {
+  constexpr double kBudget = 1000;  // --max-refusals-per-second, the default
+  constexpr double kBurst = kBudget / 10;
+  ChatdProcess chatd(chatd_with({"--connect-rate", "1", "--connect-burst", "4", "--max-pre-login", "100"}));
+  Bystander calm(chatd.port(), "calm");
+  ASSERT_TRUE(calm.joined());
+  const auto without = calm.chat(kRounds);
+
+  // One address connects and hangs up in a loop from 4 threads: past its
+  // first connection, every one is refused for its rate.
+  std::atomic<bool> stop{false};
+  std::atomic<int> connects{0};
+  const auto start = Clock::now();
+  std::vector<std::thread> flood;
+  for (int t = 0; t < 4; ++t) {
+    flood.emplace_back([&] {
+      while (!stop) {
+        try {
+          RawConnection c(chatd.port(), 0, "127.0.6.1");
+          ++connects;
+        } catch (const std::exception&) {
+        }
+      }
+    });
+  }
+  const auto with = calm.chat(kRounds);  // a connection already in, during the flood
+  std::this_thread::sleep_until(start + 1500ms);
+  const double refusals = chatd.metric(refused("rate")) + chatd.metric(refused("per_address"));
+  const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  stop = true;
+  for (auto& t : flood) t.join();
+  std::printf("refusal flood: %d connects, %.0f refused in %.2f s\n", connects.load(), refusals, elapsed);
+  EXPECT_GT(connects, kBurst) << "the flood must cross the budget for this test to mean anything";
+  EXPECT_GE(chatd.metric("chatd_accept_pauses_total"), 1);
+  // The budget holds: at most its burst plus its rate, and one over per pause.
+  EXPECT_LE(refusals, kBurst + kBudget * elapsed + chatd.metric("chatd_accept_pauses_total"));
+  // Once the backlog the flood left has drained, a newcomer gets in, logs
+  // in and chats.
+  EXPECT_TRUE(wait_until([&] { return welcomed(attempt(chatd.port(), "127.0.6.2")); }, 30s, 200ms));
+  IoThread io;
+  TestClient late(io, chatd.port(), "late");
+  const v1::ServerFrame joined = late.join("#late");
+  EXPECT_TRUE(joined.has_join()) << joined.DebugString();
+  EXPECT_EQ(late.say("#late", "after the flood", 1).message().seq(), 1u);
+  report_bystander("refusal_budget", without, with);
+}
+
 TEST(AdmissionTest, SlowlorisSocketsAreClosedAtTheLoginDeadlineHoldingLittle) {
   constexpr int kSlow = 5;
   constexpr auto kDeadline = 1000ms;
