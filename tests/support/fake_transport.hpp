@@ -3,6 +3,7 @@
 // session reads, and what the session writes collects in `out`. Lets a test
 // drive a real session (and its reactor, attached to the test's thread)
 // request by request.
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,17 @@ struct FakeWire {
   bool closed = false;
   bool fin = false;  // the session sent a FIN; the fake client closes in answer
   server::Transport::WaitHandler reader;
+  // Write limits, for partial and blocked writes: at most `per_write` bytes
+  // a write and `allowance` in all; past that the transport is full (would
+  // block, and a wait to write waits) until allow() gives more.
+  std::size_t per_write = SIZE_MAX;
+  std::size_t allowance = SIZE_MAX;
+  server::Transport::WaitHandler writer;
+
+  void allow(std::size_t bytes) {
+    allowance = bytes;
+    if (auto wake = std::exchange(writer, nullptr)) wake({});
+  }
 
   // Hands `bytes` to the session, waking it if it waits to read.
   void feed(std::string_view bytes) {
@@ -61,11 +73,19 @@ class FakeTransport : public server::Transport {
       ec = asio::error::broken_pipe;
       return 0;
     }
+    const std::size_t budget = std::min(wire_->per_write, wire_->allowance);
+    if (budget == 0) {
+      ec = asio::error::would_block;
+      return 0;
+    }
     std::size_t n = 0;
     for (const auto& s : segments) {
-      wire_->out.append(static_cast<const char*>(s.data()), s.size());
-      n += s.size();
+      const std::size_t take = std::min(s.size(), budget - n);
+      wire_->out.append(static_cast<const char*>(s.data()), take);
+      n += take;
+      if (n == budget) break;
     }
+    wire_->allowance -= n;
     return n;
   }
   void wait_readable(WaitHandler handler) override {
@@ -75,11 +95,18 @@ class FakeTransport : public server::Transport {
     }
     wire_->reader = std::move(handler);
   }
-  void wait_writable(WaitHandler handler) override { handler({}); }  // never full
+  void wait_writable(WaitHandler handler) override {
+    if (wire_->allowance == 0) {
+      wire_->writer = std::move(handler);
+      return;
+    }
+    handler({});
+  }
   void shutdown_send() override { wire_->fin = true; }
   void close() override {
     wire_->closed = true;
-    wire_->reader = nullptr;  // a closed socket's wait never completes here
+    wire_->reader = nullptr;  // a closed socket's waits never complete here
+    wire_->writer = nullptr;
   }
   std::string peer() const override { return "fake"; }
 

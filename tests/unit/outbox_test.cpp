@@ -10,44 +10,10 @@
 
 #include "common/framing.hpp"
 #include "server/chat/frames.hpp"
+#include "support/fake_transport.hpp"
 
 namespace chat::server {
 namespace {
-
-// Takes at most `per_write` bytes per write and `allowance` in all; past
-// that it is full (would block) until the test allows more.
-class ChokedTransport : public Transport {
- public:
-  std::string out;
-  std::size_t per_write = 1 << 30;
-  std::size_t allowance = 1 << 30;
-
-  std::size_t read_some(std::span<char>, std::error_code& ec) override {
-    ec = asio::error::would_block;
-    return 0;
-  }
-  std::size_t write_some(std::span<const asio::const_buffer> segments, std::error_code& ec) override {
-    const std::size_t budget = std::min(per_write, allowance);
-    if (budget == 0) {
-      ec = asio::error::would_block;
-      return 0;
-    }
-    std::size_t n = 0;
-    for (const auto& s : segments) {
-      const std::size_t take = std::min(s.size(), budget - n);
-      out.append(static_cast<const char*>(s.data()), take);
-      n += take;
-      if (n == budget) break;
-    }
-    allowance -= n;
-    return n;
-  }
-  void wait_readable(WaitHandler) override {}
-  void wait_writable(WaitHandler) override {}
-  void shutdown_send() override {}
-  void close() override {}
-  std::string peer() const override { return ""; }
-};
 
 // A frame of `payload` bytes of `fill`, as a room message when sequenced_ns != 0.
 LocalFrameRef frame_of(std::size_t payload, char fill, std::int64_t sequenced_ns = 0) {
@@ -68,7 +34,8 @@ TEST(OutboxTest, WritesSmallAndLargeFramesInOrderThroughPartialWrites) {
   std::vector<char> scratch(64 * 1024);
   Outbox box;
   LatencyHistogram latency;
-  ChokedTransport t;
+  auto wire = std::make_shared<testing::FakeWire>();
+  testing::FakeTransport t(wire);
   std::string expected;
   std::vector<LocalFrameRef> frames = {frame_of(100, 'a', 1), frame_of(5000, 'B'), frame_of(30, 'c', 1),
                                        frame_of(2000, 'd'), frame_of(9000, 'E', 1), frame_of(1, 'f', 1)};
@@ -77,9 +44,9 @@ TEST(OutboxTest, WritesSmallAndLargeFramesInOrderThroughPartialWrites) {
     expected += *f;
   }
   EXPECT_EQ(box.bytes(), expected.size());
-  t.per_write = 777;
+  wire->per_write = 777;
   EXPECT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kDone);
-  EXPECT_EQ(t.out, expected);
+  EXPECT_EQ(wire->out, expected);
   EXPECT_TRUE(box.empty());
   EXPECT_EQ(box.bytes(), 0u);
   EXPECT_EQ(observed(latency), 4u);  // the four room messages, once each
@@ -89,17 +56,18 @@ TEST(OutboxTest, ABlockedWriteKeepsEverythingAndGoesOnWhereItStopped) {
   std::vector<char> scratch(64 * 1024);
   Outbox box;
   LatencyHistogram latency;
-  ChokedTransport t;
+  auto wire = std::make_shared<testing::FakeWire>();
+  testing::FakeTransport t(wire);
   std::string expected;
   for (int i = 0; i < 50; ++i) {
     auto f = frame_of(64 + i, static_cast<char>('a' + i % 26), 1);
     box.push(f);
     expected += *f;
   }
-  t.per_write = 300;
-  t.allowance = 1000;
+  wire->per_write = 300;
+  wire->allow(1000);
   EXPECT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kBlocked);
-  EXPECT_EQ(t.out, expected.substr(0, 1000));
+  EXPECT_EQ(wire->out, expected.substr(0, 1000));
   // bytes() counts the partly written frame whole.
   EXPECT_GT(box.bytes(), expected.size() - 1000);
   EXPECT_LT(box.bytes(), expected.size() - 1000 + 114);
@@ -109,9 +77,9 @@ TEST(OutboxTest, ABlockedWriteKeepsEverythingAndGoesOnWhereItStopped) {
   auto late = frame_of(10, 'z', 1);
   box.push(late);
   expected += *late;
-  t.allowance = 1 << 30;
+  wire->allow(1 << 30);
   EXPECT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kDone);
-  EXPECT_EQ(t.out, expected);
+  EXPECT_EQ(wire->out, expected);
   EXPECT_EQ(observed(latency), 51u);
 }
 
@@ -119,19 +87,20 @@ TEST(OutboxTest, AFramePartlyWrittenGoesOnWhereItStoppedBeforeTheNextOnes) {
   std::vector<char> scratch(64 * 1024);
   Outbox box;
   LatencyHistogram latency;
-  ChokedTransport t;
+  auto wire = std::make_shared<testing::FakeWire>();
+  testing::FakeTransport t(wire);
   const auto a = frame_of(100, 'a', 1);
   const auto b = frame_of(100, 'b', 1);
   const auto c = frame_of(3000, 'C', 1);
   box.push(a);
-  t.allowance = 40;
+  wire->allow(40);
   EXPECT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kBlocked);
   box.push(b);
   box.push(c);
   EXPECT_EQ(box.bytes(), 101u + 101 + 3002);  // the partly written frame counts whole
-  t.allowance = 1 << 30;
+  wire->allow(1 << 30);
   EXPECT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kDone);
-  EXPECT_EQ(t.out, *a + *b + *c);
+  EXPECT_EQ(wire->out, *a + *b + *c);
   EXPECT_EQ(observed(latency), 3u);
 }
 
@@ -140,18 +109,19 @@ TEST(OutboxTest, DropUnstartedKeepsThePartlyWrittenFrameAndNothingAfterIt) {
     std::vector<char> scratch(64 * 1024);
     Outbox box;
     LatencyHistogram latency;
-    ChokedTransport t;
+    auto wire = std::make_shared<testing::FakeWire>();
+    testing::FakeTransport t(wire);
     const auto a = frame_of(100, 'a', 1);   // 101 bytes: [0, 101)
     const auto b = frame_of(100, 'b', 1);   // [101, 202)
     const auto big = frame_of(9000, 'G');   // [202, 9204)
     const auto c = frame_of(10, 'c', 1);
     for (const auto* f : {&a, &b, &big, &c}) box.push(*f);
-    t.allowance = cut;
+    wire->allow(cut);
     box.write_to(t, scratch, latency, 10);
     box.drop_unstarted();
     const auto bye = frame_of(20, 'Z');
     box.push(bye);
-    t.allowance = 1 << 30;
+    wire->allow(1 << 30);
     ASSERT_EQ(box.write_to(t, scratch, latency, 10), Outbox::Write::kDone) << cut;
     std::string expected;
     const std::string all = *a + *b + *big + *c;
@@ -163,11 +133,11 @@ TEST(OutboxTest, DropUnstartedKeepsThePartlyWrittenFrameAndNothingAfterIt) {
     if (cut == 202) expected = all.substr(0, 202);
     if (cut == 6000) expected = all.substr(0, 9204);
     if (cut == 9204) expected = all.substr(0, 9204);
-    EXPECT_EQ(t.out, expected + *bye) << cut;
+    EXPECT_EQ(wire->out, expected + *bye) << cut;
     // Every frame that went out whole decodes; the stream is intact.
     std::size_t frames = 0;
     common::FrameDecoder decoder(1 << 20);
-    EXPECT_EQ(decoder.feed(t.out, [&](std::string_view) { return ++frames, true; }), common::DecodeError::kNone);
+    EXPECT_EQ(decoder.feed(wire->out, [&](std::string_view) { return ++frames, true; }), common::DecodeError::kNone);
     EXPECT_EQ(decoder.buffered(), 0u) << cut;
   }
 }
