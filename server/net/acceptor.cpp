@@ -87,7 +87,8 @@ void Acceptor::accept_ready() {
   // The latest closes first, so a slot freed a moment ago is free now.
   notes_.drain(kNotesBatch, [this](AdmissionNote&& note) { admission_.on(note); });
   for (;;) {
-    if (const std::uint32_t wait = refusals_.retry_after_ms(common::TokenBucket::Clock::now()); wait > 0) {
+    const Admission::Clock::time_point now = Admission::Clock::now();
+    if (const std::uint32_t wait = refusals_.retry_after_ms(now); wait > 0) {
       accept_pauses_.fetch_add(1, std::memory_order_relaxed);
       return pause_accepting(wait);
     }
@@ -102,7 +103,7 @@ void Acceptor::accept_ready() {
       }
       asio::ip::tcp::endpoint peer;
       std::memcpy(peer.data(), &addr, std::min<std::size_t>(len, peer.capacity()));
-      admit(fd, peer);
+      admit(fd, peer, now);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -131,12 +132,12 @@ void Acceptor::pause_accepting(std::uint32_t ms) {
   });
 }
 
-void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
+void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now) {
   const AddressKey key = address_key(to_string(peer));
-  const Admission::Verdict verdict = admission_.check(key, Admission::Clock::now());
+  const Admission::Verdict verdict = admission_.check(key, now);
   if (verdict.refusal != Refusal::kNone) {
     spdlog::debug("refused {}: {}", key, kRefusalReasons[static_cast<std::size_t>(verdict.refusal) - 1]);
-    refuse(fd, verdict);
+    refuse(fd, verdict, now);
     return;
   }
   const auto reactor = static_cast<std::uint32_t>(next_);
@@ -154,9 +155,9 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer) {
 // refused connection costs no reactor anything. What the client already
 // sent is read first, so closing does not reset the connection (an RST
 // would make the client's kernel drop the error unread).
-void Acceptor::refuse(int fd, const Admission::Verdict& verdict) {
+void Acceptor::refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now) {
   count(verdict.refusal);
-  refusals_.charge(common::TokenBucket::Clock::now(), 1);
+  refusals_.charge(now, 1);
   const SharedFrame frame =
       error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
   [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);

@@ -14,7 +14,8 @@
 // connection already in stays as fast as without the flood; a newcomer
 // waits its turn in the backlog.
 // Thread safety: constructed and stopped by the server's thread; otherwise
-// confined to its own thread, except refused(), which any thread may read.
+// confined to its own thread, except its counters (accept_errors(),
+// accept_pauses(), refused()), which any thread may read.
 
 #include <asio.hpp>
 #include <array>
@@ -58,9 +59,9 @@ class Acceptor {
   void accept_ready();
   // Waits `ms`, then for the listening socket again.
   void pause_accepting(std::uint32_t ms);
-  // One accepted socket: refused here, or handed to a reactor.
-  void admit(int fd, const asio::ip::tcp::endpoint& peer);
-  void refuse(int fd, const Admission::Verdict& verdict);
+  // One accepted socket, at `now`: refused here, or handed to a reactor.
+  void admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now);
+  void refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now);
   void count(Refusal refusal);
   void wait_notes();
   void drain_notes();
