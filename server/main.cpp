@@ -1,4 +1,5 @@
-// chatd: parses flags, starts the server, waits for SIGINT or SIGTERM, stops.
+// chatd: parses flags, starts the server, loads its TLS certificate again on
+// each SIGHUP, and stops on SIGINT or SIGTERM.
 #include <csignal>
 #include <cstdio>
 #include <google/protobuf/stubs/logging.h>
@@ -19,13 +20,14 @@ int main(int argc, char** argv) {
     spdlog::debug("protobuf: {}", message);
   });
 
-  // Block the stop signals in every thread (the server's threads inherit the
-  // mask); this thread then waits for them with sigwait.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // Block the signals chatd handles in every thread (the server's threads
+  // inherit the mask); this thread then waits for them with sigwait.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   // Past a file-size limit a write fails with EFBIG, which the store
   // reports and survives, instead of the signal killing the server.
@@ -34,10 +36,15 @@ int main(int argc, char** argv) {
   try {
     chat::server::Server server(config);
     server.start();
-    const auto endpoint = server.endpoint();
-    // Tests and scripts read this line to learn the port.
-    std::printf("chatd listening on %s with %u reactors\n", chat::server::to_string(endpoint).c_str(),
-                config.effective_reactors());
+    // Tests and scripts read these lines to learn the ports.
+    if (config.plaintext()) {
+      std::printf("chatd listening on %s with %u reactors\n", chat::server::to_string(server.endpoint()).c_str(),
+                  config.effective_reactors());
+    }
+    if (auto tls = server.tls_endpoint()) {
+      std::printf("chatd TLS on %s with %u reactors\n", chat::server::to_string(*tls).c_str(),
+                  config.effective_reactors());
+    }
     if (auto metrics = server.metrics_endpoint()) {
       std::printf("chatd metrics on http://%s/metrics\n", chat::server::to_string(*metrics).c_str());
     }
@@ -45,7 +52,16 @@ int main(int argc, char** argv) {
     spdlog::info("started: {} reactors, epoch {}", config.effective_reactors(), server.epoch());
     spdlog::info("{}", server.admission_summary());
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    while (sigwait(&handled, &signal) == 0 && signal == SIGHUP) {
+      std::string error;
+      if (!config.tls()) {
+        spdlog::info("SIGHUP: no TLS certificate to load again");
+      } else if (server.reload_tls(error)) {
+        spdlog::info("SIGHUP: TLS certificate {} loaded again", config.tls_cert);
+      } else {
+        spdlog::warn("SIGHUP: {}; the TLS certificate in use stays", error);
+      }
+    }
     spdlog::info("{} received; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.stop();
     spdlog::info("stopped");

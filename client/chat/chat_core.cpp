@@ -142,6 +142,7 @@ void ChatCore::connect() {
   ev.on_disconnect = [this, live](std::error_code ec) { if (live()) on_disconnected(ec); };
   if (client_) client_->close();
   client_ = client::Client::create(io_, std::move(ev));
+  if (options_.tls) client_->use_tls(options_.tls);
   set_state(ConnState::kConnecting, options_.host + ":" + std::to_string(options_.port));
   client_->connect(options_.host, options_.port, [this, live](std::error_code ec) {
     if (!live()) return;

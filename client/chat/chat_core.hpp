@@ -46,6 +46,8 @@ namespace chat::term {
 struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7777;
+  // Speak TLS, verifying the server with this context (null: plaintext).
+  std::shared_ptr<asio::ssl::context> tls;
   std::string nick;
   std::vector<std::string> rooms;
   std::chrono::milliseconds reconnect_min{250};

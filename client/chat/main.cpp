@@ -12,6 +12,7 @@
 #include "client/chat/line_mode.hpp"
 #include "client/chat/probe.hpp"
 #include "client/chat/tui.hpp"
+#include "common/tls_context.hpp"
 #include "common/version.hpp"
 
 int main(int argc, char** argv) {
@@ -24,10 +25,16 @@ int main(int argc, char** argv) {
   int reconnect_max_ms = static_cast<int>(options.reconnect_max.count());
   int ping_ms = static_cast<int>(options.ping_interval.count());
   int eof_timeout_ms = 5000;
+  bool tls = false;
+  std::string tls_ca;
 
   CLI::App app{"chat: a terminal client for chatd", "chat"};
   app.add_option("--host", options.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
   app.add_option("--port", options.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
+  app.add_flag("--tls", tls, "Connect with TLS, verifying the server's certificate (chatd's --tls-port, 7778)")
+      ->envname("CHAT_TLS");
+  app.add_option("--tls-ca", tls_ca, "PEM file of the CAs to trust with --tls (default: the system's)")
+      ->envname("CHAT_TLS_CA");
   auto* nick = app.add_option("--nick", options.nick, "Your nickname")->envname("CHAT_NICK");
   app.add_option("--join", options.rooms, "A room to join (repeatable)");
   app.add_flag("--plain", plain, "Line mode: read lines from stdin, print one line per event");
@@ -41,7 +48,19 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "chat " + std::string(chat::common::kVersion), "Print the version and exit");
   CLI11_PARSE(app, argc, argv);
 
-  if (check) return chat::term::probe(options.host, options.port, std::chrono::seconds(5));
+  if (!tls_ca.empty() && !tls) {
+    std::cerr << "chat: --tls-ca needs --tls\n";
+    return 2;
+  }
+  if (tls) {
+    try {
+      options.tls = chat::common::client_tls_context(tls_ca);
+    } catch (const std::exception& e) {
+      std::cerr << "chat: " << e.what() << "\n";
+      return 2;
+    }
+  }
+  if (check) return chat::term::probe(options.host, options.port, options.tls, std::chrono::seconds(5));
   if (nick->count() == 0 && options.nick.empty()) {
     std::cerr << "chat: --nick is required (or set CHAT_NICK)\n";
     return 2;

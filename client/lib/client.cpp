@@ -14,18 +14,35 @@ void Client::connect(const std::string& host, std::uint16_t port,
   on_connected_ = std::move(done);
   resolver_.async_resolve(
       host, std::to_string(port),
-      [self = shared_from_this()](const std::error_code& ec, asio::ip::tcp::resolver::results_type results) {
+      [self = shared_from_this(), host](const std::error_code& ec, asio::ip::tcp::resolver::results_type results) {
         if (self->closed_) return;  // closed while resolving
         if (ec) return self->fail(ec);
         asio::async_connect(self->socket_, results,
-                            [self](const std::error_code& ec2, const asio::ip::tcp::endpoint&) {
+                            [self, host](const std::error_code& ec2, const asio::ip::tcp::endpoint&) {
                               if (self->closed_) return;
                               if (ec2) return self->fail(ec2);
                               std::error_code ignored;
                               self->socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+                              if (self->tls_context_) return self->start_tls(host);
                               self->read();
                             });
       });
+}
+
+// SNI and the name the certificate must carry are the host as given: a
+// name, or an IP address (matched against the certificate's IP entries).
+void Client::start_tls(const std::string& host) {
+  tls_ = std::make_unique<asio::ssl::stream<asio::ip::tcp::socket&>>(socket_, *tls_context_);
+  std::error_code not_an_address;
+  asio::ip::make_address(host, not_an_address);
+  if (not_an_address) SSL_set_tlsext_host_name(tls_->native_handle(), host.c_str());  // SNI names hosts only
+  std::error_code ignored;
+  tls_->set_verify_callback(asio::ssl::host_name_verification(host), ignored);
+  tls_->async_handshake(asio::ssl::stream_base::client, [self = shared_from_this()](const std::error_code& ec) {
+    if (self->closed_) return;
+    if (ec) return self->fail(ec);
+    self->read();
+  });
 }
 
 void Client::close() {
@@ -57,7 +74,7 @@ void Client::fail(std::error_code ec) {
 }
 
 void Client::read() {
-  socket_.async_read_some(
+  with_stream([this](auto& stream) { stream.async_read_some(
       asio::buffer(read_buffer_), [self = shared_from_this()](const std::error_code& ec, std::size_t n) {
         // A read that completed before close() may still be queued behind
         // it; after close() no event reaches the owner, whose callbacks may
@@ -71,7 +88,7 @@ void Client::read() {
                                                });
         if (error != common::DecodeError::kNone) return self->fail(asio::error::invalid_argument);
         if (!self->closed_) self->read();
-      });
+      }); });
 }
 
 void Client::on_frame(std::string_view payload) {
@@ -159,10 +176,12 @@ void Client::write_next() {
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(writing_.size());
   for (const auto& b : writing_) buffers.push_back(asio::buffer(b));
-  asio::async_write(socket_, buffers, [self = shared_from_this()](const std::error_code& ec, std::size_t) {
-    self->writing_.clear();
-    if (ec) return self->fail(ec);
-    self->write_next();
+  with_stream([this, &buffers](auto& stream) {
+    asio::async_write(stream, buffers, [self = shared_from_this()](const std::error_code& ec, std::size_t) {
+      self->writing_.clear();
+      if (ec) return self->fail(ec);
+      self->write_next();
+    });
   });
 }
 

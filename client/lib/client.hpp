@@ -2,11 +2,12 @@
 // The protocol client library: one connection to a chat server. It frames
 // and sends requests, matches replies by request_id, and hands events to
 // callbacks. No terminal I/O: the tests, the `chat` terminal client and
-// `chat-bench` are all built on it.
+// `chat-bench` are all built on it. Over TCP, or TLS with use_tls().
 // Thread safety: confined to the thread that runs its io_context; every
 // method must be called there and every callback runs there.
 
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -41,6 +42,12 @@ struct Events {
 class Client : public std::enable_shared_from_this<Client> {
  public:
   static std::shared_ptr<Client> create(asio::io_context& io, Events events = {});
+
+  // Before connect(): speak TLS, verifying the server's certificate with
+  // `context` (common/tls_context.hpp) against the host name connect() is
+  // given. A certificate that does not verify fails connect() with
+  // OpenSSL's reason.
+  void use_tls(std::shared_ptr<asio::ssl::context> context) { tls_context_ = std::move(context); }
 
   // Resolves, connects and waits for the server's Welcome; `done` gets an
   // error code (empty on success).
@@ -92,10 +99,22 @@ class Client : public std::enable_shared_from_this<Client> {
   void write(std::string bytes);
   void write_next();
   void fail(std::error_code ec);
+  void start_tls(const std::string& host);
+  // Calls f with the stream the bytes travel on: the TLS stream or the socket.
+  template <class F>
+  void with_stream(F&& f) {
+    if (tls_) {
+      f(*tls_);
+    } else {
+      f(socket_);
+    }
+  }
 
   asio::io_context& io_;
   asio::ip::tcp::resolver resolver_;
   asio::ip::tcp::socket socket_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  std::unique_ptr<asio::ssl::stream<asio::ip::tcp::socket&>> tls_;
   Events events_;
   std::function<void(std::error_code)> on_connected_;
   bool connected_ = false;

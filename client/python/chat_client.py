@@ -11,7 +11,8 @@ protobuf's standard varint length-delimited encoding of chat.v1.ClientFrame
 It logs in, joins the room, says something, and prints every frame it
 receives as one line until --expect text is seen or --timeout runs out.
 --host, --port and --nick default to $CHAT_HOST, $CHAT_PORT and $CHAT_NICK,
-as for the terminal client `chat`. What others send is shown as `chat`
+as for the terminal client `chat`; --tls (with --tls-ca FILE, or the
+system's CAs) connects to chatd's TLS port. What others send is shown as `chat`
 shows it: control characters (ESC included) print as spaces, so a frame is
 one line and never drives your terminal, and bidi controls as <U+202E>.
 
@@ -28,6 +29,7 @@ import argparse
 import os
 import re
 import socket
+import ssl
 import sys
 import time
 
@@ -147,9 +149,12 @@ def describe(pb, frame):
 
 
 class Connection:
-    def __init__(self, pb, host, port, timeout):
+    def __init__(self, pb, host, port, timeout, tls=None):
+        """tls: an ssl.SSLContext that verifies the server (chatd's --tls-port), or None."""
         self.pb = pb
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         self.buffer = b""
         self.next_id = 1
 
@@ -187,6 +192,10 @@ def parse_args():
     parser.add_argument("--expect", help="exit 0 once a message with this text arrives")
     parser.add_argument("--list", action="store_true", help="print every room (page by page), then exit")
     parser.add_argument("--timeout", type=float, default=10.0)
+    parser.add_argument("--tls", action="store_true", default=bool(env.get("CHAT_TLS")),
+                        help="connect with TLS, verifying the server's certificate ($CHAT_TLS)")
+    parser.add_argument("--tls-ca", default=env.get("CHAT_TLS_CA"),
+                        help="PEM file of the CAs to trust with --tls (default: the system's; $CHAT_TLS_CA)")
     args = parser.parse_args()
     if not args.nick:
         parser.error("--nick is required (or set CHAT_NICK)")
@@ -231,8 +240,16 @@ def list_rooms(pb, conn):
 
 def run(pb, args):
     deadline = time.monotonic() + args.timeout
+    tls = None
+    if args.tls:
+        try:
+            tls = ssl.create_default_context(cafile=args.tls_ca)
+        except OSError as e:
+            die(f"cannot read the CA file {args.tls_ca}: {e.strerror or e}")
     try:
-        conn = Connection(pb, args.host, args.port, args.timeout)
+        conn = Connection(pb, args.host, args.port, args.timeout, tls)
+    except ssl.SSLError as e:
+        die(f"TLS with {args.host}:{args.port} failed: {e.reason or e}")
     except OSError as e:
         die(f"cannot connect to {args.host}:{args.port}: {e.strerror or e}")
     conn.send(hello=pb.HelloRequest(nick=args.nick))

@@ -51,6 +51,14 @@ void add_process_flags(CLI::App& app, Config& c) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
 }
 
+void add_tls_flags(CLI::App& app, Config& c) {
+  flag(app, "--tls-cert", c.tls_cert,
+       "PEM certificate chain: serve TLS on --tls-port (loaded again on SIGHUP)", "CHATD_TLS_CERT");
+  flag(app, "--tls-key", c.tls_key, "PEM private key of --tls-cert", "CHATD_TLS_KEY");
+  flag(app, "--tls-port", c.tls_port, "TLS port, on the --bind address (0: any free port)", "CHATD_TLS_PORT");
+  app.add_flag("--tls-only", c.tls_only, "Serve TLS only: no plaintext port")->envname("CHATD_TLS_ONLY");
+}
+
 void add_store_flags(CLI::App& app, Config& c) {
   flag(app, "--store", c.store, "sqlite: durable, in --data-dir; memory: history lost on restart", "CHATD_STORE")
       ->check(CLI::IsMember({"sqlite", "memory"}));
@@ -276,6 +284,16 @@ void check_together(const Config& c) {
   if (c.rate_bytes_burst < c.max_frame_bytes) {
     throw CLI::ValidationError("--rate-bytes-burst", "must be at least --max-frame-bytes");
   }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    throw CLI::ValidationError(c.tls_cert.empty() ? "--tls-key" : "--tls-cert",
+                               "needs --tls-cert and --tls-key together");
+  }
+  if (c.tls_only && c.tls_cert.empty()) {
+    throw CLI::ValidationError("--tls-only", "needs --tls-cert and --tls-key");
+  }
+  if (c.tls() && c.plaintext() && c.tls_port == c.port && c.port != 0) {
+    throw CLI::ValidationError("--tls-port", "must differ from --port");
+  }
   if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-topic-bytes",
                                "must leave 1024 bytes of room under --max-frame-bytes");
@@ -291,6 +309,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   app.get_formatter()->column_width(36);
   std::string metrics;
   add_process_flags(app, c);
+  add_tls_flags(app, c);
   add_store_flags(app, c);
   add_history_flags(app, c);
   add_size_flags(app, c);

@@ -22,6 +22,13 @@ struct Config {
   std::uint16_t port = 7777;
   unsigned reactors = 0;  // 0: one per hardware thread
   std::string log_level = "info";
+  // TLS (tls_transport.hpp): with a certificate and its key, the TLS port
+  // listens beside the plaintext one (on the same --bind address), or
+  // instead of it with tls_only. SIGHUP loads both files again.
+  std::string tls_cert;
+  std::string tls_key;
+  std::uint16_t tls_port = 7778;
+  bool tls_only = false;
   // /metrics endpoint; empty bind: off.
   std::string metrics_bind;
   std::uint16_t metrics_port = 0;
@@ -116,6 +123,8 @@ struct Config {
   std::size_t mailbox_batch = 256;
 
   unsigned effective_reactors() const;
+  bool tls() const { return !tls_cert.empty(); }
+  bool plaintext() const { return !tls_only; }
   // --rate 0 means no rate limit at all: no frame rate, no byte budget.
   std::size_t effective_rate_bytes() const { return rate_per_sec == 0 ? 0 : rate_bytes; }
   // Admission: the caps in force under an open-file limit of `fd_limit`.

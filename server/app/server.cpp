@@ -4,7 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <asio/ssl/context.hpp>
+
+#include "common/tls_context.hpp"
 #include "common/version.hpp"
+#include "server/chat/frames.hpp"
 #include "server/store/memory_store.hpp"
 #include "server/store/sqlite_store.hpp"
 
@@ -88,6 +92,11 @@ Server::Server(Config config) {
   }
   context_.epoch = store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);
+  if (context_.config.tls()) {
+    context_.tls = common::server_tls_context(context_.config.tls_cert, context_.config.tls_key);
+    context_.plaintext_refusal =
+        error_frame(v1::Error::CODE_TLS_REQUIRED, "this is a TLS port: connect with TLS (chat --tls)", 0, 0);
+  }
   for (std::uint32_t i = 0; i < context_.reactors; ++i) {
     reactors_.push_back(std::make_unique<Reactor>(i, context_, *store_));
   }
@@ -117,6 +126,23 @@ void Server::start() {
   if (metrics_) metrics_->start();
 }
 
+bool Server::reload_tls(std::string& error) {
+  if (!context_.config.tls()) {
+    error = "no --tls-cert to load";
+    return false;
+  }
+  std::shared_ptr<asio::ssl::context> tls;
+  try {
+    tls = common::server_tls_context(context_.config.tls_cert, context_.config.tls_key);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return false;
+  }
+  for (auto& producer : control_) producer->send(msg::UseTls{tls});
+  tls_reloads_.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
 void Server::stop() {
   if (threads_.empty()) return;
   if (metrics_) metrics_->stop();
@@ -136,6 +162,7 @@ MetricsSnapshot Server::metrics() const {
   }
   out.accept_errors = acceptor_->accept_errors();
   out.accept_pauses = acceptor_->accept_pauses();
+  out.tls_reloads = tls_reloads_.load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < kRefusalReasons.size(); ++i) {
     out.connections_refused[i] = acceptor_->refused(i);
     // The acceptor sends the error itself; a pre-login drop is a session's.

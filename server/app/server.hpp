@@ -5,6 +5,7 @@
 // thread (main, or a test); metrics() from any thread.
 
 #include <asio.hpp>
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,8 +34,15 @@ class Server {
   // Stops accepting, tells every client, flushes, closes, joins the threads.
   void stop();
 
+  // The plaintext port's endpoint (with --tls-only, the TLS port's), and
+  // the TLS port's if there is one.
   asio::ip::tcp::endpoint endpoint() const { return acceptor_->endpoint(); }
+  std::optional<asio::ip::tcp::endpoint> tls_endpoint() const { return acceptor_->tls_endpoint(); }
   std::uint16_t port() const { return endpoint().port(); }
+  // Loads --tls-cert and --tls-key again and hands the new context to every
+  // reactor, for connections from now on; false (and why, in `error`) if
+  // there is no TLS or the files cannot be used, and the old one stays.
+  bool reload_tls(std::string& error);
   std::uint64_t epoch() const { return context_.epoch; }
   const Config& config() const { return context_.config; }
   MetricsSnapshot metrics() const;
@@ -55,6 +63,7 @@ class Server {
   std::unique_ptr<MetricsServer> metrics_;
   std::vector<std::thread> threads_;
   std::string admission_summary_;
+  std::atomic<std::uint64_t> tls_reloads_{0};  // written by the controlling thread
 };
 
 }  // namespace chat::server

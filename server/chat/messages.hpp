@@ -4,12 +4,17 @@
 // consuming reactor; the frames inside are immutable and shared.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "chat/v1/chat.pb.h"
 #include "common/framing.hpp"
+
+namespace asio::ssl {
+class context;
+}
 
 namespace chat::server {
 
@@ -30,6 +35,12 @@ namespace msg {
 struct Adopt {
   int fd = -1;
   SessionId session = 0;  // the id admission knows it by; 0: the reactor picks one
+  bool tls = false;       // accepted on the TLS port
+};
+// server -> reactor: the TLS context for connections adopted from now on
+// (SIGHUP loaded the certificate again). Those already open keep theirs.
+struct UseTls {
+  std::shared_ptr<asio::ssl::context> context;
 };
 // acceptor -> reactor: too many connections have not logged in, and this
 // one is the oldest of them (net/admission.hpp): drop it, unless it has.
@@ -242,6 +253,6 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
                              msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
-                             msg::DropPreLogin>;
+                             msg::DropPreLogin, msg::UseTls>;
 
 }  // namespace chat::server

@@ -42,22 +42,33 @@ const char* refusal_text(Refusal refusal) {
 
 Acceptor::Acceptor(const Config& config, const Admission::Limits& limits, const std::vector<Inbox*>& inboxes,
                    Notes& notes)
-    : acceptor_(listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")),
-      backoff_(io_),
+    : backoff_(io_),
       refusals_(config.max_refusals_per_second, std::max(config.max_refusals_per_second / 10, 1.0),
                 common::TokenBucket::Clock::now()),
       admission_(limits),
       notes_(notes),
       notes_wake_(io_, ::dup(notes.wake_fd())) {
-  acceptor_.non_blocking(true);
-  endpoint_ = acceptor_.local_endpoint();
+  if (config.plaintext()) {
+    listeners_.push_back({listen_on(io_, config.bind, config.port, "the chat listener (--bind, --port)")});
+    if (!asio::ip::make_address(config.bind).is_loopback()) {
+      spdlog::warn("the plaintext port {} is open beyond this machine: messages, nicks and everything else cross "
+                   "the network unencrypted; serve TLS (--tls-cert, --tls-key, --tls-only) to the internet",
+                   to_string(listeners_.back().socket.local_endpoint()));
+    }
+  }
+  if (config.tls()) {
+    listeners_.push_back({listen_on(io_, config.bind, config.tls_port, "the TLS listener (--bind, --tls-port)"), true});
+    tls_endpoint_ = listeners_.back().socket.local_endpoint();
+  }
+  for (Listener& listener : listeners_) listener.socket.non_blocking(true);
+  endpoint_ = listeners_.front().socket.local_endpoint();
   for (Inbox* inbox : inboxes) reactors_.push_back(std::make_unique<Inbox::Producer>(*inbox));
 }
 
 Acceptor::~Acceptor() { stop(); }
 
 void Acceptor::start() {
-  wait_acceptable();
+  for (Listener& listener : listeners_) wait_acceptable(listener);
   drain_notes();  // arms the notes mailbox before the first sleep
   thread_ = std::thread([this] {
     run_as_background_thread("acceptor");
@@ -71,19 +82,22 @@ void Acceptor::stop() {
     std::error_code ec;
     stopped_ = true;
     backoff_.cancel();
-    acceptor_.close(ec);
+    for (Listener& listener : listeners_) listener.socket.close(ec);
     notes_wake_.close(ec);
   });
   thread_.join();
 }
 
-void Acceptor::wait_acceptable() {
-  acceptor_.async_wait(asio::ip::tcp::acceptor::wait_read, [this](const std::error_code& ec) {
-    if (!ec) accept_ready();
+void Acceptor::wait_acceptable(Listener& listener) {
+  if (listener.waiting) return;
+  listener.waiting = true;
+  listener.socket.async_wait(asio::ip::tcp::acceptor::wait_read, [this, &listener](const std::error_code& ec) {
+    listener.waiting = false;
+    if (!ec && !paused_) accept_ready(listener);
   });
 }
 
-void Acceptor::accept_ready() {
+void Acceptor::accept_ready(Listener& listener) {
   // The latest closes first, so a slot freed a moment ago is free now.
   notes_.drain(kNotesBatch, [this](AdmissionNote&& note) { admission_.on(note); });
   for (;;) {
@@ -95,7 +109,7 @@ void Acceptor::accept_ready() {
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
     const int fd =
-        ::accept4(acceptor_.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        ::accept4(listener.socket.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       if (out_of_fds_) {
         out_of_fds_ = false;
@@ -103,7 +117,7 @@ void Acceptor::accept_ready() {
       }
       asio::ip::tcp::endpoint peer;
       std::memcpy(peer.data(), &addr, std::min<std::size_t>(len, peer.capacity()));
-      admit(fd, peer, now);
+      admit(fd, peer, now, listener.tls);
       continue;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -122,17 +136,20 @@ void Acceptor::accept_ready() {
     spdlog::error("accept: {}", std::generic_category().message(errno));
     break;
   }
-  wait_acceptable();
+  wait_acceptable(listener);
 }
 
 void Acceptor::pause_accepting(std::uint32_t ms) {
+  paused_ = true;
   backoff_.expires_after(std::chrono::milliseconds(ms));
   backoff_.async_wait([this](const std::error_code& ec) {
-    if (!ec) wait_acceptable();
+    if (ec) return;
+    paused_ = false;
+    for (Listener& listener : listeners_) wait_acceptable(listener);
   });
 }
 
-void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now) {
+void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now, bool tls) {
   const AddressKey key = address_key(to_string(peer));
   const Admission::Verdict verdict = admission_.check(key, now);
   if (verdict.refusal != Refusal::kNone) {
@@ -144,7 +161,7 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clo
   next_ = (next_ + 1) % reactors_.size();
   const SessionId session = make_session_id(reactor, next_serial_++);
   const std::optional<SessionId> oldest = admission_.admit(session, key);
-  reactors_[reactor]->send(msg::Adopt{fd, session});
+  reactors_[reactor]->send(msg::Adopt{fd, session, tls});
   if (oldest) {
     count(Refusal::kPreLogin);
     reactors_[reactor_of(*oldest)]->send(msg::DropPreLogin{*oldest});

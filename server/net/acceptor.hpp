@@ -1,5 +1,6 @@
 #pragma once
-// The acceptor: owns the listening socket on its own thread, asks admission
+// The acceptor: owns the listening sockets (the plaintext port, the TLS
+// port, or both) on its own thread, asks admission
 // (net/admission.hpp) about every accepted socket, refuses it there with one
 // TOO_MANY_CONNECTIONS frame, or hands it, as a raw fd, round-robin to the
 // reactors' inboxes. It never touches a session; the reactors tell it what
@@ -22,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -45,7 +47,9 @@ class Acceptor {
   Acceptor(const Config& config, const Admission::Limits& limits, const std::vector<Inbox*>& inboxes, Notes& notes);
   ~Acceptor();
 
+  // The plaintext port's endpoint, or the TLS port's when it is the only one.
   asio::ip::tcp::endpoint endpoint() const { return endpoint_; }
+  std::optional<asio::ip::tcp::endpoint> tls_endpoint() const { return tls_endpoint_; }
   void start();
   void stop();  // stops accepting, closes the listening socket, joins the thread
   std::uint64_t accept_errors() const { return accept_errors_.load(std::memory_order_relaxed); }
@@ -55,21 +59,28 @@ class Acceptor {
   std::uint64_t refused(std::size_t reason) const { return refused_[reason].load(std::memory_order_relaxed); }
 
  private:
-  void wait_acceptable();
-  void accept_ready();
-  // Waits `ms`, then for the listening socket again.
+  struct Listener {
+    asio::ip::tcp::acceptor socket;
+    bool tls = false;
+    bool waiting = false;  // an async_wait is pending on it
+  };
+  void wait_acceptable(Listener& listener);
+  void accept_ready(Listener& listener);
+  // Waits `ms`, then for every listening socket again.
   void pause_accepting(std::uint32_t ms);
   // One accepted socket, at `now`: refused here, or handed to a reactor.
-  void admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now);
+  void admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now, bool tls);
   void refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now);
   void count(Refusal refusal);
   void wait_notes();
   void drain_notes();
 
   asio::io_context io_;  // default concurrency hint: stop() posts from another thread
-  asio::ip::tcp::acceptor acceptor_;
+  std::vector<Listener> listeners_;  // plaintext first, then TLS
   asio::steady_timer backoff_;
+  bool paused_ = false;  // backoff_ will wait on every listener again
   asio::ip::tcp::endpoint endpoint_;
+  std::optional<asio::ip::tcp::endpoint> tls_endpoint_;
   std::vector<std::unique_ptr<Inbox::Producer>> reactors_;
   std::size_t next_ = 0;
   std::uint64_t next_serial_ = 1;

@@ -25,6 +25,9 @@ class TcpTransport final : public Transport {
   void close() override;
   std::string peer() const override;
 
+  // For a layer on top (tls_transport.hpp): the socket itself.
+  asio::ip::tcp::socket& socket() { return socket_; }
+
  private:
   asio::ip::tcp::socket socket_;
 };

@@ -73,6 +73,12 @@ struct MetricsSnapshot {
   std::uint64_t room_creations_refused_connection = 0;
   std::uint64_t room_creations_refused_address = 0;
   std::uint64_t room_creations_refused_held = 0;
+  // TLS: handshakes done and failed, plaintext clients on the TLS port, and
+  // certificates loaded again on SIGHUP.
+  std::uint64_t tls_handshakes = 0;
+  std::uint64_t tls_handshakes_failed = 0;
+  std::uint64_t tls_plaintext_refused = 0;
+  std::uint64_t tls_reloads = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   std::array<std::uint64_t, kRateLimitNames.size()> rate_limited_by{};
   std::array<std::uint64_t, kRefusalReasons.size()> connections_refused{};  // by kRefusalReasons
@@ -142,6 +148,9 @@ class ReactorMetrics {
   Counter room_creations_refused_connection{0};
   Counter room_creations_refused_address{0};
   Counter room_creations_refused_held{0};
+  Counter tls_handshakes{0};
+  Counter tls_handshakes_failed{0};
+  Counter tls_plaintext_refused{0};
   std::array<Counter, kErrorCodes> errors{};
   std::array<Counter, kRateLimitNames.size()> rate_limited_by{};  // by kRateLimitNames
   // From sequencing a room message to the write that sent it to a member.
@@ -167,6 +176,9 @@ inline void ReactorMetrics::add_to(MetricsSnapshot& out) const {
   out.room_creations_refused_connection += get(room_creations_refused_connection);
   out.room_creations_refused_address += get(room_creations_refused_address);
   out.room_creations_refused_held += get(room_creations_refused_held);
+  out.tls_handshakes += get(tls_handshakes);
+  out.tls_handshakes_failed += get(tls_handshakes_failed);
+  out.tls_plaintext_refused += get(tls_plaintext_refused);
   for (std::size_t i = 0; i < kErrorCodes; ++i) out.errors[i] += get(errors[i]);
   for (std::size_t i = 0; i < kRateLimitNames.size(); ++i) out.rate_limited_by[i] += get(rate_limited_by[i]);
   delivery_latency.add_to(out.delivery_latency);

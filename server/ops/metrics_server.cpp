@@ -210,6 +210,12 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
   metric("accept_pauses_total", "counter",
          "Times accepting paused because the refusal budget (--max-refusals-per-second) ran out.", m.accept_pauses);
+  metric("tls_handshakes_total", "counter", "TLS handshakes completed on the TLS port.", m.tls_handshakes);
+  metric("tls_handshakes_failed_total", "counter", "TLS handshakes that failed (bad client hello, no shared cipher).",
+         m.tls_handshakes_failed);
+  metric("tls_plaintext_refused_total", "counter", "Plaintext clients on the TLS port, sent an error and closed.",
+         m.tls_plaintext_refused);
+  metric("tls_reloads_total", "counter", "Certificates loaded again on SIGHUP.", m.tls_reloads);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);
   metric("frames_out_total", "counter", "Frames queued to clients.", m.frames_out);
   metric("messages_published_total", "counter", "Room messages sequenced.", m.messages_published);

@@ -7,6 +7,7 @@
 
 #include "common/overloaded.hpp"
 #include "server/net/tcp_transport.hpp"
+#include "server/net/tls_transport.hpp"
 
 namespace chat::server {
 
@@ -19,6 +20,7 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       wake_(io_, ::dup(inbox_.wake_fd())),
       tick_(io_),
       stop_grace_(io_),
+      tls_(context.tls),
       store_(store.open_shard(index, context.reactors)),
       fan_out_(*this),
       sequencer_(*this, *store_, fan_out_),
@@ -153,8 +155,14 @@ void Reactor::on(msg::Adopt&& m) {
   if (const std::size_t sndbuf = context_.config.send_buffer_bytes; sndbuf > 0) {
     socket.set_option(asio::socket_base::send_buffer_size(static_cast<int>(sndbuf)), ec);
   }
-  hub_.adopt(std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms), context_.welcome,
-             m.session);
+  std::unique_ptr<Transport> transport;
+  if (m.tls && tls_) {
+    transport = std::make_unique<TlsTransport>(std::move(socket), context_.config.tcp_user_timeout_ms, tls_,
+                                               context_.plaintext_refusal, metrics_);
+  } else {
+    transport = std::make_unique<TcpTransport>(std::move(socket), context_.config.tcp_user_timeout_ms);
+  }
+  hub_.adopt(std::move(transport), context_.welcome, m.session);
 }
 
 void Reactor::on(msg::ListRooms&& m) {

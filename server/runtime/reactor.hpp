@@ -34,6 +34,11 @@ struct ServerContext {
   std::uint32_t reactors = 1;
   std::uint64_t epoch = 0;
   SharedFrame welcome;
+  // TLS: the context at start (null without --tls-cert; SIGHUP sends each
+  // reactor a new one, msg::UseTls), and the Error frame a plaintext client
+  // on the TLS port gets.
+  std::shared_ptr<asio::ssl::context> tls;
+  SharedFrame plaintext_refusal;
 };
 
 class Reactor final : public Router {
@@ -81,6 +86,7 @@ class Reactor final : public Router {
 
   void on(msg::Adopt&& m);
   void on(msg::DropPreLogin&& m) { hub_.drop_pre_login(m.session); }
+  void on(msg::UseTls&& m) { tls_ = std::move(m.context); }
   void on(msg::ListRooms&& m);
   void on(msg::Stop&& m);
   void on(msg::Barrier&& m);
@@ -101,6 +107,7 @@ class Reactor final : public Router {
   asio::steady_timer tick_;
   asio::steady_timer stop_grace_;
   ReactorMetrics metrics_;
+  std::shared_ptr<asio::ssl::context> tls_;  // for connections from the TLS port
 
   // The actors on this reactor, in the order they are built.
   std::unique_ptr<HistoryStore> store_;

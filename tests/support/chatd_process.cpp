@@ -61,9 +61,11 @@ ChatdProcess::ChatdProcess(Options options)
       [this](const ChildProcess::Lines& lines) {
         for (const auto& line : lines) {
           if (!port_) port_ = port_after(line, "listening on 127.0.0.1:");
+          if (!tls_port_) tls_port_ = port_after(line, "TLS on 127.0.0.1:");
           if (!metrics_port_) metrics_port_ = port_after(line, "metrics on http://127.0.0.1:");
         }
-        return port_ != 0 && metrics_port_ != 0;
+        // The metrics line comes last (with --tls-only, no plaintext line).
+        return (port_ != 0 || tls_port_ != 0) && metrics_port_ != 0;
       },
       kStartTimeout);
 }

@@ -50,6 +50,7 @@ class ChatdProcess {
   pid_t pid() const { return child_.pid(); }
   // From chatd's first lines; 0 if it never said.
   std::uint16_t port() const { return port_; }
+  std::uint16_t tls_port() const { return tls_port_; }  // with --tls-cert
   std::uint16_t metrics_port() const { return metrics_port_; }
 
   // Sends `sig` (none if 0) and waits up to `timeout` for the exit status
@@ -91,6 +92,7 @@ class ChatdProcess {
   // Its stdout is drained all the time, so chatd never blocks on a full pipe.
   ChildProcess child_;
   std::uint16_t port_ = 0;
+  std::uint16_t tls_port_ = 0;
   std::uint16_t metrics_port_ = 0;
 };
 

@@ -15,7 +15,9 @@
 
 namespace chat::testing {
 
-TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick) : io_(io) {
+TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick,
+                       std::shared_ptr<asio::ssl::context> tls)
+    : io_(io) {
   std::promise<std::error_code> connected;
   io_.call([&] {
     client::Events ev;
@@ -56,6 +58,7 @@ TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick
       cv_.notify_all();
     };
     client_ = client::Client::create(io_.io(), std::move(ev));
+    if (tls) client_->use_tls(tls);
     client_->connect("127.0.0.1", port, [&connected](std::error_code ec) { connected.set_value(ec); });
     return 0;
   });

@@ -51,7 +51,9 @@ class TestClient {
   using Op = std::function<void(client::Client&, client::ReplyHandler)>;
 
   // Connects and waits for the Welcome; logs in too when `nick` is given.
-  TestClient(IoThread& io, std::uint16_t port, const std::string& nick = "");
+  // With `tls`, over TLS, verifying 127.0.0.1 against it.
+  TestClient(IoThread& io, std::uint16_t port, const std::string& nick = "",
+             std::shared_ptr<asio::ssl::context> tls = nullptr);
   ~TestClient();
 
   // Sends a request and waits for its reply (or error).
