@@ -9,6 +9,26 @@
 #include "server/app/server.hpp"
 #include "server/net/address.hpp"
 
+namespace {
+
+// Loads the TLS certificate again on each SIGHUP; returns at SIGINT or SIGTERM.
+int wait_for_stop(chat::server::Server& server, const chat::server::Config& config, const sigset_t& handled) {
+  int signal = 0;
+  while (sigwait(&handled, &signal) == 0 && signal == SIGHUP) {
+    std::string error;
+    if (!config.tls()) {
+      spdlog::info("SIGHUP: no TLS certificate to load again");
+    } else if (server.reload_tls(error)) {
+      spdlog::info("SIGHUP: TLS certificate {} loaded again", config.tls_cert);
+    } else {
+      spdlog::warn("SIGHUP: {}; the TLS certificate in use stays", error);
+    }
+  }
+  return signal;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   auto parsed = chat::server::parse_config(argc, argv);
   if (parsed.exit_code) return *parsed.exit_code;
@@ -51,17 +71,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     spdlog::info("started: {} reactors, epoch {}", config.effective_reactors(), server.epoch());
     spdlog::info("{}", server.admission_summary());
-    int signal = 0;
-    while (sigwait(&handled, &signal) == 0 && signal == SIGHUP) {
-      std::string error;
-      if (!config.tls()) {
-        spdlog::info("SIGHUP: no TLS certificate to load again");
-      } else if (server.reload_tls(error)) {
-        spdlog::info("SIGHUP: TLS certificate {} loaded again", config.tls_cert);
-      } else {
-        spdlog::warn("SIGHUP: {}; the TLS certificate in use stays", error);
-      }
-    }
+    const int signal = wait_for_stop(server, config, handled);
     spdlog::info("{} received; shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     server.stop();
     spdlog::info("stopped");

@@ -25,8 +25,8 @@ class TlsPortCategory final : public std::error_category {
 }  // namespace
 
 std::error_code plaintext_on_tls_port() {
-  static const TlsPortCategory category;
-  return {1, category};
+  static const TlsPortCategory kCategory;
+  return {1, kCategory};
 }
 
 TlsTransport::TlsTransport(asio::ip::tcp::socket socket, std::uint32_t user_timeout_ms,

@@ -107,6 +107,28 @@ void render_process(std::ostringstream& out, const ProcessMetrics& p) {
 }
 
 // Refusals by reason (issue 12): connections, direct messages, new rooms.
+void render_errors(std::ostringstream& out, const MetricsSnapshot& m) {
+  out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
+  for (std::size_t code = 1; code < kErrorCodes; ++code) {
+    if (!v1::Error::Code_IsValid(static_cast<int>(code))) continue;
+    out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
+        << m.errors[code] << '\n';
+  }
+}
+
+void render_tls(std::ostringstream& out, const MetricsSnapshot& m) {
+  auto counter = [&out](const char* name, const char* help, std::uint64_t value) {
+    out << "# HELP chatd_" << name << ' ' << help << "\n# TYPE chatd_" << name << " counter\nchatd_" << name << ' '
+        << value << '\n';
+  };
+  counter("tls_handshakes_total", "TLS handshakes completed on the TLS port.", m.tls_handshakes);
+  counter("tls_handshakes_failed_total", "TLS handshakes that failed (bad client hello, no shared cipher).",
+          m.tls_handshakes_failed);
+  counter("tls_plaintext_refused_total", "Plaintext clients on the TLS port, sent an error and closed.",
+          m.tls_plaintext_refused);
+  counter("tls_reloads_total", "Certificates loaded again on SIGHUP.", m.tls_reloads);
+}
+
 void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
   out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
          "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";
@@ -210,12 +232,6 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   metric("accept_errors_total", "counter", "accept() failures, e.g. out of file descriptors.", m.accept_errors);
   metric("accept_pauses_total", "counter",
          "Times accepting paused because the refusal budget (--max-refusals-per-second) ran out.", m.accept_pauses);
-  metric("tls_handshakes_total", "counter", "TLS handshakes completed on the TLS port.", m.tls_handshakes);
-  metric("tls_handshakes_failed_total", "counter", "TLS handshakes that failed (bad client hello, no shared cipher).",
-         m.tls_handshakes_failed);
-  metric("tls_plaintext_refused_total", "counter", "Plaintext clients on the TLS port, sent an error and closed.",
-         m.tls_plaintext_refused);
-  metric("tls_reloads_total", "counter", "Certificates loaded again on SIGHUP.", m.tls_reloads);
   metric("frames_in_total", "counter", "Frames received from clients.", m.frames_in);
   metric("frames_out_total", "counter", "Frames queued to clients.", m.frames_out);
   metric("messages_published_total", "counter", "Room messages sequenced.", m.messages_published);
@@ -245,13 +261,9 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
          static_cast<double>(m.store_checkpoint_micros) / 1e6);
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
-  out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
-  for (std::size_t code = 1; code < kErrorCodes; ++code) {
-    if (!v1::Error::Code_IsValid(static_cast<int>(code))) continue;
-    out << "chatd_errors_total{code=\"" << v1::Error::Code_Name(static_cast<v1::Error::Code>(code)) << "\"} "
-        << m.errors[code] << '\n';
-  }
+  render_errors(out, m);
   render_refusals(out, m);
+  render_tls(out, m);
   out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
       << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
   render_latency(out, m.delivery_latency);
