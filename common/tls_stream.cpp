@@ -1,6 +1,8 @@
 #include "common/tls_stream.hpp"
 
+#include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/x509v3.h>
 
 #include <algorithm>
 #include <asio/error.hpp>
@@ -28,10 +30,16 @@ TlsStream::TlsStream(SSL_CTX* ctx, int fd, Role role, const std::string& server_
     return;
   }
   SSL_set_connect_state(ssl_);
-  if (!server_name.empty()) {
-    SSL_set_tlsext_host_name(ssl_, server_name.c_str());
-    SSL_set1_host(ssl_, server_name.c_str());
+  if (server_name.empty()) return;
+  // An IP address is matched against the certificate's IP entries and sent
+  // as no SNI (which names hosts only); a name against its DNS entries.
+  in6_addr ip{};
+  if (::inet_pton(AF_INET, server_name.c_str(), &ip) == 1 || ::inet_pton(AF_INET6, server_name.c_str(), &ip) == 1) {
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl_), server_name.c_str());
+    return;
   }
+  SSL_set_tlsext_host_name(ssl_, server_name.c_str());
+  SSL_set1_host(ssl_, server_name.c_str());
 }
 
 TlsStream::~TlsStream() { SSL_free(ssl_); }

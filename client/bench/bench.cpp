@@ -71,6 +71,10 @@ void Connection::on_connected(const std::error_code& ec) {
   std::error_code ignored;
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   socket_.non_blocking(true, ignored);
+  if (worker_.options_.tls) {
+    tls_ = std::make_unique<common::TlsStream>(worker_.options_.tls->native_handle(), socket_.native_handle(),
+                                               common::TlsStream::Role::kClient, worker_.options_.host);
+  }
   // The server lets a client pipeline hello and join without waiting.
   v1::ClientFrame hello;
   hello.set_request_id(kHelloRequestId);
@@ -85,8 +89,15 @@ void Connection::on_connected(const std::error_code& ec) {
 }
 
 void Connection::wait_readable() {
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+  if (tls_ && tls_->has_pending()) return read_later();
+  const bool writable = tls_ && tls_->read_waits_for() == common::TlsStream::Wait::kWritable;
+  socket_.async_wait(writable ? asio::ip::tcp::socket::wait_write : asio::ip::tcp::socket::wait_read,
                      [this](const std::error_code& ec) { on_readable(ec); });
+}
+
+std::size_t Connection::read_some(std::vector<char>& buffer, std::error_code& ec) {
+  if (tls_) return tls_->read(std::span<char>(buffer.data(), buffer.size()), ec);
+  return socket_.read_some(asio::buffer(buffer), ec);
 }
 
 // The reactor is edge-triggered: bytes left in the socket after our reads
@@ -103,7 +114,7 @@ void Connection::on_readable(const std::error_code& ec) {
   bool more = false;
   for (int reads = 0; reads < kReadsPerTurn; ++reads) {
     std::error_code read_ec;
-    const std::size_t n = socket_.read_some(asio::buffer(buffer), read_ec);
+    const std::size_t n = read_some(buffer, read_ec);
     if (read_ec == asio::error::would_block || read_ec == asio::error::try_again) break;
     // Every message in this read arrived by now: one clock read per read,
     // not per message, and decoding the ones in front adds nothing to the
@@ -117,7 +128,7 @@ void Connection::on_readable(const std::error_code& ec) {
                                      [this](std::string_view payload) { return on_frame(payload); });
     if (!open_) return;
     if (error != common::DecodeError::kNone) return fail("undecodable frame from the server");
-    more = n == buffer.size();
+    more = n == buffer.size() || (tls_ && tls_->has_pending());
     if (!more) break;
   }
   publish();
@@ -343,12 +354,39 @@ void Connection::flush() {
   if (write_pending_ || out_.empty() || !open_) return;
   writing_.swap(out_);
   write_pending_ = true;
+  if (tls_) {
+    written_ = 0;
+    return write_tls();
+  }
   asio::async_write(socket_, asio::buffer(writing_), [this](const std::error_code& ec, std::size_t) {
     write_pending_ = false;
     writing_.clear();
     if (ec) return fail("write: " + ec.message());
     flush();
   });
+}
+
+// A record at a time from the first unwritten byte, so a write that would
+// block is retried with the same bytes (tls_stream.hpp).
+void Connection::write_tls() {
+  while (written_ < writing_.size()) {
+    std::error_code ec;
+    written_ += tls_->write(std::span<const char>(writing_).subspan(written_), ec);
+    if (ec == asio::error::would_block) {
+      const bool readable = tls_->write_waits_for() == common::TlsStream::Wait::kReadable;
+      socket_.async_wait(readable ? asio::ip::tcp::socket::wait_read : asio::ip::tcp::socket::wait_write,
+                         [this](const std::error_code& wait_ec) {
+                           if (!open_) return;
+                           if (wait_ec) return fail("write: " + wait_ec.message());
+                           write_tls();
+                         });
+      return;
+    }
+    if (ec) return fail("write: " + ec.message());
+  }
+  write_pending_ = false;
+  writing_.clear();
+  flush();
 }
 
 void Connection::fail(const std::string& reason) {

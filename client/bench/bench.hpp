@@ -27,6 +27,7 @@
 #include "client/bench/stats.hpp"
 #include "client/bench/wire.hpp"
 #include "common/framing.hpp"
+#include "common/tls_stream.hpp"
 
 namespace chat::bench {
 
@@ -145,11 +146,16 @@ class Connection {
   template <class Message>
   void queue(const Message& message);
   void flush();
+  // With --tls: writes writing_ from written_ on, waiting as TLS needs.
+  void write_tls();
+  std::size_t read_some(std::vector<char>& buffer, std::error_code& ec);
   void fail(const std::string& reason);
 
   Worker& worker_;
   const ConnectionSpec spec_;
   asio::ip::tcp::socket socket_;
+  std::unique_ptr<common::TlsStream> tls_;  // with --tls, over socket_
+  std::size_t written_ = 0;                 // of writing_, with --tls
   common::FrameDecoder decoder_{16u << 20};
   std::string out_;      // frames queued this turn
   std::string writing_;  // frames the socket is sending

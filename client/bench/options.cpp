@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "client/bench/payload.hpp"
+#include "common/tls_context.hpp"
 
 namespace chat::bench {
 
@@ -22,6 +23,10 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   };
   flag("--host", o.host, "Server address");
   flag("--port", o.port, "Server port");
+  bool tls = false;
+  std::string tls_ca;
+  app.add_flag("--tls", tls, "Connect with TLS (chatd's --tls-port), verifying --host's certificate");
+  flag("--tls-ca", tls_ca, "PEM file of the CAs to trust with --tls (default: the system's)");
   flag("--rooms", o.rooms, "Rooms")->check(CLI::Range(1u, 100'000u));
   flag("--subs", o.subs, "Subscribers per room")->check(CLI::Range(0u, 1'000'000u));
   flag("--pubs", o.pubs, "Publishers per room")->check(CLI::Range(1u, 10'000u));
@@ -55,6 +60,14 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
     app.parse(argc, argv);
     if (o.idle > 0 && o.server_pid == 0) {
       throw CLI::ValidationError("--idle", "needs --server-pid to read the server's memory");
+    }
+    if (!tls_ca.empty() && !tls) throw CLI::ValidationError("--tls-ca", "needs --tls");
+    if (tls) {
+      try {
+        o.tls = common::client_tls_context(tls_ca);
+      } catch (const std::exception& e) {
+        throw CLI::ValidationError("--tls-ca", e.what());
+      }
     }
   } catch (const CLI::ParseError& e) {
     parsed.exit_code = app.exit(e);

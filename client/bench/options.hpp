@@ -2,8 +2,10 @@
 // chat-bench settings from the command line.
 // Thread safety: immutable after parsing; every thread reads it.
 
+#include <asio/ssl/context.hpp>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -12,6 +14,8 @@ namespace chat::bench {
 struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7777;
+  // --tls (and --tls-ca): every connection speaks TLS, verifying --host.
+  std::shared_ptr<asio::ssl::context> tls;
 
   unsigned rooms = 1;
   unsigned subs = 10;  // subscribers per room

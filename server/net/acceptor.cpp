@@ -154,7 +154,7 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clo
   const Admission::Verdict verdict = admission_.check(key, now);
   if (verdict.refusal != Refusal::kNone) {
     spdlog::debug("refused {}: {}", key, kRefusalReasons[static_cast<std::size_t>(verdict.refusal) - 1]);
-    refuse(fd, verdict, now);
+    refuse(fd, verdict, now, tls);
     return;
   }
   const auto reactor = static_cast<std::uint32_t>(next_);
@@ -171,13 +171,18 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clo
 // One Error frame, a FIN after it, and the descriptor closed at once: a
 // refused connection costs no reactor anything. What the client already
 // sent is read first, so closing does not reset the connection (an RST
-// would make the client's kernel drop the error unread).
-void Acceptor::refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now) {
+// would make the client's kernel drop the error unread). On the TLS port
+// the frame is left out: a TLS client would read it as a broken record
+// ("wrong version number"), and a handshake to send it is the cost
+// refusing avoids; the client sees the connection closed.
+void Acceptor::refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now, bool tls) {
   count(verdict.refusal);
   refusals_.charge(now, 1);
-  const SharedFrame frame =
-      error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
-  [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (!tls) {
+    const SharedFrame frame =
+        error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
+    [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
   ::shutdown(fd, SHUT_WR);
   char sink[1024];
   for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {

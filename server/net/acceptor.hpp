@@ -70,7 +70,7 @@ class Acceptor {
   void pause_accepting(std::uint32_t ms);
   // One accepted socket, at `now`: refused here, or handed to a reactor.
   void admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clock::time_point now, bool tls);
-  void refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now);
+  void refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now, bool tls);
   void count(Refusal refusal);
   void wait_notes();
   void drain_notes();

@@ -153,6 +153,28 @@ TEST(TlsTest, APlaintextClientOnTheTlsPortGetsTlsRequiredAndATlsBystanderGoesOn)
   EXPECT_FALSE(bystander.disconnected());
 }
 
+// chat-bench --tls at full speed: the window keeps records in flight both
+// ways, so reads and writes of every connection interleave.
+TEST(TlsTest, ChatBenchOverTlsLosesDuplicatesAndReordersNothing) {
+  TlsServer s;
+  make_certificate(s.dir.str(), "server");
+  ChatdProcess chatd({.args = tls_args(s, {"--rate", "0", "--store", "memory"})});
+  ChildProcess bench({CHAT_BENCH_PATH, "--tls", "--tls-ca", s.ca(), "--port", std::to_string(chatd.tls_port()),
+                      "--rooms", "2", "--subs", "5", "--pubs", "2", "--size", "512", "--duration", "1", "--warmup",
+                      "0.3", "--json", "--quiet"});
+  ASSERT_EQ(bench.wait_exit(60s), 0) << bench.text();
+  const std::string out = bench.text();
+  auto number = [&out](const std::string& name) {
+    const auto at = out.find("\"" + name + "\":");
+    return at == std::string::npos ? -1.0 : std::strtod(out.c_str() + at + name.size() + 3, nullptr);
+  };
+  for (const char* field : {"lost", "duplicated", "reordered", "seq_gaps", "disconnects", "errors"}) {
+    EXPECT_EQ(number(field), 0) << field << " in " << out;
+  }
+  EXPECT_GT(number("deliveries"), 1000) << out;
+  EXPECT_GE(chatd.metric("chatd_tls_handshakes_total"), 14);
+}
+
 TEST(TlsTest, SighupLoadsANewCertificateForNewConnectionsAndOpenOnesGoOn) {
   TlsServer s;
   make_certificate(s.dir.str(), "server");
@@ -184,6 +206,19 @@ TEST(TlsTest, SighupLoadsANewCertificateForNewConnectionsAndOpenOnesGoOn) {
   ASSERT_TRUE(open.say("#r", "from before the reload", 1).has_message());
   ASSERT_TRUE(fresh.wait_messages("#r", 1));
   EXPECT_EQ(fresh.messages("#r")[0].text(), "from before the reload");
+}
+
+// The acceptor refuses without a handshake; on the TLS port it sends no
+// plaintext frame a TLS client would take for a broken record.
+TEST(TlsTest, ARefusalOnTheTlsPortClosesWithoutPlaintext) {
+  TlsServer s;
+  make_certificate(s.dir.str(), "server");
+  ChatdProcess chatd({.args = tls_args(s, {"--connect-rate", "0.01", "--connect-burst", "1"})});
+  EXPECT_EQ(check(chatd.tls_port(), {"--tls", "--tls-ca", s.ca()}).first, 0);
+  const auto [refused, text] = check(chatd.tls_port(), {"--tls", "--tls-ca", s.ca()});
+  EXPECT_EQ(refused, 1) << text;
+  EXPECT_EQ(text.find("wrong version number"), std::string::npos) << text;
+  EXPECT_EQ(chatd.metric("chatd_connections_refused_total{reason=\"rate\"}"), 1);
 }
 
 TEST(TlsTest, TlsOnlyOpensNoPlaintextPortAndBadFlagsAreRefused) {
