@@ -18,6 +18,7 @@ for the same traffic on this machine.
     /usr/bin/python3 client/bench/reproduce.py [--runs 3] [--out bench-results] [--only A,C] [--no-floor]
     /usr/bin/python3 client/bench/reproduce.py --scaling [--runs 3]
     /usr/bin/python3 client/bench/reproduce.py --versus-floor A --store memory [--runs 5]
+    /usr/bin/python3 client/bench/reproduce.py --versus-tls A,C --store memory [--runs 3]
 
 Needs Debian's gnuplot-nox for the plots and util-linux's taskset. Sends
 traffic to 127.0.0.1 only; every server it starts is stopped again.
@@ -30,6 +31,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -37,6 +39,7 @@ CHATD = os.path.join(ROOT, "build/release/server/chatd")
 BENCH = os.path.join(ROOT, "build/release/client/chat-bench")
 FLOOR = os.path.join(ROOT, "build/release/tools/bench_floor/chat-bench-floor")
 CHATD_EXTRA = []  # --store memory adds ["--store", "memory"]
+TLS = {}  # --versus-tls: {"cert": PEM, "key": PEM} while the TLS runs go
 SERVER_CORE = "1"
 BENCH_CORE = "0"
 
@@ -93,14 +96,18 @@ def start_server(reactors, cores=None):
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, preexec_fn=raise_fd_limit)
     line = proc.stdout.readline()
     port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+    if TLS:  # the TLS port's line comes second, and the benchmark uses it
+        line = proc.stdout.readline()
+        port = int(line.split("TLS on ")[1].split()[0].rsplit(":", 1)[1])
     return proc, port, cmd
 
 
 def run_once(args, reactors, server_cores=None, bench_cores=None):
     server, port, server_cmd = start_server(reactors, server_cores)
     try:
+        tls = ["--tls", "--tls-ca", TLS["cert"]] if TLS else []
         cmd = ["taskset", "-c", bench_cores or BENCH_CORE, BENCH, "--port", str(port), "--server-pid", str(server.pid),
-               "--json", "--quiet"] + args
+               "--json", "--quiet"] + tls + args
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, preexec_fn=raise_fd_limit)
         if out.returncode != 0:
             raise RuntimeError(f"chat-bench failed ({out.returncode}): {out.stderr.strip()}")
@@ -140,6 +147,9 @@ def main():
                              "each reactor on a core of its own, chat-bench on the cores left")
     parser.add_argument("--versus-floor", metavar="SCENARIO", choices=FLOORED_RATE,
                         help="instead of the scenarios: SCENARIO against chatd and the floor, alternated")
+    parser.add_argument("--versus-tls", metavar="SCENARIOS",
+                        help="instead of the scenarios: each of SCENARIOS (e.g. A,C) over plaintext and over TLS, "
+                             "alternated, with a self-signed certificate made by openssl")
     parser.add_argument("--store", choices=["sqlite", "memory"], default="sqlite",
                         help="chatd's store (default: sqlite, chatd's own default)")
     parser.add_argument("--report-only", action="store_true",
@@ -169,6 +179,8 @@ def main():
         return run_scaling(args)
     if args.versus_floor:
         return run_versus_floor(args)
+    if args.versus_tls:
+        return run_versus_tls(args)
     plan = [(name, desc, a, r) for name, (desc, argsets, r) in SCENARIOS.items() if name in only for a in argsets]
     if "F" in only:
         plan += [(f"F{r}", f"scenario A's load, {r} reactor(s) on one core", SCENARIOS["A"][1][0], r)
@@ -263,6 +275,57 @@ def run_versus_floor(args):
     lost = sum(r.get("lost", 0) + r.get("duplicated", 0) + r.get("reordered", 0) for r in per["chatd"])
     lines.append(f"- chatd lost, duplicated or reordered: {lost}")
     with open(os.path.join(args.out, "versus-floor.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def run_versus_tls(args):
+    names = args.versus_tls.split(",")
+    certs = tempfile.mkdtemp(prefix="chat-bench-tls-")
+    cert, key = os.path.join(certs, "cert.pem"), os.path.join(certs, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                    "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    tls_flags = ["--tls-cert", cert, "--tls-key", key, "--tls-port", "0"]
+    per = {(n, t): [] for n in names for t in ("plaintext", "TLS")}
+    with open(os.path.join(args.out, "versus-tls.jsonl"), "w") as raw:
+        for i in range(args.runs):
+            for name in names:
+                for transport in ("plaintext", "TLS"):
+                    print(f"{name} over {transport}, run {i + 1}/{args.runs}", file=sys.stderr, flush=True)
+                    TLS.clear()
+                    if transport == "TLS":
+                        TLS.update(cert=cert, key=key)
+                        CHATD_EXTRA.extend(tls_flags)
+                    try:
+                        r = run_once(SCENARIOS[name][1][0], 1)
+                    finally:
+                        if transport == "TLS":
+                            del CHATD_EXTRA[-len(tls_flags):]
+                            TLS.clear()
+                    r.update(scenario=name, transport=transport)
+                    raw.write(json.dumps(r) + "\n")
+                    per[(name, transport)].append(r)
+                    time.sleep(1)
+    shutil.rmtree(certs, ignore_errors=True)
+    lines = [f"Plaintext against TLS, alternated, {args.runs} runs each, medians ({machine()}; 1 reactor; "
+             f"chatd's store: {args.store}):", "",
+             "| scenario | transport | deliveries/s | deliveries per server CPU-s | server CPU (cores) "
+             "| p50 µs | p99 µs | lost+dup+reordered | RSS per idle connection (E, G) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for name in names:
+        for transport in ("plaintext", "TLS"):
+            runs = per[(name, transport)]
+            m = lambda k: median(runs, k)
+            bad = sum(r.get("lost", 0) + r.get("duplicated", 0) + r.get("reordered", 0) for r in runs)
+            lines.append(f"| {name} | {transport} | {fmt(m('deliveries_per_s'))} | {fmt(m('deliveries_per_server_cpu_s'))} "
+                         f"| {fmt(m('server_cpu_cores'), 2)} | {fmt(m('latency_p50_us'))} | {fmt(m('latency_p99_us'))} "
+                         f"| {bad} | {fmt(m('rss_per_connection_bytes')) if name in IDLE else ''} |")
+        plain = median(per[(name, "plaintext")], "deliveries_per_server_cpu_s")
+        tls = median(per[(name, "TLS")], "deliveries_per_server_cpu_s")
+        if plain and tls:
+            lines.append(f"| {name} | TLS / plaintext | | {tls / plain:.0%} | | | | | |")
+    with open(os.path.join(args.out, "versus-tls.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

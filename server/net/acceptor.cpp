@@ -108,8 +108,8 @@ void Acceptor::accept_ready(Listener& listener) {
     }
     sockaddr_storage addr{};
     socklen_t len = sizeof addr;
-    const int fd =
-        ::accept4(listener.socket.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    const int fd = ::accept4(listener.socket.native_handle(), reinterpret_cast<sockaddr*>(&addr), &len,
+                             SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       if (out_of_fds_) {
         out_of_fds_ = false;
