@@ -12,6 +12,7 @@
 #include "server/chat/frames.hpp"
 #include "server/net/address.hpp"
 #include "server/net/listen.hpp"
+#include "server/net/refusal.hpp"
 #include "server/runtime/background_thread.hpp"
 
 namespace chat::server {
@@ -168,24 +169,20 @@ void Acceptor::admit(int fd, const asio::ip::tcp::endpoint& peer, Admission::Clo
   }
 }
 
-// One Error frame, a FIN after it, and the descriptor closed at once: a
-// refused connection costs no reactor anything. What the client already
-// sent is read first, so closing does not reset the connection (an RST
-// would make the client's kernel drop the error unread). On the TLS port
+// One Error frame, a FIN after it, and the descriptor closed at once
+// (refusal.hpp): a refused connection costs no reactor anything. On the TLS port
 // the frame is left out: a TLS client would read it as a broken record
 // ("wrong version number"), and a handshake to send it is the cost
 // refusing avoids; the client sees the connection closed.
 void Acceptor::refuse(int fd, const Admission::Verdict& verdict, Admission::Clock::time_point now, bool tls) {
   count(verdict.refusal);
   refusals_.charge(now, 1);
-  if (!tls) {
+  if (tls) {
+    send_refusal(fd, {});
+  } else {
     const SharedFrame frame =
         error_frame(v1::Error::CODE_TOO_MANY_CONNECTIONS, refusal_text(verdict.refusal), 0, verdict.retry_after_ms);
-    [[maybe_unused]] const ssize_t sent = ::send(fd, frame->data(), frame->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  }
-  ::shutdown(fd, SHUT_WR);
-  char sink[1024];
-  for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
+    send_refusal(fd, std::string_view(frame->data(), frame->size()));
   }
   ::close(fd);
 }

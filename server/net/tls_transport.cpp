@@ -6,6 +6,9 @@
 #include <asio/ssl/context.hpp>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+
+#include "server/net/refusal.hpp"
 
 namespace chat::server {
 
@@ -97,19 +100,11 @@ bool TlsTransport::sniff(std::error_code& ec) {
   return false;
 }
 
-// As the acceptor refuses a connection: the frame, a FIN, and what the
-// client sent read first, so the close that follows sends no RST (which
-// would make the client's kernel drop the frame unread).
+// As the acceptor refuses a connection (refusal.hpp).
 void TlsTransport::refuse_plaintext() {
   ReactorMetrics::bump(metrics_.tls_plaintext_refused);
   state_ = State::kRefused;
-  const int fd = tcp_.socket().native_handle();
-  [[maybe_unused]] const ssize_t sent =
-      ::send(fd, plaintext_refusal_->data(), plaintext_refusal_->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  ::shutdown(fd, SHUT_WR);
-  char sink[1024];
-  for (int i = 0; i < 4 && ::recv(fd, sink, sizeof sink, MSG_DONTWAIT) > 0; ++i) {
-  }
+  send_refusal(tcp_.socket().native_handle(), std::string_view(plaintext_refusal_->data(), plaintext_refusal_->size()));
 }
 
 std::size_t TlsTransport::read_some(std::span<char> into, std::error_code& ec) {
