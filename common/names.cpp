@@ -16,6 +16,21 @@ std::string fold_case(std::string_view s) {
   return out;
 }
 
+std::string nick_skeleton(std::string_view nick) {
+  std::string mapped;
+  mapped.reserve(nick.size() + nick.size() / 4);
+  for (char c : nick) {
+    switch (c) {
+      case '0': mapped += 'O'; break;
+      case '1':
+      case 'I': mapped += 'l'; break;
+      case 'm': mapped += "rn"; break;
+      default: mapped += c; break;
+    }
+  }
+  return fold_case(mapped);
+}
+
 bool is_valid_nick(std::string_view nick, std::size_t max_bytes) {
   if (nick.empty() || nick.size() > max_bytes || !is_alpha(nick.front())) return false;
   for (char c : nick) {

@@ -12,6 +12,14 @@ namespace chat::common {
 // ASCII lower case: the key under which nicks are unique and rooms are named.
 std::string fold_case(std::string_view s);
 
+// The nick's look-alike key (Unicode TR39's skeleton for the characters a
+// nick may hold, then fold_case): two nicks with one skeleton are
+// confusable, e.g. "alice", "aIice" and "a1ice". confusables.txt maps four
+// of them: '0' to 'O', '1' and 'I' to 'l', and 'm' to "rn". Accounts refuse
+// a nick whose skeleton or folded case matches a registered nick's (as ergo
+// does); neither key alone catches both "ALICE" and "aIice".
+std::string nick_skeleton(std::string_view nick);
+
 // A nick is 1..max_bytes of [A-Za-z0-9_-], starting with a letter.
 bool is_valid_nick(std::string_view nick, std::size_t max_bytes);
 

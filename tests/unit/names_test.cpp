@@ -27,6 +27,21 @@ TEST(NamesTest, CanonicalisesRooms) {
   EXPECT_FALSE(canonical_room(std::string(64, 'r'), 64));
 }
 
+TEST(NamesTest, LookAlikeNicksShareASkeleton) {
+  EXPECT_EQ(nick_skeleton("alice"), "alice");
+  EXPECT_EQ(nick_skeleton("aIice"), "alice");
+  EXPECT_EQ(nick_skeleton("a1ice"), "alice");
+  EXPECT_EQ(nick_skeleton("bob0"), nick_skeleton("bobO"));
+  EXPECT_EQ(nick_skeleton("bob0"), nick_skeleton("bobo"));
+  EXPECT_EQ(nick_skeleton("mallory"), nick_skeleton("rnallory"));
+  EXPECT_EQ(nick_skeleton("ALICE"), nick_skeleton("AIICE"));
+  // Case is fold_case's job: "ALICE" and "alice" differ here, alike there.
+  EXPECT_NE(nick_skeleton("ALICE"), nick_skeleton("alice"));
+  EXPECT_NE(nick_skeleton("alice"), nick_skeleton("alicf"));
+  EXPECT_NE(nick_skeleton("alice"), nick_skeleton("alice_"));
+  EXPECT_NE(nick_skeleton("a-b"), nick_skeleton("a_b"));
+}
+
 TEST(NamesTest, FoldsCaseAndHashesStably) {
   EXPECT_EQ(fold_case("AlIcE"), "alice");
   EXPECT_EQ(stable_hash("alice"), stable_hash(fold_case("ALICE")));
