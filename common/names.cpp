@@ -17,18 +17,18 @@ std::string fold_case(std::string_view s) {
 }
 
 std::string nick_skeleton(std::string_view nick) {
-  std::string mapped;
-  mapped.reserve(nick.size() + nick.size() / 4);
-  for (char c : nick) {
+  std::string skeleton;
+  skeleton.reserve(nick.size() + nick.size() / 4);
+  for (char c : fold_case(nick)) {
     switch (c) {
-      case '0': mapped += 'O'; break;
+      case '0': skeleton += 'o'; break;
       case '1':
-      case 'I': mapped += 'l'; break;
-      case 'm': mapped += "rn"; break;
-      default: mapped += c; break;
+      case 'i': skeleton += 'l'; break;
+      case 'm': skeleton += "rn"; break;
+      default: skeleton += c; break;
     }
   }
-  return fold_case(mapped);
+  return skeleton;
 }
 
 bool is_valid_nick(std::string_view nick, std::size_t max_bytes) {

@@ -12,12 +12,13 @@ namespace chat::common {
 // ASCII lower case: the key under which nicks are unique and rooms are named.
 std::string fold_case(std::string_view s);
 
-// The nick's look-alike key (Unicode TR39's skeleton for the characters a
-// nick may hold, then fold_case): two nicks with one skeleton are
-// confusable, e.g. "alice", "aIice" and "a1ice". confusables.txt maps four
-// of them: '0' to 'O', '1' and 'I' to 'l', and 'm' to "rn". Accounts refuse
-// a nick whose skeleton or folded case matches a registered nick's (as ergo
-// does); neither key alone catches both "ALICE" and "aIice".
+// The nick's look-alike key: Unicode TR39's skeleton for the characters a
+// nick may hold, taken of the folded nick, so that nicks one fold_case apart
+// always share it and a nick's owner (Router::nick_owner) can hash it. Two
+// nicks with one skeleton are confusable: "alice", "aIice", "a1ice",
+// "ALICE". confusables.txt maps 'I' and '1' to 'l', '0' to 'O' and 'm' to
+// "rn"; folded first, 'i' joins 'I', so "allce" is alike too (a few nicks
+// alike only in upper case are refused: the price of one key).
 std::string nick_skeleton(std::string_view nick);
 
 // A nick is 1..max_bytes of [A-Za-z0-9_-], starting with a letter.

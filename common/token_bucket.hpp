@@ -38,6 +38,9 @@ class TokenBucket {
     tokens_ -= cost;
   }
 
+  // Gives back `cost` tokens taken earlier (never past the burst).
+  void refund(double cost = 1.0) { tokens_ = std::min(burst_, tokens_ + cost); }
+
   // Whether the bucket holds at least `level` tokens (always, if unlimited);
   // a level above the burst means the burst.
   bool holds(Clock::time_point now, double level) {

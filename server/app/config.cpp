@@ -233,6 +233,25 @@ void add_abuse_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{std::numeric_limits<std::uint32_t>::max()}));
 }
 
+// Accounts (issue 13).
+void add_account_flags(CLI::App& app, Config& c) {
+  app.add_flag("--require-account", c.require_account, "Refuse guests: every connection logs in to an account")
+      ->envname("CHATD_REQUIRE_ACCOUNT");
+  flag(app, "--max-sessions-per-account", c.max_sessions_per_account,
+       "Connections one account may have logged in at once", "CHATD_MAX_SESSIONS_PER_ACCOUNT")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000}));
+  flag(app, "--login-attempts", c.login_attempts_per_min,
+       "Failed logins a minute, per account and per address (IPv6: its /64); 0: unlimited", "CHATD_LOGIN_ATTEMPTS")
+      ->check(CLI::Range(0u, 1'000'000u));
+  flag(app, "--password-cost", c.password_cost,
+       "argon2id cost of a password hash: interactive (64 MiB), moderate (256 MiB), or min (tests only)",
+       "CHATD_PASSWORD_COST")
+      ->check(CLI::IsMember({"interactive", "moderate", "min"}));
+  flag(app, "--max-queued-hashes", c.max_queued_hashes,
+       "Password hashes waiting at most; past it a login is refused LOGIN_BUSY", "CHATD_MAX_QUEUED_HASHES")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+}
+
 void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
   flag(app, "--shutdown-grace-ms", c.shutdown_grace_ms,
        "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
@@ -316,6 +335,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_connection_flags(app, c);
   add_admission_flags(app, c);
   add_abuse_flags(app, c);
+  add_account_flags(app, c);
   const ReplyFlags reply_flags = add_reply_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");

@@ -119,6 +119,16 @@ struct Config {
   // each reactor's shard holds its share, ceil(this / reactors).
   std::size_t max_rooms_per_address = 100;
 
+  // Accounts (issue 13): guests turned off; sessions one account may have
+  // at once; failed logins a minute per account and per address (0:
+  // unlimited); the argon2id cost ("interactive", "moderate", or "min",
+  // for tests: microseconds, no protection); hashes waiting at most.
+  bool require_account = false;
+  std::size_t max_sessions_per_account = 5;
+  std::uint32_t login_attempts_per_min = 3;
+  std::string password_cost = "interactive";
+  std::size_t max_queued_hashes = 64;
+
   // Mailbox messages handled per turn before the reactor goes back to sockets.
   std::size_t mailbox_batch = 256;
 

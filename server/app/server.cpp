@@ -10,6 +10,7 @@
 #include "common/version.hpp"
 #include "server/chat/frames.hpp"
 #include "server/store/memory_store.hpp"
+#include "server/store/sqlite_accounts.hpp"
 #include "server/store/sqlite_store.hpp"
 
 namespace chat::server {
@@ -43,6 +44,11 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_max_list_page(static_cast<std::uint32_t>(kMaxListPage));
   limits->set_max_who_page(static_cast<std::uint32_t>(kMaxWhoPage));  // issue 15: big rooms
   limits->set_presence_full_below(static_cast<std::uint32_t>(c.presence_full_below));
+  limits->set_accounts_required(c.require_account);  // issue 13: accounts
+  limits->set_max_sessions_per_account(static_cast<std::uint32_t>(c.max_sessions_per_account));
+  limits->set_login_attempts_per_min(c.login_attempts_per_min);
+  limits->set_min_password_bytes(static_cast<std::uint32_t>(kMinPasswordBytes));
+  limits->set_max_password_bytes(static_cast<std::uint32_t>(kMaxPasswordBytes));
   limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);
@@ -85,11 +91,19 @@ Server::Server(Config config) {
   // in-process server sets its own (tests/support/server_fixture.hpp).
   spdlog::set_level(spdlog::level::from_str(context_.config.log_level));
   context_.reactors = context_.config.effective_reactors();
+  std::unique_ptr<AccountStore> account_store;
   if (context_.config.store == "memory") {
     store_ = std::make_unique<MemoryStore>(context_.config.history_per_room, context_.config.history_memory);
+    account_store = std::make_unique<MemoryAccountStore>();
   } else {
-    store_ = std::make_unique<SqliteStore>(context_.config);
+    auto sqlite = std::make_unique<SqliteStore>(context_.config);
+    account_store = std::make_unique<SqliteAccountStore>(sqlite->database_path(), context_.config.fsync);
+    store_ = std::move(sqlite);
   }
+  const AccountService::Options account_options{HashCost::named(context_.config.password_cost),
+                                                context_.config.max_queued_hashes,
+                                                context_.config.login_attempts_per_min};
+  accounts_ = std::make_unique<AccountService>(account_options, std::move(account_store));
   context_.epoch = store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);
   if (context_.config.tls()) {
@@ -98,7 +112,10 @@ Server::Server(Config config) {
         error_frame(v1::Error::CODE_TLS_REQUIRED, "this is a TLS port: connect with TLS (chat --tls)", 0, 0);
   }
   for (std::uint32_t i = 0; i < context_.reactors; ++i) {
-    reactors_.push_back(std::make_unique<Reactor>(i, context_, *store_));
+    reactors_.push_back(std::make_unique<Reactor>(i, context_, *store_, accounts_.get()));
+  }
+  for (const std::string& name : accounts_->names()) {
+    reactors_[Router::nick_owner(name, context_.reactors)]->add_account(name);
   }
   for (auto& r : reactors_) {
     r->connect(reactors_);
@@ -121,6 +138,7 @@ void Server::start() {
   std::vector<Store::Inbox*> inboxes;
   for (auto& r : reactors_) inboxes.push_back(&r->inbox());
   store_->start(inboxes);  // first: the reactors send to it from their first turn
+  accounts_->start(inboxes);
   for (auto& r : reactors_) threads_.emplace_back([reactor = r.get()] { reactor->run(); });
   acceptor_->start();
   if (metrics_) metrics_->start();
@@ -150,6 +168,7 @@ void Server::stop() {
   for (auto& producer : control_) producer->send(msg::Stop{});
   for (auto& t : threads_) t.join();
   threads_.clear();
+  accounts_->stop();
   store_->stop();  // last: the reactors have sent it all they will
 }
 

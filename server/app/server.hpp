@@ -14,6 +14,7 @@
 
 #include "server/net/acceptor.hpp"
 #include "server/app/config.hpp"
+#include "server/auth/account_service.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/ops/metrics_server.hpp"
 #include "server/runtime/reactor.hpp"
@@ -55,6 +56,7 @@ class Server {
 
  private:
   std::unique_ptr<Store> store_;  // before the reactors: they hold its shards
+  std::unique_ptr<AccountService> accounts_;  // before the reactors: they hold producers into it
   ServerContext context_;
   Acceptor::Notes notes_;  // before the reactors: they hold producers into it
   std::vector<std::unique_ptr<Reactor>> reactors_;

@@ -1,19 +1,55 @@
 #pragma once
-// The authentication step on hello. A session hands its hello here and goes
-// on with other work; the answer comes back to the session's reactor as a
-// msg::Authenticated, never inside the call. So a check that blocks (an
-// argon2id hash, a lookup in a store) can run as an actor on its own thread
-// without the session changing.
-// Thread safety: authenticate() is called on the session's reactor thread.
+// The authentication step on hello, and the account requests. A session
+// hands its hello here and goes on with other work; the answer comes back
+// to the session's reactor as a msg::Authenticated, never inside the call.
+// So the checks that block (an argon2id hash, a lookup in the accounts
+// table) run in the account service, an actor on its own thread, while the
+// session waits without its reactor waiting.
+//
+// A hello without a password is a guest's, answered at once: whether its
+// nick is free, and not an account's, is the nick owner's question, asked
+// next. A hello with one, and every account request, goes to the account
+// service's inbox.
+// Thread safety: reactor-confined (the session's reactor thread).
 
-#include "server/chat/messages.hpp"
+#include <memory>
+
+#include "server/auth/account_service.hpp"
+#include "server/chat/router.hpp"
 
 namespace chat::server {
 
 class Authenticator {
  public:
-  virtual ~Authenticator() = default;
-  virtual void authenticate(msg::Authenticate&& request) = 0;
+  // `accounts`: null where there is no account service (unit tests): every
+  // password is then refused.
+  Authenticator(Router& router, AccountService* accounts)
+      : router_(router),
+        accounts_(accounts != nullptr ? std::make_unique<AccountService::Mail::Producer>(accounts->inbox())
+                                      : nullptr) {}
+
+  void authenticate(msg::Authenticate&& request) {
+    if (!request.password.empty() && accounts_ != nullptr) return accounts_->send(std::move(request));
+    msg::Authenticated answer{std::move(request.nick), request.session, request.request_id, true,
+                              v1::Error::CODE_UNSPECIFIED, {}};
+    if (!request.password.empty()) {
+      answer.ok = false;
+      answer.code = v1::Error::CODE_BAD_LOGIN;
+      answer.reason = "this server has no accounts";
+    }
+    router_.send(reactor_of(request.session), std::move(answer));
+  }
+
+  void request(msg::AccountRequest&& request) {
+    if (accounts_ != nullptr) return accounts_->send(std::move(request));
+    router_.send(reactor_of(request.session),
+                 msg::AccountChanged{request.kind, std::move(request.account), request.session, request.request_id,
+                                     false, v1::Error::CODE_NOT_REGISTERED, "this server has no accounts"});
+  }
+
+ private:
+  Router& router_;
+  std::unique_ptr<AccountService::Mail::Producer> accounts_;
 };
 
 }  // namespace chat::server

@@ -14,6 +14,12 @@ static_assert(HashCost{}.ops == crypto_pwhash_OPSLIMIT_INTERACTIVE && HashCost{}
 
 HashCost HashCost::minimum() { return {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN}; }
 
+HashCost HashCost::named(const std::string& name) {
+  if (name == "min") return minimum();
+  if (name == "moderate") return {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE};
+  return {};
+}
+
 bool HashCost::valid() const {
   return ops >= crypto_pwhash_OPSLIMIT_MIN && ops <= crypto_pwhash_OPSLIMIT_MAX &&
          memory_bytes >= crypto_pwhash_MEMLIMIT_MIN && memory_bytes <= crypto_pwhash_MEMLIMIT_MAX;

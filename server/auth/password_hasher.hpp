@@ -37,12 +37,16 @@ struct HashCost {
   std::uint64_t ops = 2;                        // crypto_pwhash_OPSLIMIT_INTERACTIVE
   std::size_t memory_bytes = 64u * 1024 * 1024;  // crypto_pwhash_MEMLIMIT_INTERACTIVE
   static HashCost minimum();                     // crypto_pwhash_*_MIN
+  // --password-cost: "interactive", "moderate" or "min".
+  static HashCost named(const std::string& name);
   bool valid() const;                            // within libsodium's limits
 };
 
 // Longest password accepted, in bytes: argon2 takes any length, but a
 // client's bytes are bounded everywhere.
 inline constexpr std::size_t kMaxPasswordBytes = 256;
+// Shortest password an account may be given.
+inline constexpr std::size_t kMinPasswordBytes = 8;
 
 namespace hasher_job {
 // Makes a new hash (register, change_password). `hash` is empty when

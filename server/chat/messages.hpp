@@ -166,11 +166,15 @@ struct RoomList {
 
 // session's reactor -> its authenticator (auth/), and the answer back. The
 // answer always arrives as a message, so a check that takes time (a password
-// hash) can run elsewhere while the reactor goes on.
+// hash) can run elsewhere while the reactor goes on. Without a password the
+// session is a guest.
 struct Authenticate {
   std::string nick;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  std::string password = {};
+  bool regain = false;
+  std::string address = {};  // address_key, for login throttling
 };
 struct Authenticated {
   std::string nick;  // the nick to claim
@@ -179,6 +183,45 @@ struct Authenticated {
   bool ok = false;
   v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;  // why not, when !ok
   std::string reason;
+  std::string account = {};  // logged in to it; empty: a guest
+  bool regain = false;
+  std::uint32_t retry_after_ms = 0;
+};
+
+// session's reactor -> the account service: register the session's guest
+// nick, change its account's password, or drop its account. Answered with an
+// AccountChanged to the session's reactor.
+struct AccountRequest {
+  enum class Kind : std::uint8_t { kRegister, kChangePassword, kDrop };
+  Kind kind = Kind::kRegister;
+  std::string account;   // kRegister: the nick to register
+  std::string password;  // kChangePassword: the old one
+  std::string new_password = {};
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+  std::string address = {};
+};
+struct AccountChanged {
+  AccountRequest::Kind kind = AccountRequest::Kind::kRegister;
+  std::string account;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+  bool ok = false;
+  v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;
+  std::string reason;
+  std::uint32_t retry_after_ms = 0;
+};
+// account service -> nick owner: `account` was registered by `session`
+// (which holds it), or dropped. The owner refuses guests its look-alikes.
+struct Registration {
+  std::string account;
+  bool registered = false;
+  SessionId session = 0;
+};
+// nick owner -> a session's reactor: another login to the session's account
+// regained it (Error REGAINED, then close).
+struct Regained {
+  SessionId session = 0;
 };
 
 // session's reactor -> nick owner. A claim of the nick the session already
@@ -187,6 +230,10 @@ struct ClaimNick {
   std::string nick;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  // An account's login: the nick is the account's, shared by up to
+  // max_sessions of its sessions; with `regain`, the others are closed.
+  std::string account = {};
+  bool regain = false;
 };
 struct ReleaseNick {
   std::string nick;
@@ -206,6 +253,9 @@ struct NickClaimed {
   SessionId session = 0;
   bool ok = false;
   std::uint64_t request_id = 0;
+  // Why not, when !ok: NICK_TAKEN, NICK_REGISTERED or TOO_MANY_SESSIONS.
+  v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;
+  std::string registered_as = {};  // NICK_REGISTERED: the account it looks like
 };
 struct DeliverDirect {
   SessionId target = 0;
@@ -253,6 +303,7 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::ReleaseNick, msg::RouteDirect, msg::NickClaimed,
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
                              msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
-                             msg::DropPreLogin, msg::UseTls>;
+                             msg::DropPreLogin, msg::UseTls, msg::AccountChanged, msg::Registration,
+                             msg::Regained>;
 
 }  // namespace chat::server

@@ -1,20 +1,45 @@
 #include "server/chat/nick_shard.hpp"
 
+#include "common/names.hpp"
+
 namespace chat::server {
+
+void NickShard::add_account(const std::string& name) { accounts_.emplace(common::nick_skeleton(name), name); }
 
 void NickShard::on(msg::ClaimNick&& m) {
   router_.assert_owner();
+  const std::string account = common::fold_case(m.account);
+  if (auto it = accounts_.find(common::nick_skeleton(m.nick));
+      it != accounts_.end() && common::fold_case(it->second) != account) {
+    msg::NickClaimed refused{std::move(m.nick), m.session, false, m.request_id, v1::Error::CODE_NICK_REGISTERED};
+    refused.registered_as = it->second;
+    router_.send(reactor_of(m.session), std::move(refused));
+    return;
+  }
   // Copies: the callback takes `m`, and may run later.
   const std::string nick = m.nick;
-  const SessionId session = m.session;
-  registry_.claim(nick, session, [this, m = std::move(m)](bool ok) mutable {
-    router_.send(reactor_of(m.session), msg::NickClaimed{std::move(m.nick), m.session, ok, m.request_id});
+  const NickClaim claim{nick, m.session, account, m.regain, account.empty() ? 1 : max_sessions_};
+  registry_.claim(claim, [this, m = std::move(m)](ClaimResult result) mutable {
+    for (SessionId replaced : result.replaced) router_.send(reactor_of(replaced), msg::Regained{replaced});
+    router_.send(reactor_of(m.session),
+                 msg::NickClaimed{std::move(m.nick), m.session, result.ok(), m.request_id, result.code});
   });
 }
 
 void NickShard::on(msg::ReleaseNick&& m) {
   router_.assert_owner();
   registry_.release(m.nick, m.session);
+}
+
+void NickShard::on(msg::Registration&& m) {
+  router_.assert_owner();
+  if (m.registered) {
+    add_account(m.account);
+    registry_.set_account(m.account, common::fold_case(m.account), m.session);
+  } else {
+    accounts_.erase(common::nick_skeleton(m.account));
+    registry_.set_account(m.account, {}, m.session);
+  }
 }
 
 void NickShard::on(msg::RouteDirect&& m) {
@@ -30,9 +55,14 @@ void NickShard::on(msg::RouteDirect&& m) {
     direct->set_sender(std::move(m.from_nick));
     direct->set_text(std::move(m.text));
     direct->set_timestamp_ms(now_ms());
-    router_.send(reactor_of(holder->session), msg::DeliverDirect{holder->session, holder->nick,
-                                                                 common::make_shared_frame(frame), m.session,
-                                                                 m.request_id});
+    const SharedFrame shared = common::make_shared_frame(frame);
+    // Every session of an account gets it; the sender hears from the first.
+    bool first = true;
+    for (SessionId target : holder->sessions) {
+      router_.send(reactor_of(target), msg::DeliverDirect{target, holder->nick, shared, first ? m.session : 0,
+                                                          m.request_id});
+      first = false;
+    }
   });
 }
 

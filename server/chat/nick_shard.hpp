@@ -1,8 +1,13 @@
 #pragma once
-// The nicknames owned by one reactor: those with stable_hash(folded nick) % N
-// == index. Answers claims and releases from its NickRegistry, and routes
-// direct messages to the reactor of the session holding the target nick.
+// The nicknames owned by one reactor: those whose nick_skeleton hashes to
+// it (Router::nick_owner), so a nick and its look-alikes meet here. Answers
+// claims and releases from its NickRegistry, refuses a guest the nick of an
+// account or one that looks like it, and routes direct messages to the
+// reactors of the sessions holding the target nick.
 // Thread safety: reactor-confined (its owner reactor's thread only).
+
+#include <string>
+#include <unordered_map>
 
 #include "server/chat/nick_registry.hpp"
 #include "server/chat/router.hpp"
@@ -11,15 +16,25 @@ namespace chat::server {
 
 class NickShard {
  public:
-  NickShard(Router& router, NickRegistry& registry) : router_(router), registry_(registry) {}
+  // `max_sessions`: how many sessions of one account may hold its nick.
+  NickShard(Router& router, NickRegistry& registry, std::size_t max_sessions = 5)
+      : router_(router), registry_(registry), max_sessions_(max_sessions) {}
+
+  // Before the reactors start: an account registered in an earlier run.
+  void add_account(const std::string& name);
 
   void on(msg::ClaimNick&& m);
   void on(msg::ReleaseNick&& m);
   void on(msg::RouteDirect&& m);
+  void on(msg::Registration&& m);
 
  private:
   Router& router_;
   NickRegistry& registry_;
+  const std::size_t max_sessions_;
+  // nick_skeleton(name) -> the account's name, for the accounts whose
+  // skeleton this reactor owns.
+  std::unordered_map<std::string, std::string> accounts_;
 };
 
 }  // namespace chat::server

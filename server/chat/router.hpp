@@ -31,12 +31,14 @@ class Router {
   // Delivers `m` to reactor `to` (see the contract above).
   virtual void send(std::uint32_t to, Message&& m) = 0;
 
-  // The rule, for any reactor count: a room or nick hashes to its owner.
+  // The rule, for any reactor count: a room or nick hashes to its owner. A
+  // nick hashes by its skeleton, so look-alikes meet at one owner, which can
+  // refuse a guest the look-alike of an account's nick.
   static std::uint32_t room_owner(std::string_view room, std::uint32_t reactors) {
     return static_cast<std::uint32_t>(common::stable_hash(room) % reactors);
   }
   static std::uint32_t nick_owner(std::string_view nick, std::uint32_t reactors) {
-    return static_cast<std::uint32_t>(common::stable_hash(common::fold_case(nick)) % reactors);
+    return static_cast<std::uint32_t>(common::stable_hash(common::nick_skeleton(nick)) % reactors);
   }
   std::uint32_t room_owner(std::string_view room) const { return room_owner(room, reactor_count()); }
   std::uint32_t nick_owner(std::string_view nick) const { return nick_owner(nick, reactor_count()); }

@@ -12,7 +12,8 @@
 
 namespace chat::server {
 
-inline constexpr std::size_t kErrorCodes = 32;
+// Every code of v1::Error, each with its counter.
+inline constexpr std::size_t kErrorCodes = v1::Error::Code_ARRAYSIZE;
 // What a RATE_LIMITED was sent for (session/rate_limits.hpp): a stall past
 // the frame rate or the byte budget, or a refused rename or topic change.
 inline constexpr std::array<const char*, 4> kRateLimitNames = {"frames", "bytes", "rename", "topic"};

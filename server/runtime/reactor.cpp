@@ -13,7 +13,7 @@ namespace chat::server {
 
 using common::Overloaded;
 
-Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store)
+Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store, AccountService* accounts)
     : index_(index),
       context_(context),
       io_(ASIO_CONCURRENCY_HINT_UNSAFE),
@@ -25,8 +25,8 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       fan_out_(*this),
       sequencer_(*this, *store_, fan_out_),
       rooms_(context.config, *this, *store_, fan_out_, sequencer_, metrics_),
-      nicks_(*this, nick_registry_),
-      authenticator_(*this),
+      nicks_(*this, nick_registry_, context.config.max_sessions_per_account),
+      authenticator_(*this, accounts),
       hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
 
 Reactor::~Reactor() = default;
@@ -118,12 +118,15 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::ClaimNick&& c) { nicks_.on(std::move(c)); },
                  [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
                  [this](msg::RouteDirect&& d) { nicks_.on(std::move(d)); },
+                 [this](msg::Registration&& r) { nicks_.on(std::move(r)); },
                  [this](msg::Authenticate&& a) { authenticator_.authenticate(std::move(a)); },
                  [this](msg::Deliver&& d) { hub_.on(std::move(d)); },
                  [this](msg::Joined&& j) { hub_.on(std::move(j)); },
                  [this](msg::JoinRefused&& j) { hub_.on(std::move(j)); },
                  [this](msg::Authenticated&& a) { hub_.on(std::move(a)); },
                  [this](msg::NickClaimed&& c) { hub_.on(std::move(c)); },
+                 [this](msg::AccountChanged&& a) { hub_.on(std::move(a)); },
+                 [this](msg::Regained&& r) { hub_.on(std::move(r)); },
                  [this](msg::DeliverDirect&& d) { hub_.on(std::move(d)); },
                  [this](msg::ToSession&& t) { hub_.on(std::move(t)); },
                  [this](msg::RoomList&& l) { hub_.on(std::move(l)); },

@@ -14,7 +14,7 @@
 
 #include "common/mailbox.hpp"
 #include "server/app/config.hpp"
-#include "server/auth/guest_authenticator.hpp"
+#include "server/auth/authenticator.hpp"
 #include "server/chat/fan_out.hpp"
 #include "server/chat/nick_registry.hpp"
 #include "server/chat/nick_shard.hpp"
@@ -45,8 +45,9 @@ class Reactor final : public Router {
  public:
   using Inbox = common::Mailbox<Message>;
 
-  // Opens this reactor's shard of `store`.
-  Reactor(std::uint32_t index, const ServerContext& context, Store& store);
+  // Opens this reactor's shard of `store`. `accounts`: where logins with a
+  // password go (null: none are taken).
+  Reactor(std::uint32_t index, const ServerContext& context, Store& store, AccountService* accounts = nullptr);
   ~Reactor() override;
 
   // Before the threads start: one producer into each other reactor's inbox.
@@ -54,6 +55,8 @@ class Reactor final : public Router {
   // Before the threads start: where to tell admission that a connection it
   // admitted has logged in or closed (the acceptor's notes mailbox).
   void report_to(common::Mailbox<AdmissionNote>& notes) { hub_.report_to(notes); }
+  // Before the threads start: an account this reactor's nick shard guards.
+  void add_account(const std::string& name) { nicks_.add_account(name); }
   // The thread body: runs the loop until shutdown has finished.
   void run();
 
@@ -116,7 +119,7 @@ class Reactor final : public Router {
   RoomShard rooms_;
   LocalNickRegistry nick_registry_;
   NickShard nicks_;
-  GuestAuthenticator authenticator_;
+  Authenticator authenticator_;
   LocalHub hub_;
 
   bool stopping_ = false;

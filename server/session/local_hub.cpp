@@ -110,6 +110,18 @@ void LocalHub::on(msg::Authenticated&& m) {
   if (s != nullptr && s->open()) s->on_authenticated(std::move(m));
 }
 
+void LocalHub::on(msg::AccountChanged&& m) {
+  assert_owner();
+  Session* s = find(m.session);
+  if (s != nullptr && s->open()) s->on_account_changed(m);
+}
+
+void LocalHub::on(msg::Regained&& m) {
+  assert_owner();
+  Session* s = find(m.session);
+  if (s != nullptr && s->open()) s->close_regained();
+}
+
 void LocalHub::on(msg::NickClaimed&& m) {
   assert_owner();
   Session* s = find(m.session);
@@ -126,7 +138,10 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   Session* target = find(m.target);
   // Gone: closed or closing, or it took another nick since the owner
   // resolved this one. The sender hears so, never an ack.
+  // A copy for another session of the target's account has no sender: the
+  // sender hears only of the first.
   if (target == nullptr || !target->open() || common::fold_case(target->nick()) != common::fold_case(m.target_nick)) {
+    if (m.sender == 0) return;
     router_.error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick, m.request_id);
     return;
   }
@@ -136,6 +151,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   if (admit != Session::DirectAdmit::kOk) {
     const bool rate = admit == Session::DirectAdmit::kRate;
     ReactorMetrics::bump(rate ? metrics_.directs_refused_rate : metrics_.directs_refused_backlog);
+    if (m.sender == 0) return;
     router_.error_to_session(m.sender, v1::Error::CODE_TARGET_BUSY,
                              m.target_nick + (rate ? " is being sent all the direct messages it may take now"
                                                    : " has not read what it was sent yet"),
@@ -144,6 +160,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   }
   const std::size_t ahead = target->unsent_bytes();
   target->send(m.frame);
+  if (m.sender == 0) return;
   v1::ServerFrame ack;
   ack.set_request_id(m.request_id);
   auto* reply = ack.mutable_direct_ack();

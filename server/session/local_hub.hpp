@@ -45,6 +45,8 @@ class LocalHub {
   void on(msg::Joined&& m);
   void on(msg::JoinRefused&& m);
   void on(msg::Authenticated&& m);
+  void on(msg::AccountChanged&& m);
+  void on(msg::Regained&& m);
   void on(msg::NickClaimed&& m);
   void on(msg::DeliverDirect&& m);
   void on(msg::ToSession&& m);

@@ -164,6 +164,15 @@ void Session::handle_frame(std::string_view payload) {
 }
 
 // A protocol error: tell the client why, then close.
+void Session::close_regained() {
+  hub_.metrics().error(Error::CODE_REGAINED);
+  close_detail_ = Error::Code_Name(Error::CODE_REGAINED);
+  spdlog::info("{} regained by another login to its account (session {})", nick_, label());
+  close(Reason::REASON_REGAINED,
+        error_frame(Error::CODE_REGAINED, "another login to the account " + account_ + " replaced this one", 0),
+        kErrorGrace);
+}
+
 void Session::close_for(Error::Code code, std::string_view text) {
   hub_.metrics().error(code);
   close_detail_ = Error::Code_Name(code);

@@ -80,6 +80,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // behind the hello or rename wait for them, then go on.
   void on_authenticated(msg::Authenticated&& m);
   void on_nick_claimed(const msg::NickClaimed& m);
+  // Answers to register, change_password and drop (requests.cpp), and the
+  // close when another login to the account regained it.
+  void on_account_changed(const msg::AccountChanged& m);
+  void close_regained();
+  // The account this session is logged in to; empty for a guest.
+  const std::string& account() const { return account_; }
   // One of the requests whose answer may be up to max_reply_bytes (join,
   // history, list) went to its owner; answered() when its answer (or an
   // error) arrives. Decoding pauses while the answers in flight might not
@@ -148,6 +154,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_hello(v1::HelloRequest& hello, std::uint64_t rid);
   void on_ping(const v1::PingRequest& ping, std::uint64_t rid);
   void on_rename(v1::RenameRequest& rename, std::uint64_t rid);
+  void on_register(v1::RegisterRequest& r, std::uint64_t rid);
+  void on_change_password(v1::ChangePasswordRequest& r, std::uint64_t rid);
+  void on_drop_account(v1::DropAccountRequest& r, std::uint64_t rid);
+  // INVALID_PASSWORD unless `password` is of a length the server takes.
+  bool check_password(const std::string& password, std::uint64_t rid);
   void on_join(const v1::JoinRequest& join, std::uint64_t rid);
   void on_leave(const v1::LeaveRequest& leave, std::uint64_t rid);
   void on_say(v1::SayRequest& say, std::uint64_t rid);
@@ -159,7 +170,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void query_room(msg::RoomQuery::Kind kind, const std::string& room, std::uint64_t rid);
   void query_room(msg::RoomQuery&& q, const std::string& room);
   // Asks the nick's owner for it; requests wait until it answers.
-  void claim_nick(std::string nick, std::uint64_t request_id);
+  void claim_nick(std::string nick, std::uint64_t request_id, std::string account = {}, bool regain = false);
   void resume();
   SharedFrame rename_reply(const std::string& old_nick, std::uint64_t request_id) const;
   void reply_error(v1::Error::Code code, std::string_view text, std::uint64_t request_id,
@@ -208,9 +219,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   std::string nick_;
   // Who this session speaks for, for exactly-once and for which
-  // client_msg_ids it is shown: the folded nick of a guest; an account once
-  // accounts exist.
+  // client_msg_ids it is shown: the folded nick, a guest's or the account's
+  // (every session of an account speaks for it: their ids must not repeat).
   std::string identity_;
+  std::string account_;          // logged in to it; empty: a guest
+  std::string pending_account_;  // the account a hello in flight logs in to
   // A hello or rename is being answered (authenticator, then nick owner).
   bool nick_pending_ = false;
   std::vector<Membership> rooms_;

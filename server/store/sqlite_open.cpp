@@ -27,7 +27,13 @@ const char* const kMigrations[] = {
     " client_msg_id INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (room, seq)) WITHOUT ROWID;",
     // 1 -> 2: messages by time, for --retain-days and the exactly-once window.
     "CREATE INDEX messages_by_time ON messages (ts_ms);",
+    // 2 -> 3: accounts (issue 13), by fold_case(name); the account service
+    // reads and writes them through a connection of its own.
+    "CREATE TABLE accounts (name_key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
+    " created_ms INTEGER NOT NULL) WITHOUT ROWID;",
 };
+// How long a commit waits while the account service's connection writes.
+constexpr int kBusyTimeoutMs = 5000;
 constexpr std::int64_t kSchemaVersion = std::size(kMigrations);
 constexpr std::int64_t kDedupeWindowMs = 10 * 60 * 1000;
 
@@ -92,6 +98,7 @@ SqliteStore::SqliteStore(const Config& config) : config_(config) {
   try {
     db_ = std::make_unique<sqlite::Db>(path);
     db_->user_version();  // the first read: a file that is not a database fails here
+    sqlite3_busy_timeout(db_->handle(), kBusyTimeoutMs);
     db_->exec("PRAGMA journal_mode = WAL");
     db_->exec(config.fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
     migrate(*db_);

@@ -83,6 +83,8 @@ class SqliteStore final : public Store {
   ~SqliteStore() override;
 
   std::uint64_t epoch() const override { return epoch_; }
+  // Where the database is (the account store opens it too).
+  const std::string& database_path() const { return db_->path(); }
   std::unique_ptr<HistoryStore> open_shard(std::uint32_t shard, std::uint32_t shards) override;
   void start(const std::vector<Inbox*>& reactors) override;
   void stop() override;
