@@ -191,6 +191,34 @@ std::uint64_t Client::hello(const std::string& nick, ReplyHandler h) {
   return request(std::move(f), std::move(h));
 }
 
+std::uint64_t Client::login(const std::string& nick, const std::string& password, bool regain, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_hello()->set_nick(nick);
+  f.mutable_hello()->set_password(password);
+  f.mutable_hello()->set_regain(regain);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::register_account(const std::string& password, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_register_account()->set_password(password);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::change_password(const std::string& old_password, const std::string& new_password,
+                                      ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_change_password()->set_old_password(old_password);
+  f.mutable_change_password()->set_new_password(new_password);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::drop_account(const std::string& password, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_drop_account()->set_password(password);
+  return request(std::move(f), std::move(h));
+}
+
 std::uint64_t Client::rename(const std::string& nick, ReplyHandler h) {
   v1::ClientFrame f;
   f.mutable_rename()->set_nick(nick);

@@ -64,6 +64,14 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t request(v1::ClientFrame frame, ReplyHandler on_reply = nullptr);
 
   std::uint64_t hello(const std::string& nick, ReplyHandler h = nullptr);
+  // Logs in to the account `nick`; `regain` closes its other connections.
+  std::uint64_t login(const std::string& nick, const std::string& password, bool regain, ReplyHandler h = nullptr);
+  // Accounts: registers the nick logged in under; changes the account's
+  // password; drops the account.
+  std::uint64_t register_account(const std::string& password, ReplyHandler h = nullptr);
+  std::uint64_t change_password(const std::string& old_password, const std::string& new_password,
+                                ReplyHandler h = nullptr);
+  std::uint64_t drop_account(const std::string& password, ReplyHandler h = nullptr);
   // Changes the nick in place; rooms see a Presence RENAMED.
   std::uint64_t rename(const std::string& nick, ReplyHandler h = nullptr);
   std::uint64_t join(const std::string& room, ReplyHandler h = nullptr);

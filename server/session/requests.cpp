@@ -25,6 +25,11 @@ void Session::dispatch(v1::ClientFrame& frame) {
   if (body == F::kPong) return;
   if (body == F::BODY_NOT_SET) return reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown or empty request", rid);
   if (!require_login(rid)) return;
+  if (account_.empty() && hub_.config().require_account && body != F::kRegisterAccount) {
+    reply_error(Error::CODE_ACCOUNT_REQUIRED,
+                "this server takes accounts only: register this nick, or log in with a password", rid);
+    return;
+  }
   switch (body) {
     case F::kRename: return on_rename(*frame.mutable_rename(), rid);
     case F::kRegisterAccount: return on_register(*frame.mutable_register_account(), rid);
@@ -56,10 +61,6 @@ void Session::on_hello(v1::HelloRequest& hello, std::uint64_t rid) {
   if (!common::is_valid_nick(hello.nick(), max)) {
     reply_error(Error::CODE_INVALID_NICK,
                 "a nick is 1-" + std::to_string(max) + " of A-Z a-z 0-9 _ -, starting with a letter", rid);
-    return;
-  }
-  if (hello.password().empty() && hub_.config().require_account) {
-    reply_error(Error::CODE_ACCOUNT_REQUIRED, "this server takes accounts only: log in with a password", rid);
     return;
   }
   if (!hello.password().empty() && !check_password(hello.password(), rid)) return;
