@@ -173,7 +173,7 @@ void ChatCore::on_connected() {
 void ChatCore::login() {
   set_state(ConnState::kLoggingIn, nick_);
   hello_pending_ = true;
-  client_->hello(nick_, guard([this](const v1::ServerFrame& f) {
+  auto answered = guard([this](const v1::ServerFrame& f) {
     hello_pending_ = false;
     if (f.has_hello()) {
       nick_ = f.hello().nick();
@@ -194,7 +194,12 @@ void ChatCore::login() {
       return;
     }
     info("not logged in; choose another nick with /nick NICK");
-  }));
+  });
+  if (options_.password.empty()) {
+    client_->hello(nick_, std::move(answered));
+  } else {
+    client_->login(nick_, options_.password, false, std::move(answered));
+  }
 }
 
 void ChatCore::on_online() {
@@ -792,6 +797,24 @@ void ChatCore::execute(const Command& c) {
                               : static_cast<std::uint32_t>(std::min<unsigned long>(std::stoul(digits), history_page_));
       }
       history_back(current_, 0, n, std::make_shared<std::vector<v1::RoomMessage>>());
+      return;
+    }
+    case CommandKind::kRegister: {
+      const std::string password = c.arg + (c.text.empty() ? "" : " " + c.text);
+      client_->register_account(password, guard([this, password](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;
+        options_.password = password;  // reconnects log in to it
+        info("registered " + f.account().account() + ": nobody else can use this nick now");
+      }));
+      return;
+    }
+    case CommandKind::kPassword: {
+      const std::string new_password = c.text;
+      client_->change_password(c.arg, new_password, guard([this, new_password](const v1::ServerFrame& f) {
+        if (!reply_ok(f)) return;
+        options_.password = new_password;
+        info("password changed");
+      }));
       return;
     }
     case CommandKind::kNick:

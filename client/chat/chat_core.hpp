@@ -49,6 +49,9 @@ struct Options {
   // Speak TLS, verifying the server with this context (null: plaintext).
   std::shared_ptr<asio::ssl::context> tls;
   std::string nick;
+  // Logs in to the account `nick` with it (empty: a guest). /register sets
+  // it for the reconnects that follow.
+  std::string password;
   std::vector<std::string> rooms;
   std::chrono::milliseconds reconnect_min{250};
   std::chrono::milliseconds reconnect_max{10000};

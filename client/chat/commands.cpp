@@ -39,8 +39,8 @@ std::string normalize_room(std::string_view room) {
 
 const std::vector<std::string>& command_names() {
   static const std::vector<std::string> names{"/close", "/help", "/history", "/join",   "/list",
-                                              "/me",    "/msg",  "/nick",    "/part",   "/query",
-                                              "/quit",  "/switch", "/topic", "/who"};
+                                              "/me",    "/msg",  "/nick",    "/part",   "/password",
+                                              "/query", "/quit", "/register", "/switch", "/topic", "/who"};
   return names;
 }
 
@@ -56,7 +56,9 @@ const std::vector<std::string>& help_lines() {
       "/list               list the server's rooms",
       "/topic [TEXT]       show or set the room's topic",
       "/history [N]        fetch the last N messages of the room (default 20)",
-      "/nick NICK          change your nickname; your rooms see the change",
+      "/nick NICK          change your nickname; your rooms see the change (guests only)",
+      "/register PASSWORD  make your nick an account: nobody else can use it (8-256 bytes)",
+      "/password OLD NEW   change your account's password",
       "/switch ROOM|N      switch windows (Alt+N, Ctrl+N/P, Alt+A too); PgUp/PgDn scroll",
       "/help               this list",
       "/quit               leave (Ctrl+C and Ctrl+D too)",
@@ -101,6 +103,11 @@ Command parse_command(std::string_view line) {
   if (cmd == "query" || cmd == "q") return need_arg(CommandKind::kQuery, "/query NICK [TEXT]");
   if (cmd == "switch" || cmd == "window" || cmd == "w") return need_arg(CommandKind::kSwitch, "/switch ROOM|N");
   if (cmd == "nick") return need_arg(CommandKind::kNick, "/nick NICK");
+  if (cmd == "register") return need_arg(CommandKind::kRegister, "/register PASSWORD");
+  if (cmd == "password") {
+    if (first.empty() || after.empty()) return invalid("usage: /password OLD NEW");
+    return need_arg(CommandKind::kPassword, "/password OLD NEW");
+  }
   if (cmd == "msg") {
     if (first.empty() || after.empty()) return invalid("usage: /msg NICK TEXT");
     return need_arg(CommandKind::kMsg, "/msg NICK TEXT");

@@ -23,6 +23,8 @@ enum class CommandKind {
   kTopic,    // /topic [TEXT]   (no text: show it)
   kHistory,  // /history [N]
   kNick,     // /nick NICK
+  kRegister,  // /register PASSWORD: make the nick an account
+  kPassword,  // /password OLD NEW
   kSwitch,   // /switch ROOM|NUMBER
   kHelp,     // /help
   kQuit,     // /quit

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 #include <clocale>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <iostream>
 
 #include "client/chat/encoding.hpp"
@@ -36,6 +38,11 @@ int main(int argc, char** argv) {
   app.add_option("--tls-ca", tls_ca, "PEM file of the CAs to trust with --tls (default: the system's)")
       ->envname("CHAT_TLS_CA");
   auto* nick = app.add_option("--nick", options.nick, "Your nickname")->envname("CHAT_NICK");
+  std::string password_file;
+  app.add_option("--password-file", password_file,
+                 "Log in to the account --nick with the password on this file's first line "
+                 "(or set CHAT_PASSWORD; without either: a guest)")
+      ->envname("CHAT_PASSWORD_FILE");
   app.add_option("--join", options.rooms, "A room to join (repeatable)");
   app.add_flag("--plain", plain, "Line mode: read lines from stdin, print one line per event");
   app.add_flag("--json", json, "Line mode with one JSON object per event");
@@ -77,6 +84,15 @@ int main(int argc, char** argv) {
     return utf8.ok();
   };
   if (!as_utf8(options.nick, "--nick")) return 2;
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in || !std::getline(in, options.password)) {
+      std::cerr << "chat: --password-file: cannot read " << password_file << "\n";
+      return 2;
+    }
+  } else if (const char* password = std::getenv("CHAT_PASSWORD"); password != nullptr) {  // NOLINT(concurrency-mt-unsafe): no other thread yet
+    options.password = password;
+  }
   for (auto& room : options.rooms) {
     if (!as_utf8(room, "--join")) return 2;
   }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -938,6 +939,48 @@ TEST(TerminalLineModeTest, PipedStdinOnATerminalIsLineMode) {
   EXPECT_NE(screen.find("] -- #general (2): alice scripty"), std::string::npos) << screen;
   ASSERT_TRUE(alice.wait_messages("#general", 1));
   EXPECT_EQ(alice.messages("#general")[0].text(), "hello from a script");
+}
+
+}  // namespace
+}  // namespace chat::testing
+
+namespace chat::testing {
+namespace {
+
+// Accounts from the terminal client (issue 13): /register makes the nick an
+// account; a guest is then refused it, and --password-file logs in to it.
+TEST(TerminalLineModeTest, RegisterMakesTheNickAnAccountAndAPasswordFileLogsInToIt) {
+  server::Config config = test_config(2);
+  config.password_cost = "min";
+  RunningServer server(config);
+  {
+    auto zoe = start_plain(server.port(), "zoe", {});
+    zoe->write_line("/register short");
+    ASSERT_TRUE(zoe->wait_line("! INVALID_PASSWORD")) << zoe->text();
+    zoe->write_line("/register zoe's long password");
+    ASSERT_TRUE(zoe->wait_line("-- registered zoe")) << zoe->text();
+    zoe->write_line("/quit");
+    ASSERT_EQ(zoe->wait_exit(20s), 0) << zoe->text();
+  }
+  {
+    auto guest = start_plain(server.port(), "Zoe", {});
+    ASSERT_TRUE(guest->wait_line("! NICK_REGISTERED")) << guest->text();
+    EXPECT_EQ(guest->wait_exit(20s), 1) << "a script's refused login ends it:\n" << guest->text();
+  }
+  IoThread io;
+  TestClient bob(io, server.port(), "bob");
+  ASSERT_TRUE(bob.join("#z").has_join());
+  TempDir dir("chat-password");
+  const std::string file = (dir.path() / "password").string();
+  { std::ofstream(file) << "zoe's long password\n"; }
+  ChildProcess zoe({CHAT_PATH, "--plain", "--host", "127.0.0.1", "--port", std::to_string(server.port()), "--nick",
+                    "zoe", "--password-file", file, "--join", "#z"});
+  ASSERT_TRUE(zoe.wait_line("-- joined #z")) << zoe.text();
+  zoe.write_line("back, and still zoe");
+  ASSERT_TRUE(bob.wait_messages("#z", 1));
+  EXPECT_EQ(bob.messages("#z").back().sender(), "zoe");
+  zoe.write_line("/quit");
+  EXPECT_EQ(zoe.wait_exit(20s), 0) << zoe.text();
 }
 
 }  // namespace
