@@ -190,6 +190,7 @@ MetricsSnapshot Server::metrics() const {
     }
   }
   store_->add_metrics(out);
+  accounts_->add_metrics(out);
   return out;
 }
 

@@ -196,6 +196,7 @@ void AccountService::handle(account_mail::Verified&& v) {
     return send(reactor_of(a.session), std::move(ok));
   }
   auto& r = std::get<msg::AccountRequest>(p.request);
+  (v.ok ? counters_.logins_ok : counters_.logins_failed).fetch_add(1, std::memory_order_relaxed);
   if (!v.ok) return answer(r, Error::CODE_BAD_LOGIN, "wrong password for " + p.account.name);
   if (p.step == Step::kDrop) {
     if (!store_->erase(key)) return answer(r, Error::CODE_LOGIN_BUSY, "the account cannot be dropped now", kBusyRetryMs);
@@ -234,6 +235,16 @@ void AccountService::handle(account_mail::Hashed&& h) {
 }
 
 // ------------------------------------------------------------------ helpers
+
+void AccountService::add_metrics(MetricsSnapshot& out) const {
+  auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  out.logins_ok += get(counters_.logins_ok);
+  out.logins_failed += get(counters_.logins_failed);
+  out.logins_throttled += get(counters_.throttled);
+  out.logins_busy += get(counters_.busy);
+  out.accounts_registered += get(counters_.registered);
+  out.password_hashes += hasher_.done();
+}
 
 std::optional<AccountRecord> AccountService::find(const std::string& key, bool& failed) {
   try {

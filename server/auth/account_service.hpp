@@ -40,6 +40,7 @@
 #include "server/auth/login_throttle.hpp"
 #include "server/auth/password_hasher.hpp"
 #include "server/chat/messages.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 
@@ -90,6 +91,7 @@ class AccountService {
   };
   const Counters& counters() const { return counters_; }
   std::uint64_t hashes() const { return hasher_.done(); }
+  void add_metrics(MetricsSnapshot& out) const;
 
  private:
   // A request waiting for the hasher; `then` says what its answer leads to.

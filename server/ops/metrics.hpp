@@ -80,6 +80,14 @@ struct MetricsSnapshot {
   std::uint64_t tls_handshakes_failed = 0;
   std::uint64_t tls_plaintext_refused = 0;
   std::uint64_t tls_reloads = 0;
+  // Accounts (issue 13): password logins by outcome, registrations, and
+  // argon2id hashes done.
+  std::uint64_t logins_ok = 0;
+  std::uint64_t logins_failed = 0;
+  std::uint64_t logins_throttled = 0;
+  std::uint64_t logins_busy = 0;
+  std::uint64_t accounts_registered = 0;
+  std::uint64_t password_hashes = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   std::array<std::uint64_t, kRateLimitNames.size()> rate_limited_by{};
   std::array<std::uint64_t, kRefusalReasons.size()> connections_refused{};  // by kRefusalReasons

@@ -129,6 +129,22 @@ void render_tls(std::ostringstream& out, const MetricsSnapshot& m) {
   counter("tls_reloads_total", "Certificates loaded again on SIGHUP.", m.tls_reloads);
 }
 
+void render_accounts(std::ostringstream& out, const MetricsSnapshot& m) {
+  out << "# HELP chatd_logins_total Logins with a password (and password checks of change and drop), by "
+         "outcome: ok, bad (no such account or wrong password), throttled (past --login-attempts, no hash "
+         "made), busy (the hasher's queue was full).\n# TYPE chatd_logins_total counter\n"
+      << "chatd_logins_total{outcome=\"ok\"} " << m.logins_ok << '\n'
+      << "chatd_logins_total{outcome=\"bad\"} " << m.logins_failed << '\n'
+      << "chatd_logins_total{outcome=\"throttled\"} " << m.logins_throttled << '\n'
+      << "chatd_logins_total{outcome=\"busy\"} " << m.logins_busy << '\n';
+  out << "# HELP chatd_accounts_registered_total Accounts registered since start.\n"
+         "# TYPE chatd_accounts_registered_total counter\nchatd_accounts_registered_total "
+      << m.accounts_registered << '\n';
+  out << "# HELP chatd_password_hashes_total argon2id hashes made or checked.\n"
+         "# TYPE chatd_password_hashes_total counter\nchatd_password_hashes_total "
+      << m.password_hashes << '\n';
+}
+
 void render_refusals(std::ostringstream& out, const MetricsSnapshot& m) {
   out << "# HELP chatd_connections_refused_total Connections turned away at accept, or dropped before login "
          "(pre_login), by reason.\n# TYPE chatd_connections_refused_total counter\n";

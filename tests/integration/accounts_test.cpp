@@ -249,6 +249,14 @@ TEST_F(ThrottleTest, GuessingIsCutAtThreeAMinutePerAccountAndPerAddress) {
   EXPECT_TRUE(ok.has_hello()) << ok.DebugString();
   // The logged-in alice was never disturbed.
   EXPECT_TRUE(alice->ping().has_pong());
+  // A throttled attempt cost no hash: two registrations, three wrong
+  // guesses and carol's login made six.
+  const auto m = server_->metrics();
+  EXPECT_EQ(m.logins_failed, 3u);
+  EXPECT_EQ(m.logins_throttled, 3u);
+  EXPECT_EQ(m.logins_ok, 1u);
+  EXPECT_EQ(m.accounts_registered, 2u);
+  EXPECT_EQ(m.password_hashes, 6u);
 }
 
 TEST_F(ThrottleTest, RightPasswordsAreNotCounted) {
