@@ -19,7 +19,10 @@ std::string fold_case(std::string_view s) {
 std::string nick_skeleton(std::string_view nick) {
   std::string skeleton;
   skeleton.reserve(nick.size() + nick.size() / 4);
-  for (char c : fold_case(nick)) {
+  // One pass, folding as it goes: the nick owner computes this for every
+  // direct message it routes.
+  for (char c : nick) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     switch (c) {
       case '0': skeleton += 'o'; break;
       case '1':

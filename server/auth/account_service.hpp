@@ -81,7 +81,7 @@ class AccountService {
   void stop();
   Mail& inbox() { return mail_; }
 
-  // Any thread: counters for /metrics.
+  // Any thread: adds the service's counters to /metrics.
   struct Counters {
     std::atomic<std::uint64_t> logins_ok{0};
     std::atomic<std::uint64_t> logins_failed{0};
@@ -89,8 +89,6 @@ class AccountService {
     std::atomic<std::uint64_t> busy{0};
     std::atomic<std::uint64_t> registered{0};
   };
-  const Counters& counters() const { return counters_; }
-  std::uint64_t hashes() const { return hasher_.done(); }
   void add_metrics(MetricsSnapshot& out) const;
 
  private:
@@ -109,7 +107,6 @@ class AccountService {
   void handle(msg::AccountRequest&& r);
   void handle(account_mail::Verified&& v);
   void handle(account_mail::Hashed&& h);
-  void verified(Pending& p, bool ok);
   // Queues a hash job for `pending`; false (and the caller answers
   // LOGIN_BUSY) when the hasher is full.
   bool verify(Pending&& pending, const std::string& hash, std::string password);

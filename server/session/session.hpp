@@ -76,11 +76,11 @@ class Session : public std::enable_shared_from_this<Session> {
   // pass by the hub); 0: read it here if a room message is written.
   void flush(std::int64_t now_ns = 0);
 
-  // Answers to this session's hello and rename (requests.cpp). Requests
+  // Answers to this session's hello and rename (identity.cpp). Requests
   // behind the hello or rename wait for them, then go on.
   void on_authenticated(msg::Authenticated&& m);
   void on_nick_claimed(const msg::NickClaimed& m);
-  // Answers to register, change_password and drop (requests.cpp), and the
+  // Answers to register, change_password and drop (identity.cpp), and the
   // close when another login to the account regained it.
   void on_account_changed(const msg::AccountChanged& m);
   void close_regained();
@@ -149,7 +149,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void drain_until_eof();
   void abort();
 
-  // requests.cpp: one handler per request type.
+  // requests.cpp and identity.cpp: one handler per request type.
   void dispatch(v1::ClientFrame& frame);
   void on_hello(v1::HelloRequest& hello, std::uint64_t rid);
   void on_ping(const v1::PingRequest& ping, std::uint64_t rid);
