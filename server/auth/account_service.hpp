@@ -112,7 +112,7 @@ class AccountService {
   bool verify(Pending&& pending, const std::string& hash, std::string password);
   bool hash(Pending&& pending, std::string password);
   bool submit(Pending&& pending, PasswordHasher::Job&& work);
-  std::optional<AccountRecord> find(const std::string& name, bool& failed);
+  std::optional<AccountRecord> find(const std::string& key, bool& failed);
 
   void answer(const msg::Authenticate& a, v1::Error::Code code, std::string reason, std::uint32_t retry_after_ms = 0);
   void answer(const msg::AccountRequest& r, v1::Error::Code code, std::string reason,

@@ -19,7 +19,7 @@ void NickShard::on(msg::ClaimNick&& m) {
   // Copies: the callback takes `m`, and may run later.
   const std::string nick = m.nick;
   const NickClaim claim{nick, m.session, account, m.regain, account.empty() ? 1 : max_sessions_};
-  registry_.claim(claim, [this, m = std::move(m)](ClaimResult result) mutable {
+  registry_.claim(claim, [this, m = std::move(m)](const ClaimResult& result) mutable {
     for (SessionId replaced : result.replaced) router_.send(reactor_of(replaced), msg::Regained{replaced});
     router_.send(reactor_of(m.session),
                  msg::NickClaimed{std::move(m.nick), m.session, result.ok(), m.request_id, result.code});

@@ -126,7 +126,7 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::Authenticated&& a) { hub_.on(std::move(a)); },
                  [this](msg::NickClaimed&& c) { hub_.on(std::move(c)); },
                  [this](msg::AccountChanged&& a) { hub_.on(std::move(a)); },
-                 [this](msg::Regained&& r) { hub_.on(std::move(r)); },
+                 [this](msg::Regained&& r) { hub_.on(r); },
                  [this](msg::DeliverDirect&& d) { hub_.on(std::move(d)); },
                  [this](msg::ToSession&& t) { hub_.on(std::move(t)); },
                  [this](msg::RoomList&& l) { hub_.on(std::move(l)); },

@@ -116,7 +116,7 @@ void LocalHub::on(msg::AccountChanged&& m) {
   if (s != nullptr && s->open()) s->on_account_changed(m);
 }
 
-void LocalHub::on(msg::Regained&& m) {
+void LocalHub::on(const msg::Regained& m) {
   assert_owner();
   Session* s = find(m.session);
   if (s != nullptr && s->open()) s->close_regained();

@@ -46,7 +46,7 @@ class LocalHub {
   void on(msg::JoinRefused&& m);
   void on(msg::Authenticated&& m);
   void on(msg::AccountChanged&& m);
-  void on(msg::Regained&& m);
+  void on(const msg::Regained& m);
   void on(msg::NickClaimed&& m);
   void on(msg::DeliverDirect&& m);
   void on(msg::ToSession&& m);
