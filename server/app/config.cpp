@@ -160,6 +160,10 @@ void add_cost_flags(CLI::App& app, Config& c) {
   flag(app, "--topic-rate", c.topic_rate, "Topic changes a connection may make per 20 s (0: unlimited)",
        "CHATD_TOPIC_RATE")
       ->check(CLI::Range(0u, 10'000u));
+  flag(app, "--moderation-rate", c.moderation_rate,
+       "Moderation actions (kick, ban, unban, invite, modes, roles) a connection may take per 20 s (0: unlimited)",
+       "CHATD_MODERATION_RATE")
+      ->check(CLI::Range(0u, 10'000u));
 }
 
 void add_connection_flags(CLI::App& app, Config& c) {
@@ -250,6 +254,8 @@ void add_account_flags(CLI::App& app, Config& c) {
   flag(app, "--max-queued-hashes", c.max_queued_hashes,
        "Password hashes waiting at most; past it a login is refused LOGIN_BUSY", "CHATD_MAX_QUEUED_HASHES")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  flag(app, "--max-bans-per-room", c.max_bans_per_room, "Bans one room keeps at most", "CHATD_MAX_BANS_PER_ROOM")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}));
 }
 
 void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {

@@ -76,6 +76,9 @@ struct Config {
   // to every member of every room it is in). 0: unlimited.
   unsigned rename_rate = 3;
   unsigned topic_rate = 5;
+  // Moderation actions (kick, ban, invite, modes, roles) an op may take per
+  // 20 s: each is an event to the room, but a spam wave needs many at once.
+  unsigned moderation_rate = 30;
   std::size_t outbox_cap_bytes = 1024 * 1024;
   // Replies and the slow-consumer rule (issue 12, findings 3 and 4). No
   // join replay, history page or room list page holds more than
@@ -128,6 +131,8 @@ struct Config {
   std::uint32_t login_attempts_per_min = 3;
   std::string password_cost = "interactive";
   std::size_t max_queued_hashes = 64;
+  // Rooms with keepers: the most bans one room keeps.
+  std::size_t max_bans_per_room = 100;
 
   // Mailbox messages handled per turn before the reactor goes back to sockets.
   std::size_t mailbox_batch = 256;

@@ -49,6 +49,7 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_login_attempts_per_min(c.login_attempts_per_min);
   limits->set_min_password_bytes(static_cast<std::uint32_t>(kMinPasswordBytes));
   limits->set_max_password_bytes(static_cast<std::uint32_t>(kMaxPasswordBytes));
+  limits->set_max_bans_per_room(static_cast<std::uint32_t>(c.max_bans_per_room));
   limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);

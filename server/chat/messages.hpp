@@ -73,6 +73,9 @@ struct Join {
   std::string address = {};
   CreateLimit create_limit = CreateLimit::kNone;
   std::uint32_t retry_after_ms = 0;  // when create_limit is set
+  // Issue 13: who joins, for the room's bans and roles, and the key given.
+  std::string account = {};
+  std::string key = {};
 };
 struct Leave {
   std::string room;
@@ -116,6 +119,20 @@ struct RoomQuery {
   std::uint64_t request_id = 0;
   std::string identity = {};  // whose client_msg_ids a history page shows
 };
+// A moderation request (kick, ban, unban, invite, set_modes, set_role),
+// checked by the session as far as it can, for the room owner to decide.
+struct Moderate {
+  std::string room;
+  std::string nick;  // the op's
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+  v1::ClientFrame request;
+};
+// Whether a set_modes request sets any mode (else it only reads them).
+inline bool sets_modes(const v1::SetModesRequest& r) {
+  return r.has_invite_only() || r.has_key() || r.has_topic_lock() || r.has_moderated() || r.has_member_limit() ||
+         r.has_secret();
+}
 // asking reactor -> every reactor; answered with a RoomList.
 // One page: the first `limit` rooms named after `cursor`, in name order.
 struct ListRooms {
@@ -157,6 +174,13 @@ struct JoinRefused {
   v1::Error::Code code = v1::Error::CODE_UNSPECIFIED;
   SharedFrame reply;
   bool reserved = false;  // as in Joined; a refused join created nothing
+};
+// A kick or ban removed the session from the room (its membership numbered
+// `join`): the session forgets it, as if it had left.
+struct Removed {
+  std::string room;
+  SessionId session = 0;
+  std::uint64_t join = 0;
 };
 struct RoomList {
   std::uint64_t query_id = 0;
@@ -247,6 +271,13 @@ struct RouteDirect {
   std::uint64_t request_id = 0;
 };
 
+// room owner -> nick owner: an event for every session holding `nick`, if
+// any does (an invite).
+struct NotifyNick {
+  std::string nick;
+  SharedFrame frame;
+};
+
 // nick owner -> session's reactor.
 struct NickClaimed {
   std::string nick;
@@ -304,6 +335,6 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
                              msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
                              msg::DropPreLogin, msg::UseTls, msg::AccountChanged, msg::Registration,
-                             msg::Regained>;
+                             msg::Regained, msg::Moderate, msg::Removed, msg::NotifyNick>;
 
 }  // namespace chat::server

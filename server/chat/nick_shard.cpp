@@ -66,4 +66,13 @@ void NickShard::on(msg::RouteDirect&& m) {
   });
 }
 
+void NickShard::on(msg::NotifyNick&& m) {
+  router_.assert_owner();
+  const std::string nick = m.nick;
+  registry_.resolve(nick, [this, frame = std::move(m.frame)](const NickHolder* holder) {
+    if (holder == nullptr) return;  // offline: an invite is kept by the room all the same
+    for (SessionId target : holder->sessions) router_.to_session(target, frame);
+  });
+}
+
 }  // namespace chat::server

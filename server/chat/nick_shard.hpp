@@ -27,6 +27,7 @@ class NickShard {
   void on(msg::ReleaseNick&& m);
   void on(msg::RouteDirect&& m);
   void on(msg::Registration&& m);
+  void on(msg::NotifyNick&& m);
 
  private:
   Router& router_;

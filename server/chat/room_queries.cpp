@@ -1,4 +1,5 @@
 // RoomShard's read side and the topic: who, get and set topic, history pages.
+// A private room (RoomState::is_private) answers its members only.
 #include <algorithm>
 
 #include "server/chat/room_shard.hpp"
@@ -13,6 +14,12 @@ void RoomShard::on(msg::RoomQuery&& q) {
     return;
   }
   RoomState& room = it->second;
+  // Issue 13: an invite-only, keyed or secret room is read by its members.
+  if (room.is_private() && !room.members.contains(q.session)) {
+    router_.error_to_session(q.session, v1::Error::CODE_NOT_A_MEMBER, room.name + " is for its members only",
+                             q.request_id);
+    return;
+  }
   v1::ServerFrame frame;
   frame.set_request_id(q.request_id);
   switch (q.kind) {
@@ -42,6 +49,11 @@ void RoomShard::on(msg::RoomQuery&& q) {
 
 void RoomShard::set_topic(RoomState& room, const msg::RoomQuery& q) {
   if (member_room(room.name, q.session, q.request_id) == nullptr) return;
+  if (room.settings.modes().topic_lock() && room.members.at(q.session).role < v1::ROLE_OP) {
+    router_.error_to_session(q.session, v1::Error::CODE_NOT_AN_OP,
+                             "the topic of " + room.name + " is locked: only its ops set it", q.request_id);
+    return;
+  }
   room.topic = q.topic;
   room.topic_set_by = q.nick;
   store_.set_topic(room.name, room.topic, room.topic_set_by);

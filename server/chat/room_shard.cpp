@@ -25,6 +25,7 @@ RoomState& RoomShard::restore(StoredRoom stored) {
   room.topic_set_by = std::move(stored.topic_set_by);
   room.last_seq = stored.last_seq;
   room.delivered_seq = stored.last_seq;
+  if (!room.settings.ParseFromString(stored.settings)) room.settings.Clear();
   room.members_per_reactor.assign(router_.reactor_count(), 0);
   return room;
 }
@@ -40,15 +41,19 @@ std::size_t RoomShard::room_cap() const {
 
 void RoomShard::count_rooms() { ReactorMetrics::set(metrics_.rooms, rooms_.size()); }
 
-void RoomShard::refuse(const msg::Join& m, v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms) {
+void RoomShard::refuse_join(const msg::Join& m, v1::Error::Code code, const std::string& text,
+                            std::uint32_t retry_after_ms) {
   router_.send(reactor_of(m.session),
-               msg::JoinRefused{m.room, m.session, m.join, code,
-                                error_frame(code, "cannot create " + m.room + ": " + why + "; rooms that exist can still be joined",
-                                            m.request_id, retry_after_ms),
+               msg::JoinRefused{m.room, m.session, m.join, code, error_frame(code, text, m.request_id, retry_after_ms),
                                 m.create_limit == msg::Join::CreateLimit::kNone});
 }
 
-RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created) {
+void RoomShard::refuse(const msg::Join& m, v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms) {
+  refuse_join(m, code, "cannot create " + m.room + ": " + why + "; rooms that exist can still be joined",
+              retry_after_ms);
+}
+
+RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created, bool& fresh) {
   auto it = rooms_.find(m.room);
   if (it != rooms_.end()) return &it->second;
   if (!may_create(m)) return nullptr;
@@ -67,6 +72,7 @@ RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created) {
     room->name = m.room;
     room->members_per_reactor.assign(router_.reactor_count(), 0);
     room->incarnation = store_.create(m.room);
+    fresh = true;
   }
   count_rooms();
   return room;
@@ -75,15 +81,22 @@ RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created) {
 void RoomShard::on(msg::Join&& m) {
   router_.assert_owner();
   bool created = false;
-  RoomState* room = find_or_create(m, created);
+  bool fresh = false;
+  RoomState* room = find_or_create(m, created, fresh);
   if (room == nullptr) return;
   if (room->members.contains(m.session)) {
     router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
                              "already a member of " + m.room, m.request_id);
     return;
   }
+  if (!fresh && !admit(*room, m)) {
+    // A room restored for this join and refused waits, empty, like any other.
+    if (room->members.empty() && !room->empty_since) room->empty_since = empty_.insert(empty_.end(), room->name);
+    return;
+  }
   const bool one_by_one = presence_one_by_one(*room, m.nick);
-  room->members.emplace(m.session, m.nick);
+  const v1::Role role = joiner_role(*room, m, fresh);
+  room->members.emplace(m.session, Member{m.nick, m.account, m.address, m.join, role});
   room->roster.emplace(m.nick, m.session);
   ++room->members_per_reactor[reactor_of(m.session)];
   count_address(*room, m.address, +1);
@@ -93,17 +106,18 @@ void RoomShard::on(msg::Join&& m) {
   }
   // Joined travels the same FIFO as every later Deliver to that reactor, so
   // the joiner sees each message sequenced after last_seq exactly once.
-  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, m.identity, m.request_id),
+  router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, role, m.identity, m.request_id),
                                                   m.join, m.create_limit == msg::Join::CreateLimit::kNone, created});
   if (one_by_one) fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
 }
 
-SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& identity,
+SharedFrame RoomShard::join_reply(const RoomState& room, v1::Role role, const std::string& identity,
                                   std::uint64_t request_id) const {
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   auto* reply = frame.mutable_join();
   reply->set_room(room.name);
+  reply->set_role(role);
   reply->set_topic(room.topic);
   // All members of a room that announces each join; a first page in a big one.
   reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
@@ -121,6 +135,7 @@ SharedFrame RoomShard::join_reply(const RoomState& room, const std::string& iden
   }
   reply->set_last_seq(last);
   reply->set_incarnation(room.incarnation);
+  *reply->mutable_modes() = room.settings.modes();
   return common::make_shared_frame(frame);
 }
 
@@ -136,28 +151,37 @@ void RoomShard::on(msg::Leave&& m) {
     return;
   }
   RoomState& room = it->second;
-  auto member = room.members.find(m.session);
-  const std::string nick = std::move(member->second);  // as the room knows it
-  const bool one_by_one = presence_one_by_one(room, nick);
-  room.roster.erase({nick, m.session});
-  room.members.erase(member);
-  --room.members_per_reactor[reactor_of(m.session)];
-  count_address(room, m.address, -1);
   if (asked) {
     v1::ServerFrame frame;
     frame.set_request_id(m.request_id);
     frame.mutable_leave()->set_room(room.name);
     router_.to_session(m.session, common::make_shared_frame(frame));
   }
-  if (one_by_one) fan_out_.presence(room, nick, asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT, m.reason);
-  if (!room.members.empty()) return;
-  if (room.last_seq == 0 && room.topic.empty()) {
-    store_.evict(room.name);
-    rooms_.erase(it);  // a room that never held a message or a topic leaves no trace
-    count_rooms();
-  } else {
+  remove_member(room, room.members.find(m.session), asked ? v1::Presence::KIND_LEFT : v1::Presence::KIND_QUIT,
+                m.reason);
+}
+
+bool RoomShard::remove_member(RoomState& room, std::unordered_map<SessionId, Member>::iterator member,
+                              v1::Presence::Kind kind, v1::Presence::Reason reason) {
+  const SessionId session = member->first;
+  const std::string nick = std::move(member->second.nick);  // as the room knows it
+  const std::string address = std::move(member->second.address);
+  const bool one_by_one = presence_one_by_one(room, nick);
+  room.roster.erase({nick, session});
+  room.members.erase(member);
+  --room.members_per_reactor[reactor_of(session)];
+  count_address(room, address, -1);
+  if (one_by_one) fan_out_.presence(room, nick, kind, reason);
+  if (!room.members.empty()) return false;
+  if (room.last_seq != 0 || !room.topic.empty() ||
+      room.settings.ByteSizeLong() != 0) {
     room.empty_since = empty_.insert(empty_.end(), room.name);
+    return false;
   }
+  store_.evict(room.name);
+  rooms_.erase(room.name);  // a room that never held a message, a topic or settings leaves no trace
+  count_rooms();
+  return true;
 }
 
 bool RoomShard::reclaim_one() {
@@ -179,7 +203,14 @@ RoomState* RoomShard::member_room(const std::string& room, SessionId session, st
 void RoomShard::on(msg::Publish&& m) {
   router_.assert_owner();
   ReactorMetrics::bump(metrics_.messages_published);
-  if (RoomState* room = member_room(m.room, m.session, m.request_id)) sequencer_.publish(*room, std::move(m));
+  RoomState* room = member_room(m.room, m.session, m.request_id);
+  if (room == nullptr) return;
+  if (room->settings.modes().moderated() && room->members.at(m.session).role < v1::ROLE_VOICED) {
+    router_.error_to_session(m.session, v1::Error::CODE_NOT_VOICED,
+                             room->name + " is moderated: only voiced members speak", m.request_id);
+    return;
+  }
+  sequencer_.publish(*room, std::move(m));
 }
 
 void RoomShard::on(msg::Durable&& m) {
@@ -206,7 +237,7 @@ void RoomShard::on(msg::Rename&& m) {
   RoomState& room = it->second;
   auto member = room.members.find(m.session);
   if (member == room.members.end()) return;
-  const std::string old_nick = std::exchange(member->second, m.nick);
+  const std::string old_nick = std::exchange(member->second.nick, m.nick);
   // In a big room a rename is its old nick leaving and its new one joining.
   const bool one_by_one = presence_one_by_one(room, old_nick);
   if (!one_by_one) presence_one_by_one(room, m.nick);
@@ -219,7 +250,7 @@ std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t
   router_.assert_owner();
   std::vector<const RoomState*> after;
   for (const auto& [name, room] : rooms_) {
-    if (name > cursor) after.push_back(&room);
+    if (name > cursor && !room.settings.modes().secret()) after.push_back(&room);
   }
   const std::size_t n = std::min(limit, after.size());
   more = after.size() > n;
@@ -232,7 +263,7 @@ std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t
     v1::RoomInfo info;
     info.set_name(room.name);
     info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
-    info.set_topic(room.topic);
+    if (!room.is_private()) info.set_topic(room.topic);
     info.set_last_seq(room.delivered_seq);
     out.push_back(std::move(info));
   }

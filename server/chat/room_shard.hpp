@@ -36,6 +36,7 @@ class RoomShard {
   void on(msg::Retained&& m);
   void on(const msg::StoreHealth& m);
   void on(msg::RoomQuery&& q);
+  void on(msg::Moderate&& m);  // room_keepers.cpp
   // The first `limit` rooms named after `cursor`, in name order; `more`:
   // whether rooms are left after them.
   std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
@@ -55,8 +56,41 @@ class RoomShard {
   // The room named in `m`, created if need be (then `created` is set); null
   // (and the joiner told) when the shard is full of rooms in use, or a
   // creation limit refuses the joiner a new room.
-  RoomState* find_or_create(const msg::Join& m, bool& created);
+  // `fresh`: made new, not restored from the store.
+  RoomState* find_or_create(const msg::Join& m, bool& created, bool& fresh);
+  // The join is refused: the joiner is told `text`.
+  void refuse_join(const msg::Join& m, v1::Error::Code code, const std::string& text, std::uint32_t retry_after_ms = 0);
+  // Refuses a join that would create a room, saying why.
   void refuse(const msg::Join& m, v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms = 0);
+  // Takes `member` out of `room` and tells the room; an emptied room is
+  // dropped or kept for its history. True if it was dropped.
+  bool remove_member(RoomState& room, std::unordered_map<SessionId, Member>::iterator member,
+                     v1::Presence::Kind kind, v1::Presence::Reason reason);
+
+  // Issue 13, the room's keepers (room_keepers.cpp).
+  // Whether the joiner passes the room's bans and modes (told why if not).
+  bool admit(RoomState& room, const msg::Join& m);
+  // The joiner's role; the first joiner of a `fresh` room founds it.
+  v1::Role joiner_role(RoomState& room, const msg::Join& m, bool fresh);
+  static v1::Role kept_role(const RoomState& room, const std::string& account);
+  void keep_settings(RoomState& room);
+  void kick(RoomState& room, const Member& op, const msg::Moderate& m);
+  void ban(RoomState& room, const Member& op, const msg::Moderate& m);
+  void unban(RoomState& room, const Member& op, const msg::Moderate& m);
+  void invite(RoomState& room, const Member& op, const msg::Moderate& m);
+  void set_modes(RoomState& room, const Member& op, const msg::Moderate& m);
+  void set_role(RoomState& room, const Member& op, const msg::Moderate& m);
+  void reply_modes(const RoomState& room, const Member* asker, const msg::Moderate& m);
+  static v1::Moderation moderation(const RoomState& room, v1::Moderation::Action action, const Member& op,
+                                   const std::string& target);
+  // To the room, and as the ack to the op.
+  void announce(const RoomState& room, const v1::Moderation& event, const msg::Moderate& m);
+  static std::vector<SessionId> sessions_named(const RoomState& room, const std::string& nick);
+  // Whether `op` is above each of `targets` (if not, it is told).
+  bool outranks(const RoomState& room, const Member& op, const std::vector<SessionId>& targets,
+                const msg::Moderate& m);
+  // Removes `targets` from `room` (kicked or banned) and tells their sessions.
+  void expel(RoomState& room, const std::vector<SessionId>& targets, v1::Presence::Reason reason);
   // Issue 12 (room_slots.cpp): whether the joiner may create a room here,
   // by its creation budgets and the rooms its address holds alone; if not,
   // it is told why.
@@ -68,7 +102,8 @@ class RoomShard {
   // Drops the room that has been empty longest; false if none is empty.
   bool reclaim_one();
   RoomState& restore(StoredRoom stored);
-  SharedFrame join_reply(const RoomState& room, const std::string& identity, std::uint64_t request_id) const;
+  SharedFrame join_reply(const RoomState& room, v1::Role role, const std::string& identity,
+                         std::uint64_t request_id) const;
   void set_topic(RoomState& room, const msg::RoomQuery& q);
   void reply_history(const RoomState& room, const msg::RoomQuery& q);
   // A member of `room`, or null after telling `session` it is not one.
@@ -94,8 +129,8 @@ class RoomShard {
   ReactorMetrics& metrics_;
   std::unordered_map<std::string, RoomState> rooms_;
   std::list<std::string> empty_;  // rooms with no members, longest empty first
-  std::unordered_map<std::string, std::size_t> held_alone_;
-  std::vector<std::string> delta_due_;  // rooms with presence changes not yet sent  // address -> rooms here all of whose members are from it
+  std::unordered_map<std::string, std::size_t> held_alone_;  // address -> rooms here all of whose members are from it
+  std::vector<std::string> delta_due_;  // rooms with presence changes not yet sent
 };
 
 }  // namespace chat::server

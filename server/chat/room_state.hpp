@@ -28,6 +28,16 @@ struct PendingDelivery {
   std::vector<std::pair<SessionId, std::uint64_t>> resent_by;
 };
 
+// A member as its room's owner knows it.
+struct Member {
+  std::string nick;
+  std::string account;  // empty: a guest
+  std::string address;  // address_key, for the address's room count and bans
+  std::uint64_t join = 0;  // the session's number for this join (msg::Join)
+  // Its role here: the account's kept one, or a guest's for this stay.
+  v1::Role role = v1::ROLE_MEMBER;
+};
+
 struct RoomState {
   std::string name;
   std::string topic;
@@ -36,7 +46,7 @@ struct RoomState {
   std::uint64_t delivered_seq = 0;  // the newest seq members have been sent
   std::deque<PendingDelivery> pending;  // delivered_seq + 1 .. last_seq
   std::uint64_t incarnation = 0;  // new each time the name is created
-  std::unordered_map<SessionId, std::string> members;  // session -> nick
+  std::unordered_map<SessionId, Member> members;
   // The same members in nick order (issue 15): who and the join reply page
   // through it.
   std::set<std::pair<std::string, SessionId>> roster;
@@ -52,6 +62,15 @@ struct RoomState {
   std::unordered_map<std::string, std::uint32_t> members_per_address;
   // While the room is empty: its place in the shard's list of empty rooms.
   std::optional<std::list<std::string>::iterator> empty_since;
+  // Issue 13 (room_keepers.cpp): modes, key, founder, the accounts' roles
+  // and the bans, as stored; and the folded nicks invited, each for one join.
+  v1::StoredRoomSettings settings;
+  std::vector<std::string> invited;
+  // Read only by members: invite-only, keyed or secret.
+  bool is_private() const {
+    const v1::RoomModes& m = settings.modes();
+    return m.invite_only() || m.has_key() || m.secret();
+  }
 };
 
 }  // namespace chat::server

@@ -16,7 +16,7 @@ namespace chat::server {
 inline constexpr std::size_t kErrorCodes = v1::Error::Code_ARRAYSIZE;
 // What a RATE_LIMITED was sent for (session/rate_limits.hpp): a stall past
 // the frame rate or the byte budget, or a refused rename or topic change.
-inline constexpr std::array<const char*, 4> kRateLimitNames = {"frames", "bytes", "rename", "topic"};
+inline constexpr std::array<const char*, 5> kRateLimitNames = {"frames", "bytes", "rename", "topic", "moderation"};
 
 // The clock of the latency histogram: steady, in nanoseconds.
 inline std::int64_t monotonic_ns() {

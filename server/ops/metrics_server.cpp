@@ -280,6 +280,7 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   render_errors(out, m);
   render_refusals(out, m);
   render_tls(out, m);
+  render_accounts(out, m);
   out << "# HELP chatd_build_info The version chatd was built from.\n# TYPE chatd_build_info gauge\n"
       << "chatd_build_info{version=\"" << common::kVersion << "\"} 1\n";
   render_latency(out, m.delivery_latency);

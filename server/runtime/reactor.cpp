@@ -109,6 +109,7 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::Publish&& p) { rooms_.on(std::move(p)); },
                  [this](msg::Rename&& r) { rooms_.on(std::move(r)); },
                  [this](msg::RoomQuery&& q) { rooms_.on(std::move(q)); },
+                 [this](msg::Moderate&& md) { rooms_.on(std::move(md)); },
                  [this](msg::Durable&& d) {
                    rooms_.on(std::move(d));
                    if (stopping_) maybe_finish_delivery();
@@ -119,10 +120,12 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::ReleaseNick&& r) { nicks_.on(std::move(r)); },
                  [this](msg::RouteDirect&& d) { nicks_.on(std::move(d)); },
                  [this](msg::Registration&& r) { nicks_.on(std::move(r)); },
+                 [this](msg::NotifyNick&& n) { nicks_.on(std::move(n)); },
                  [this](msg::Authenticate&& a) { authenticator_.authenticate(std::move(a)); },
                  [this](msg::Deliver&& d) { hub_.on(std::move(d)); },
                  [this](msg::Joined&& j) { hub_.on(std::move(j)); },
                  [this](msg::JoinRefused&& j) { hub_.on(std::move(j)); },
+                 [this](msg::Removed&& r) { hub_.on(r); },
                  [this](msg::Authenticated&& a) { hub_.on(std::move(a)); },
                  [this](msg::NickClaimed&& c) { hub_.on(std::move(c)); },
                  [this](msg::AccountChanged&& a) { hub_.on(std::move(a)); },

@@ -89,6 +89,17 @@ void LocalHub::on(msg::JoinRefused&& m) {
   s->answered();
 }
 
+void LocalHub::on(const msg::Removed& m) {
+  assert_owner();
+  Session* s = find(m.session);
+  // A session that has left (and maybe joined again) since keeps its newer
+  // membership: the owner removed the one numbered m.join.
+  if (s == nullptr || !s->open() || !s->is_current_join(m.room, m.join)) return;
+  s->forget_join(m.room, m.join);
+  remove_local_member(m.room, s);
+  spdlog::info("removed from {} {} (session {})", m.room, s->nick(), s->label());
+}
+
 void LocalHub::remove_local_member(const std::string& room, Session* session) {
   assert_owner();
   auto it = local_members_.find(room);

@@ -44,6 +44,7 @@ class LocalHub {
   void on(msg::Deliver&& m);
   void on(msg::Joined&& m);
   void on(msg::JoinRefused&& m);
+  void on(const msg::Removed& m);
   void on(msg::Authenticated&& m);
   void on(msg::AccountChanged&& m);
   void on(const msg::Regained& m);

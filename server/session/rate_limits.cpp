@@ -5,7 +5,7 @@
 namespace chat::server {
 
 namespace {
-// Renames and topic changes are counted per window, as ergo and solanum
+// Renames, topic changes and moderation actions are counted per window, as ergo and solanum
 // count nick changes: `n` per 20 s, all of them at once if need be.
 constexpr double kWindowSeconds = 20;
 
@@ -19,7 +19,8 @@ RateLimits::RateLimits(const Config& config, Clock::time_point now)
       frames_(config.rate_per_sec, config.rate_burst, now),
       bytes_(static_cast<double>(config.effective_rate_bytes()), static_cast<double>(config.rate_bytes_burst), now),
       renames_(per_window(config.rename_rate, now)),
-      topics_(per_window(config.topic_rate, now)) {}
+      topics_(per_window(config.topic_rate, now)),
+      moderations_(per_window(config.moderation_rate, now)) {}
 
 RateLimits::Limit RateLimits::exhausted(Clock::time_point now) {
   // Bytes first: a debt of bytes (a large reply) takes longer to pay.
@@ -43,7 +44,7 @@ std::uint32_t RateLimits::resume_after_ms(Clock::time_point now) {
 }
 
 std::uint32_t RateLimits::refuse(Limit kind, Clock::time_point now) {
-  common::TokenBucket& bucket = kind == Limit::kRename ? renames_ : topics_;
+  common::TokenBucket& bucket = kind == Limit::kRename ? renames_ : kind == Limit::kTopic ? topics_ : moderations_;
   if (bucket.try_take(now)) return 0;
   return std::max<std::uint32_t>(bucket.retry_after_ms(now), 1);
 }
@@ -61,6 +62,9 @@ std::string RateLimits::describe(Limit limit, std::uint32_t wait_ms) const {
       return "renames are limited to " + std::to_string(config_.rename_rate) + " per 20 s; try again in " + wait;
     case Limit::kTopic:
       return "topic changes are limited to " + std::to_string(config_.topic_rate) + " per 20 s; try again in " + wait;
+    case Limit::kModerate:
+      return "moderation actions are limited to " + std::to_string(config_.moderation_rate) +
+             " per 20 s; try again in " + wait;
     case Limit::kNone:
       break;
   }

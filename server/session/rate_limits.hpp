@@ -22,7 +22,7 @@ class RateLimits {
  public:
   using Clock = common::TokenBucket::Clock;
   // The order of kRateLimitNames (ops/metrics.hpp), after kNone.
-  enum class Limit { kNone, kFrames, kBytes, kRename, kTopic };
+  enum class Limit { kNone, kFrames, kBytes, kRename, kTopic, kModerate };
 
   RateLimits(const Config& config, Clock::time_point now);
 
@@ -37,7 +37,7 @@ class RateLimits {
   // first), or kNone; and the milliseconds until both are (0: now).
   Limit refilling(Clock::time_point now);
   std::uint32_t resume_after_ms(Clock::time_point now);
-  // A rename or topic change: 0 if allowed (its token is taken), else the
+  // A rename, topic change or moderation action: 0 if allowed (its token is taken), else the
   // milliseconds until it would be.
   std::uint32_t refuse(Limit kind, Clock::time_point now);
 
@@ -52,6 +52,7 @@ class RateLimits {
   common::TokenBucket bytes_;
   common::TokenBucket renames_;
   common::TokenBucket topics_;
+  common::TokenBucket moderations_;
 };
 
 }  // namespace chat::server

@@ -47,6 +47,12 @@ void Session::dispatch(v1::ClientFrame& frame) {
     case F::kGetTopic: return query_room(Kind::kGetTopic, frame.get_topic().room(), rid);
     case F::kSetTopic: return on_set_topic(*frame.mutable_set_topic(), rid);
     case F::kHistory: return on_history(frame.history(), rid);
+    case F::kKick:
+    case F::kBan:
+    case F::kUnban:
+    case F::kInvite:
+    case F::kSetModes:
+    case F::kSetRole: return on_moderate(frame, rid);
     default: return reply_error(Error::CODE_UNKNOWN_REQUEST, "unknown request", rid);
   }
 }
@@ -77,6 +83,8 @@ void Session::on_join(const v1::JoinRequest& join, std::uint64_t rid) {
   rooms_.push_back(Membership{*room, number});
   asked();
   msg::Join m{std::move(*room), nick_, id_, rid, number, identity_};
+  m.account = account_;
+  m.key = join.key();
   reserve_creation(m);  // only the owner knows whether the join creates the room
   hub_.router().to_room_owner(std::move(m));
 }
@@ -144,6 +152,51 @@ void Session::on_who(const v1::WhoRequest& who, std::uint64_t rid) {
   q.cursor = who.cursor();  // only ever a place in the room's nick order
   q.limit = who.limit();
   query_room(std::move(q), who.room());
+}
+
+// Issue 13: what the owner needs to check is there and within bounds; the
+// owner checks the rest (roles, bans, members).
+void Session::on_moderate(v1::ClientFrame& frame, std::uint64_t rid) {
+  using F = v1::ClientFrame;
+  const std::string* room = nullptr;
+  const std::string* nick = nullptr;  // a nick the request names
+  const std::string* text = nullptr;  // a reason or a key
+  switch (frame.body_case()) {
+    case F::kKick:
+      room = &frame.kick().room();
+      nick = &frame.kick().nick();
+      text = &frame.kick().reason();
+      break;
+    case F::kBan:
+      room = &frame.ban().room();
+      text = &frame.ban().reason();
+      break;
+    case F::kUnban: room = &frame.unban().room(); break;
+    case F::kInvite:
+      room = &frame.invite().room();
+      nick = &frame.invite().nick();
+      break;
+    case F::kSetModes:
+      room = &frame.set_modes().room();
+      text = &frame.set_modes().key();
+      break;
+    default:
+      room = &frame.set_role().room();
+      nick = &frame.set_role().nick();
+      break;
+  }
+  auto canonical = room_arg(*room, rid);
+  if (!canonical) return;
+  if (nick != nullptr && !check_nick(*nick, rid)) return;
+  const std::size_t max = hub_.config().max_topic_bytes;
+  if (text != nullptr && text->size() > max) {
+    reply_error(Error::CODE_TOPIC_TOO_LONG, "a reason or key is at most " + std::to_string(max) + " bytes", rid);
+    return;
+  }
+  // Reading a room's modes changes nothing, so costs no room-change budget.
+  const bool reads = frame.body_case() == F::kSetModes && !msg::sets_modes(frame.set_modes());
+  if (!reads && refused(RateLimits::Limit::kModerate, rid)) return;
+  hub_.router().to_room_owner(msg::Moderate{std::move(*canonical), nick_, id_, rid, std::move(frame)});
 }
 
 void Session::query_room(Kind kind, const std::string& room, std::uint64_t rid) {

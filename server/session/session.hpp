@@ -157,6 +157,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_register(v1::RegisterRequest& r, std::uint64_t rid);
   void on_change_password(v1::ChangePasswordRequest& r, std::uint64_t rid);
   void on_drop_account(v1::DropAccountRequest& r, std::uint64_t rid);
+  // kick, ban, unban, invite, set_modes, set_role (issue 13).
+  void on_moderate(v1::ClientFrame& frame, std::uint64_t rid);
   // INVALID_PASSWORD unless `password` is of a length the server takes.
   bool check_password(const std::string& password, std::uint64_t rid);
   void on_join(const v1::JoinRequest& join, std::uint64_t rid);

@@ -39,6 +39,11 @@ struct StoredRoom {
   std::string topic_set_by;
   std::uint64_t last_seq = 0;
   std::vector<RecentSend> recent_sends = {};  // the last 10 minutes' (loaded at start)
+  // Its keepers and modes (issue 13): a v1::StoredRoomSettings, encoded;
+  // empty for none.
+  std::string settings = {};
+  // Whether the room holds anything to keep: a room without is not stored.
+  bool worth_keeping() const { return last_seq != 0 || !topic.empty() || !settings.empty(); }
 };
 
 using MessageList = google::protobuf::RepeatedPtrField<v1::RoomMessage>;
@@ -84,6 +89,8 @@ class HistoryStore {
   // The answer to an append that returned false.
   virtual void on_durable(const std::string& room, std::uint64_t seq) = 0;
   virtual void set_topic(const std::string& room, const std::string& topic, const std::string& set_by) = 0;
+  // `settings`: the room's v1::StoredRoomSettings, encoded (StoredRoom).
+  virtual void set_settings(const std::string& room, const std::string& settings) = 0;
   // The oldest seq still stored for `room`; 0 if none is.
   virtual std::uint64_t first_seq(const std::string& room) const = 0;
   virtual void on_retained(const std::string& room, std::uint64_t first_seq) = 0;

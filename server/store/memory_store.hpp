@@ -26,6 +26,7 @@ class MemoryHistoryStore final : public HistoryStore {
   bool append(const std::string& room, v1::RoomMessage message, const std::string& identity) override;
   void on_durable(const std::string&, std::uint64_t) override {}
   void set_topic(const std::string&, const std::string&, const std::string&) override {}
+  void set_settings(const std::string&, const std::string&) override {}
   std::uint64_t first_seq(const std::string& room) const override { return ring_.first(room); }
   void on_retained(const std::string&, std::uint64_t) override {}
   bool read(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,

@@ -25,10 +25,11 @@ void SqliteStore::commit(const std::vector<StoreMail>& writes) {
   auto insert = db_->prepare(
       "INSERT INTO messages (room, seq, ts_ms, sender, identity, text, client_msg_id)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-  auto topic = db_->prepare(
-      "INSERT INTO rooms (name, incarnation, topic, topic_set_by, last_seq) VALUES (?1, ?2, ?3, ?4, ?5)"
+  auto record = db_->prepare(
+      "INSERT INTO rooms (name, incarnation, topic, topic_set_by, last_seq, settings)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
       " ON CONFLICT (name) DO UPDATE SET incarnation = ?2, topic = ?3, topic_set_by = ?4,"
-      " last_seq = max(last_seq, ?5)");
+      " last_seq = max(last_seq, ?5), settings = ?6");
   for (const StoreMail& w : writes) {
     if (const auto* a = std::get_if<store_mail::Append>(&w)) {
       const v1::RoomMessage& m = a->message;
@@ -36,9 +37,10 @@ void SqliteStore::commit(const std::vector<StoreMail>& writes) {
       insert.bind(5, a->identity).bind(6, m.text()).bind(7, i64(m.client_msg_id())).run();
       touched[a->room] = Touched{a->reactor, a->incarnation, m.seq()};
       ++messages;
-    } else if (const auto* t = std::get_if<store_mail::Topic>(&w)) {
-      topic.bind(1, t->room).bind(2, i64(t->incarnation)).bind(3, t->topic).bind(4, t->set_by);
-      topic.bind(5, i64(t->last_seq)).run();
+    } else if (const auto* r = std::get_if<store_mail::RoomRecord>(&w)) {
+      const StoredRoom& room = r->room;
+      record.bind(1, room.name).bind(2, i64(room.incarnation)).bind(3, room.topic).bind(4, room.topic_set_by);
+      record.bind(5, i64(room.last_seq)).bind_blob(6, room.settings).run();
     }
   }
   auto last = db_->prepare(

@@ -50,7 +50,13 @@ void SqliteHistoryStore::set_topic(const std::string& room, const std::string& t
   Known& known = known_[room];
   known.room.topic = topic;
   known.room.topic_set_by = set_by;
-  store_.send(store_mail::Topic{room, known.room.incarnation, known.room.last_seq, topic, set_by});
+  store_.send(store_mail::RoomRecord{known.room});
+}
+
+void SqliteHistoryStore::set_settings(const std::string& room, const std::string& settings) {
+  Known& known = known_[room];
+  known.room.settings = settings;
+  store_.send(store_mail::RoomRecord{known.room});
 }
 
 std::uint64_t SqliteHistoryStore::first_seq(const std::string& room) const {
@@ -78,9 +84,9 @@ void SqliteHistoryStore::read_later(const std::string& room, std::uint64_t lo, s
 void SqliteHistoryStore::evict(const std::string& room) {
   ring_.drop(room);
   auto it = known_.find(room);
-  // A room that never stored a message or a topic is not in the database:
-  // forget it here too, or churn over fresh names would grow this map.
-  if (it != known_.end() && it->second.room.last_seq == 0 && it->second.room.topic.empty()) known_.erase(it);
+  // A room that never stored a message, a topic or settings is not in the
+  // database: forget it here too, or churn over fresh names would grow this map.
+  if (it != known_.end() && !it->second.room.worth_keeping()) known_.erase(it);
 }
 
 }  // namespace chat::server

@@ -34,6 +34,7 @@ class SqliteHistoryStore final : public HistoryStore {
   bool append(const std::string& room, v1::RoomMessage message, const std::string& identity) override;
   void on_durable(const std::string& room, std::uint64_t seq) override;
   void set_topic(const std::string& room, const std::string& topic, const std::string& set_by) override;
+  void set_settings(const std::string& room, const std::string& settings) override;
   std::uint64_t first_seq(const std::string& room) const override;
   void on_retained(const std::string& room, std::uint64_t first_seq) override;
   bool read(const std::string& room, std::uint64_t lo, std::uint64_t hi, const std::string& reader,

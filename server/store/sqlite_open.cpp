@@ -31,6 +31,8 @@ const char* const kMigrations[] = {
     // reads and writes them through a connection of its own.
     "CREATE TABLE accounts (name_key TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL,"
     " created_ms INTEGER NOT NULL) WITHOUT ROWID;",
+    // 3 -> 4: each room's keepers and modes (issue 13), a StoredRoomSettings.
+    "ALTER TABLE rooms ADD COLUMN settings BLOB NOT NULL DEFAULT x'';",
 };
 // How long a commit waits while the account service's connection writes.
 constexpr int kBusyTimeoutMs = 5000;
@@ -117,7 +119,7 @@ SqliteStore::SqliteStore(const Config& config) : config_(config) {
 
 void SqliteStore::load() {
   std::unordered_map<std::string, std::size_t> at;
-  auto rooms = db_->prepare("SELECT name, incarnation, topic, topic_set_by, last_seq FROM rooms");
+  auto rooms = db_->prepare("SELECT name, incarnation, topic, topic_set_by, last_seq, settings FROM rooms");
   while (rooms.step()) {
     Loaded room;
     room.room.name = rooms.text(0);
@@ -125,6 +127,7 @@ void SqliteStore::load() {
     room.room.topic = rooms.text(2);
     room.room.topic_set_by = rooms.text(3);
     room.room.last_seq = static_cast<std::uint64_t>(rooms.int64(4));
+    room.room.settings = rooms.blob(5);
     last_seq_[room.room.name] = room.room.last_seq;
     at[room.room.name] = loaded_.size();
     loaded_.push_back(std::move(room));

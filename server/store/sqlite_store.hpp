@@ -44,12 +44,10 @@ struct Append {
   v1::RoomMessage message;
   std::string identity;
 };
-struct Topic {
-  std::string room;
-  std::uint64_t incarnation = 0;
-  std::uint64_t last_seq = 0;
-  std::string topic;
-  std::string set_by;
+// The room's record: its topic or settings changed. (Its messages are not
+// in it; recent_sends is not written.)
+struct RoomRecord {
+  StoredRoom room;
 };
 struct Read {
   std::string room;
@@ -62,7 +60,7 @@ struct Read {
 };
 struct Stop {};
 }  // namespace store_mail
-using StoreMail = std::variant<store_mail::Append, store_mail::Topic, store_mail::Read, store_mail::Stop>;
+using StoreMail = std::variant<store_mail::Append, store_mail::RoomRecord, store_mail::Read, store_mail::Stop>;
 
 // The store cannot be opened as asked: the message says what and what to do.
 class StoreError : public std::runtime_error {

@@ -148,7 +148,7 @@ TEST(ChatdProcessTest, HelpListsEveryFlag) {
                            "--max-history-page", "--max-frame-bytes", "--max-body-bytes", "--max-nick-bytes",
                            "--max-room-bytes", "--max-topic-bytes", "--rate", "--burst", "--outbox-cap-bytes",
                            "--idle-timeout-ms", "--shutdown-grace-ms", "--max-rooms", "--max-joined", "--rate-bytes",
-                           "--rate-bytes-burst", "--rename-rate", "--topic-rate"}) {
+                           "--rate-bytes-burst", "--rename-rate", "--topic-rate", "--moderation-rate"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

@@ -40,6 +40,7 @@ class FakeHistoryStore : public server::HistoryStore {
   void set_topic(const std::string& room, const std::string& topic, const std::string& set_by) override {
     topics[room] = {topic, set_by};
   }
+  void set_settings(const std::string& room, const std::string& bytes) override { settings[room] = bytes; }
   std::uint64_t first_seq(const std::string& room) const override {
     auto it = messages.find(room);
     return it == messages.end() || it->second.empty() ? 0 : it->second.front().seq();
@@ -76,6 +77,7 @@ class FakeHistoryStore : public server::HistoryStore {
   std::map<std::string, std::vector<v1::RoomMessage>> messages;
   std::map<std::string, std::vector<std::string>> identities;
   std::map<std::string, std::pair<std::string, std::string>> topics;  // room -> (topic, set by)
+  std::map<std::string, std::string> settings;  // room -> StoredRoomSettings, encoded
   std::map<std::string, std::uint64_t> durable;
   std::vector<std::string> created;
   std::vector<std::string> dropped;

@@ -162,6 +162,7 @@ TEST(ConfigTest, TheCostLimitsHaveTheirDefaultsRangesAndEnvironment) {
   EXPECT_EQ(defaults.config.rate_bytes_burst, 1024u * 1024);
   EXPECT_EQ(defaults.config.rename_rate, 3u);
   EXPECT_EQ(defaults.config.topic_rate, 5u);
+  EXPECT_EQ(defaults.config.moderation_rate, 30u);
   EXPECT_EQ(defaults.config.effective_rate_bytes(), 256u * 1024);
   const char* no_rate[] = {"chatd", "--rate", "0"};
   auto unlimited = parse_config(3, no_rate);
@@ -169,13 +170,14 @@ TEST(ConfigTest, TheCostLimitsHaveTheirDefaultsRangesAndEnvironment) {
   EXPECT_EQ(unlimited.config.effective_rate_bytes(), 0u) << "--rate 0 turns the byte budget off too";
 
   const char* argv[] = {"chatd", "--rate-bytes", "0", "--rate-bytes-burst", "65536", "--rename-rate", "0",
-                        "--topic-rate", "10000"};
-  auto edges = parse_config(9, argv);
+                        "--topic-rate", "10000", "--moderation-rate", "0"};
+  auto edges = parse_config(11, argv);
   ASSERT_FALSE(edges.exit_code);
   EXPECT_EQ(edges.config.rate_bytes, 0u);  // unlimited
   EXPECT_EQ(edges.config.rate_bytes_burst, 65536u);
   EXPECT_EQ(edges.config.rename_rate, 0u);
   EXPECT_EQ(edges.config.topic_rate, 10000u);
+  EXPECT_EQ(edges.config.moderation_rate, 0u);
 
   ::setenv("CHATD_RATE_BYTES", "4096", 1);
   ::setenv("CHATD_RENAME_RATE", "1", 1);
@@ -193,6 +195,7 @@ TEST(ConfigTest, TheCostLimitsHaveTheirDefaultsRangesAndEnvironment) {
       {"--rate-bytes-burst", "4294967296"},
       {"--rename-rate", "-1"},
       {"--topic-rate", "10001"},
+      {"--moderation-rate", "10001"},
   };
   for (const auto& args : bad) {
     std::vector<const char*> bad_argv = {"chatd"};
