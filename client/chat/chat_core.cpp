@@ -22,18 +22,26 @@ std::int64_t now_ms() {
 std::string code_name(v1::Error::Code code) {
   if (code == v1::Error::CODE_UNSPECIFIED) return "CLIENT";
   std::string name = v1::Error::Code_Name(code);
+  if (name.empty()) return "ERROR_" + std::to_string(static_cast<int>(code));  // newer than this client
   if (name.rfind("CODE_", 0) == 0) name.erase(0, 5);
   return name;
 }
 
-const char* reason_text(v1::Presence::Reason r) {
+std::string reason_text(v1::Presence::Reason r) {
   switch (r) {
+    case v1::Presence::REASON_UNSPECIFIED: return "";
     case v1::Presence::REASON_CLIENT_QUIT: return "client quit";
     case v1::Presence::REASON_SLOW_CONSUMER: return "slow consumer";
     case v1::Presence::REASON_IDLE_TIMEOUT: return "idle timeout";
     case v1::Presence::REASON_PROTOCOL_ERROR: return "protocol error";
     case v1::Presence::REASON_SERVER_SHUTDOWN: return "server shutdown";
-    default: return "";
+    default: {
+      // REASON_KICKED, REASON_BANNED and later ones: their name in words.
+      std::string name = v1::Presence::Reason_Name(r);
+      if (name.rfind("REASON_", 0) == 0) name.erase(0, 7);
+      for (char& ch : name) ch = ch == '_' ? ' ' : static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      return name;
+    }
   }
 }
 
@@ -132,6 +140,7 @@ void ChatCore::connect() {
     if (Room* r = find_room(t.room())) r->topic = t.topic();
     sink_(TopicEvent{now_ms(), t.room(), t.topic(), t.set_by(), true});
   };
+  ev.on_moderation = [this, live](const v1::Moderation& m) { if (live()) on_moderation(m); };
   ev.on_error = [this, live](const v1::Error& e) { if (live()) emit_error(e); };
   ev.on_shutdown = [this, live](const v1::Shutdown& s) {
     if (!live()) return;
@@ -177,10 +186,17 @@ void ChatCore::login() {
     hello_pending_ = false;
     if (f.has_hello()) {
       nick_ = f.hello().nick();
+      if (login_fallback_) info("logged in to the account " + f.hello().account());
+      login_fallback_.reset();
       on_online();
       return;
     }
     emit_error(f.error());
+    if (login_fallback_) {
+      // A refused /login: the next hello is the one from before it.
+      options_.password = *std::exchange(login_fallback_, std::nullopt);
+      info("not logged in to the account " + nick_);
+    }
     if (!ever_logged_in_ && options_.quit_on_login_failure) {
       // A script or bot: nobody will type /nick, and it must be able to tell.
       exit_status_ = 1;
@@ -209,12 +225,12 @@ void ChatCore::on_online() {
   set_state(ConnState::kOnline, nick_);
   for (auto& r : rooms_) {
     r.joined = false;
-    send_join(r.name);
+    if (!r.removed) send_join(r.name);  // kicked or banned: only /join tries again
   }
   // After the joins, on the same connection: the server takes them in order.
   for (auto it = unacked_.begin(); it != unacked_.end();) {
-    if (find_room(it->second.room) == nullptr) {
-      it = unacked_.erase(it);  // parted meanwhile
+    if (const Room* r = find_room(it->second.room); r == nullptr || r->removed) {
+      it = unacked_.erase(it);  // parted (or removed) meanwhile
       continue;
     }
     send_say(it->first, it->second.room, it->second.text);
@@ -278,13 +294,14 @@ std::string ChatCore::topic(const std::string& room) const {
 }
 
 void ChatCore::send_join(const std::string& room) {
-  if (Room* r = find_room(room)) {
+  Room* r = find_room(room);
+  if (r) {
     // Until the reply has told us last_seq, anything live waits.
     r->syncing = r->ever_joined;
     r->buffered.clear();
     r->join_sent_gen = gen_;
   }
-  client_->join(room, guard([this, room](const v1::ServerFrame& f) { on_join_reply(room, f); }));
+  client_->join(room, r ? r->key : std::string(), guard([this, room](const v1::ServerFrame& f) { on_join_reply(room, f); }));
 }
 
 void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) {
@@ -312,6 +329,7 @@ void ChatCore::on_join_reply(const std::string& room, const v1::ServerFrame& f) 
   const v1::JoinReply& j = f.join();
   r->joined = true;
   r->topic = j.topic();
+  r->modes = j.modes();
   r->members.assign(j.members().begin(), j.members().end());
   std::sort(r->members.begin(), r->members.end());
   r->member_count = std::max<std::uint32_t>(j.member_count(), static_cast<std::uint32_t>(r->members.size()));
@@ -469,6 +487,7 @@ void ChatCore::on_message(const v1::RoomMessage& m) {
 }
 
 void ChatCore::on_presence(const v1::Presence& p) {
+  if (own_removal(p)) return;
   static const char* kinds[] = {"?", "joined", "left", "quit", "renamed"};
   const int k = p.kind() >= 0 && p.kind() <= 4 ? p.kind() : 0;
   if (Room* r = find_room(p.room())) {
@@ -523,6 +542,9 @@ void ChatCore::submit(std::string_view typed) {
   const Utf8Text line = to_utf8(typed, options_.input_charset);
   if (!line.ok()) return emit_error("CLIENT", "line not sent: " + line.error);
   Command c = parse_command(line.text);
+  // Not logged in: /login's password is for the next hello, now or after a
+  // reconnect; it does not wait for a login that may never come.
+  if (c.kind == CommandKind::kLogin && !logged_in_ && !hello_pending_ && queue_.empty()) return execute_account(c);
   if (c.kind == CommandKind::kNick && !logged_in_ && !hello_pending_ && queue_.empty()) {
     // Not logged in and no hello on its way (our nick was refused, or the
     // server is away): the next hello asks for this one.
@@ -611,8 +633,14 @@ void ChatCore::send_direct(const std::string& peer, const std::string& text) {
   }));
 }
 
-void ChatCore::join_one(const std::string& room) {
+void ChatCore::join_one(const std::string& room, const std::string& key) {
   if (Room* r = find_room(room)) {
+    if (!key.empty()) r->key = key;
+    if (r->removed) {
+      // Kicked or banned: this is a first join again (refused, the window goes).
+      r->removed = false;
+      r->return_to = current_;
+    }
     // Not while its join is in flight: the server would refuse the
     // second (ALREADY_A_MEMBER), perhaps before it accepts the first.
     if (!r->joined && r->join_sent_gen != gen_) send_join(room);
@@ -620,6 +648,7 @@ void ChatCore::join_one(const std::string& room) {
   }
   Room r;
   r.name = room;
+  r.key = key;
   r.return_to = current_;
   rooms_.push_back(std::move(r));
   add_window(room);
@@ -635,9 +664,10 @@ void ChatCore::close_window(const std::string& window) {
   if (!is_query(window)) {
     Room* r = find_room(window);
     if (!r) return emit_error("CLIENT", "not in " + window);
+    const bool member = !r->removed;  // a kick or ban has left it already
     rooms_.erase(rooms_.begin() + (r - rooms_.data()));
     remove_window(window);
-    client_->leave(window, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
+    if (member) client_->leave(window, guard([this](const v1::ServerFrame& f) { reply_ok(f); }));
     sink_(PartedEvent{now_ms(), window});
     return leave_current(window);
   }
@@ -704,6 +734,9 @@ void ChatCore::execute(const Command& c) {
     case CommandKind::kSay:
     case CommandKind::kMe: {
       if (current_.empty()) return emit_error("CLIENT", "no current room: /join a room first");
+      if (const Room* r = find_room(current_); r && r->removed) {
+        return emit_error("CLIENT", "not in " + current_ + " any more (/join " + current_ + " to try again)");
+      }
       // Too long for one message: several, cut at spaces (the limit counts
       // an action's prefix too).
       const std::size_t prefix = c.kind == CommandKind::kMe ? kActionPrefix.size() : 0;
@@ -718,13 +751,14 @@ void ChatCore::execute(const Command& c) {
       return;
     }
     case CommandKind::kJoin: {
-      if (!c.text.empty()) {
+      // One word after the room is its key; more is a room name with spaces.
+      if (c.text.find_first_of(" \t") != std::string::npos) {
         return emit_error("CLIENT", "a room name has no spaces: \"" + c.arg + " " + c.text +
                                         "\" (several rooms: /join #a,#b)");
       }
       const auto rooms = split_rooms(c.arg);
       if (rooms.empty()) return emit_error("CLIENT", "usage: /join ROOM");
-      for (const auto& room : rooms) join_one(normalize_room(room));
+      for (const auto& room : rooms) join_one(normalize_room(room), c.text);
       return;
     }
     case CommandKind::kPart: {
@@ -799,24 +833,20 @@ void ChatCore::execute(const Command& c) {
       history_back(current_, 0, n, std::make_shared<std::vector<v1::RoomMessage>>());
       return;
     }
-    case CommandKind::kRegister: {
-      const std::string password = c.arg + (c.text.empty() ? "" : " " + c.text);
-      client_->register_account(password, guard([this, password](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        options_.password = password;  // reconnects log in to it
-        info("registered " + f.account().account() + ": nobody else can use this nick now");
-      }));
-      return;
-    }
-    case CommandKind::kPassword: {
-      const std::string new_password = c.text;
-      client_->change_password(c.arg, new_password, guard([this, new_password](const v1::ServerFrame& f) {
-        if (!reply_ok(f)) return;
-        options_.password = new_password;
-        info("password changed");
-      }));
-      return;
-    }
+    case CommandKind::kRegister:
+    case CommandKind::kPassword:
+    case CommandKind::kLogin:
+      return execute_account(c);
+    case CommandKind::kKick:
+    case CommandKind::kBan:
+    case CommandKind::kUnban:
+    case CommandKind::kInvite:
+    case CommandKind::kMode:
+    case CommandKind::kOp:
+    case CommandKind::kDeop:
+    case CommandKind::kVoice:
+    case CommandKind::kDevoice:
+      return execute_moderation(c);
     case CommandKind::kNick:
       if (c.arg == nick_) return;
       // Renamed in place: the rooms see "is now known as", and what is typed

@@ -21,6 +21,11 @@
 //                      (live messages of the room are buffered meanwhile,
 //                       then released, dropping any seq already shown)
 //
+// Moderation (issue 13; moderation.cpp): the ops' commands act on the
+// current room, and a kick or ban that names this client leaves the room's
+// window in place, saying so, but the room is no longer joined: it is not
+// rejoined on reconnect, and /join tries again as a first join.
+//
 // Thread safety: reactor-thread-confined. Construct, call and destroy it on
 // the thread that runs its io_context; the sink runs there too.
 
@@ -50,7 +55,7 @@ struct Options {
   std::shared_ptr<asio::ssl::context> tls;
   std::string nick;
   // Logs in to the account `nick` with it (empty: a guest). /register sets
-  // it for the reconnects that follow.
+  // it for the reconnects that follow, /login for the one it makes.
   std::string password;
   std::vector<std::string> rooms;
   std::chrono::milliseconds reconnect_min{250};
@@ -120,6 +125,9 @@ class ChatCore {
     std::string topic;
     std::string return_to;  // the current room when /join added this one
     std::uint64_t join_sent_gen = 0;  // gen_ when a join went out; its reply is awaited while equal
+    std::string key;       // from /join ROOM KEY: every join of it sends it
+    bool removed = false;  // kicked or banned: the window stays, the membership is gone
+    std::optional<v1::RoomModes> modes;  // as last heard (ModesReply, MODES_CHANGED)
   };
 
   void connect();
@@ -148,11 +156,24 @@ class ChatCore {
   void on_presence(const v1::Presence& p);
   void on_presence_delta(const v1::PresenceDelta& d);
   void execute(const Command& c);
+  // moderation.cpp: /kick, /ban, /unban, /invite, /mode, /op and the rest.
+  void execute_moderation(const Command& c);
+  void on_moderation(const v1::Moderation& m);
+  void show_modes(const v1::ModesReply& reply);
+  // A kick or ban took this client out of `r` (see above).
+  void removed_from(Room& r);
+  // Our own LEFT for a kick or ban (after its Moderation, or without one):
+  // true when it was handled, and is not shown as presence.
+  bool own_removal(const v1::Presence& p);
+  // account_commands.cpp: /register, /password, /login.
+  void execute_account(const Command& c);
+  // Drops the connection to log in again at once (with what options_ now say).
+  void relogin(const std::string& why);
   void drain_queue();
   static bool needs_server(const Command& c);
   void say(const std::string& room, const std::string& text);
   void send_direct(const std::string& peer, const std::string& text);
-  void join_one(const std::string& room);
+  void join_one(const std::string& room, const std::string& key);
   void close_window(const std::string& window);
   void add_window(const std::string& window);
   void remove_window(const std::string& window);
@@ -203,6 +224,12 @@ class ChatCore {
   void send_say(std::uint64_t id, const std::string& room, const std::string& text);
   std::size_t outstanding_ = 0;  // requests not yet answered
   std::uint32_t history_page_ = 200;
+  // The last Moderations shown (serialized): an op gets each of its own twice,
+  // as the reply and as a member of the room.
+  std::deque<std::string> shown_moderation_;
+  // While a /login's hello is out: the password before it, put back if the
+  // login is refused.
+  std::optional<std::string> login_fallback_;
   int attempt_ = 0;
   std::mt19937_64 rng_;
   asio::steady_timer reconnect_timer_;

@@ -47,6 +47,34 @@ struct TopicEvent {
   std::string room, topic, set_by;
   bool changed = false;  // someone set it now (else: it was asked for)
 };
+// A room's op acted (issue 13). `what`: kicked, banned, unbanned, invited,
+// modes or role.
+struct ModerationEvent {
+  std::int64_t ts_ms = 0;
+  std::string room, what, by;
+  std::string target;  // a nick, or a ban's mask
+  std::string reason = {};
+  std::string modes = {};    // modes: the room's modes now ("+i +k +l 20"; "" for none)
+  std::string changes = {};  // modes: what changed ("+i -t"), when the modes before were known
+  std::string role = {};     // role: "op", "voiced", "member" or "founder"
+  std::int64_t expires_at_ms = 0;  // banned: 0 until unbanned
+  std::vector<std::string> removed = {};  // banned: the members it removed
+  bool you = false;  // the target (or one removed) is this client: kicked, banned, invited, given a role
+  bool elsewhere = false;  // an invite to a room this client is not in
+};
+// A room's modes, bans and ops (/mode with no argument).
+struct ModesEvent {
+  struct BanRow {
+    std::string mask, set_by, reason;
+    std::int64_t set_at_ms = 0, expires_at_ms = 0;
+  };
+  std::int64_t ts_ms = 0;
+  std::string room;
+  std::string modes;  // as in ModerationEvent ("" for none)
+  std::string founder;
+  std::vector<BanRow> bans;
+  std::vector<std::string> ops;
+};
 struct JoinedEvent {
   std::int64_t ts_ms = 0;
   std::string room, topic;
@@ -118,7 +146,7 @@ struct HelpEvent {
 struct QuitEvent {};
 
 using UiEvent = std::variant<MessageEvent, DirectEvent, PresenceEvent, PresenceDeltaEvent, TopicEvent, JoinedEvent,
-                             PartedEvent, WhoEvent, RoomListEvent, ErrorEvent, InfoEvent, GapEvent,
+                             ModerationEvent, ModesEvent, PartedEvent, WhoEvent, RoomListEvent, ErrorEvent, InfoEvent, GapEvent,
                              EpochEvent, ConnectionEvent, SwitchEvent, StatusEvent, HelpEvent,
                              QuitEvent>;
 

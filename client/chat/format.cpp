@@ -51,6 +51,76 @@ std::string blank_controls(std::string_view s) {
   return out;
 }
 
+// A ban's length or what is left of it: "10m", "2h", "1d", "1h30m".
+std::string span(std::int64_t ms) {
+  std::int64_t s = (ms + 999) / 1000;
+  if (s <= 0) return "0s";
+  std::string out;
+  for (const auto& [unit, name] : {std::pair<std::int64_t, const char*>{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}}) {
+    if (s >= unit) {
+      out += std::to_string(s / unit) + name;
+      s %= unit;
+    }
+  }
+  return out;
+}
+
+std::string role_phrase(const std::string& role) {
+  if (role == "op") return "an op";
+  if (role == "voiced") return "voiced";
+  if (role == "founder") return "the founder";
+  return "a plain member";
+}
+
+std::string moderation_line(const ModerationEvent& e) {
+  const std::string why = e.reason.empty() ? "" : " (" + e.reason + ")";
+  if (e.what == "kicked") {
+    if (e.you) return "* you were kicked from " + e.room + " by " + e.by + why;
+    return "* " + e.target + " was kicked from " + e.room + " by " + e.by + why;
+  }
+  if (e.what == "banned") {
+    const std::string length =
+        e.expires_at_ms > 0 ? " for " + span(e.expires_at_ms - e.ts_ms) : std::string(" until unbanned");
+    if (e.you) return "* you were banned from " + e.room + " by " + e.by + length + why;
+    std::string s = "* " + e.by + " banned " + e.target + " from " + e.room + length + why;
+    if (!e.removed.empty()) s += "; removed " + join(e.removed, ", ");
+    return s;
+  }
+  if (e.what == "unbanned") return "* " + e.by + " lifted the ban on " + e.target + " in " + e.room;
+  if (e.what == "invited") {
+    if (e.you && e.elsewhere) return "* you were invited to " + e.room + " by " + e.by + " (/join " + e.room + ")";
+    return "* " + e.by + " invited " + (e.you ? std::string("you") : e.target) + " to " + e.room;
+  }
+  if (e.what == "modes") {
+    if (!e.changes.empty()) return "* " + e.by + " set " + e.changes + " in " + e.room;
+    return "* " + e.by + " set the modes of " + e.room + ": " + (e.modes.empty() ? "none" : e.modes);
+  }
+  if (e.what == "role") {
+    return "* " + (e.you ? std::string("you are") : e.target + " is") + " now " + role_phrase(e.role) + " in " +
+           e.room + " (by " + e.by + ")";
+  }
+  return "* " + e.by + " moderated " + e.room;
+}
+
+std::vector<std::string> modes_lines(const ModesEvent& e) {
+  std::vector<std::string> out{e.modes.empty() ? "-- " + e.room + " has no modes"
+                                               : "-- modes of " + e.room + ": " + e.modes};
+  if (!e.founder.empty()) out.push_back("-- founder of " + e.room + ": " + e.founder);
+  if (!e.ops.empty()) out.push_back("-- ops of " + e.room + ": " + join(e.ops, ", "));
+  if (!e.bans.empty()) {
+    out.push_back("-- " + std::to_string(e.bans.size()) + " ban" + (e.bans.size() == 1 ? "" : "s") + " on " + e.room + ":");
+    for (const auto& b : e.bans) {
+      std::string row = "--   " + b.mask + " (";
+      if (!b.set_by.empty()) row += "by " + b.set_by + ", ";
+      row += b.expires_at_ms > 0 ? span(b.expires_at_ms - e.ts_ms) + " left" : "until unbanned";
+      row += ")";
+      if (!b.reason.empty()) row += ": " + b.reason;
+      out.push_back(row);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string format_clock(std::int64_t ts_ms) {
@@ -114,6 +184,8 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
             if (!e.rejoined && !e.topic.empty()) out.push_back("-- topic of " + e.room + ": " + e.topic);
             return out;
           },
+          [](const ModerationEvent& e) -> std::vector<std::string> { return {moderation_line(e)}; },
+          [](const ModesEvent& e) -> std::vector<std::string> { return modes_lines(e); },
           [](const PartedEvent& e) -> std::vector<std::string> { return {"-- left " + e.room}; },
           [](const WhoEvent& e) -> std::vector<std::string> {
             const std::size_t count = std::max<std::size_t>(e.member_count, e.nicks.size());
@@ -208,6 +280,22 @@ std::string json_line(const UiEvent& event) {
                         {"members", e.members},
                         {"rejoined", e.rejoined},
                         {"member_count", std::max<std::size_t>(e.member_count, e.members.size())}};
+          },
+          [](const ModerationEvent& e) {
+            return json{{"type", "moderation"}, {"room", e.room},       {"what", e.what},
+                        {"by", e.by},           {"target", e.target},   {"reason", e.reason},
+                        {"modes", e.modes},     {"changes", e.changes}, {"role", e.role},
+                        {"expires_at_ms", e.expires_at_ms}, {"removed", e.removed}, {"you", e.you},
+                        {"elsewhere", e.elsewhere}};
+          },
+          [](const ModesEvent& e) {
+            json bans = json::array();
+            for (const auto& b : e.bans) {
+              bans.push_back({{"mask", b.mask}, {"set_by", b.set_by}, {"reason", b.reason},
+                              {"set_at_ms", b.set_at_ms}, {"expires_at_ms", b.expires_at_ms}});
+            }
+            return json{{"type", "modes"}, {"room", e.room}, {"modes", e.modes}, {"founder", e.founder},
+                        {"bans", bans},    {"ops", e.ops}};
           },
           [](const PartedEvent& e) { return json{{"type", "parted"}, {"room", e.room}}; },
           [](const WhoEvent& e) {

@@ -290,6 +290,16 @@ void Tui::on_event(const UiEvent& e) {
             }
             add_line(i.room.empty() ? core_.current_room() : i.room, Line{ts, "--", kPairInfo, i.text, 0});
           },
+          [&](const ModerationEvent& m) {
+            // In the room's window (an invite to a room we are not in: where the user is).
+            const bool loud = m.you && (m.what == "kicked" || m.what == "banned" || m.what == "invited");
+            add_line(m.room, Line{ts, "*", loud ? kPairError : kPairInfo, plain_bodies(e).front().substr(2),
+                                  loud ? static_cast<int>(A_BOLD) : 0});
+            if (loud) beep();
+          },
+          [&](const ModesEvent& m) {
+            for (const auto& body : plain_bodies(e)) add_line(m.room, Line{ts, "--", kPairInfo, body.substr(3), 0});
+          },
           [&](const JoinedEvent& j) {
             buffers_[j.room];
             for (const auto& body : plain_bodies(e)) add_line(j.room, Line{ts, "--", kPairInfo, body.substr(3), 0});

@@ -129,6 +129,9 @@ void Client::on_frame(std::string_view payload) {
     case v1::ServerFrame::kTopicChanged:
       if (events_.on_topic) events_.on_topic(frame.topic_changed());
       break;
+    case v1::ServerFrame::kModeration:
+      if (events_.on_moderation) events_.on_moderation(frame.moderation());
+      break;
     case v1::ServerFrame::kPing: {
       v1::ClientFrame pong;
       pong.mutable_pong()->set_nonce(frame.ping().nonce());
@@ -231,6 +234,13 @@ std::uint64_t Client::join(const std::string& room, ReplyHandler h) {
   return request(std::move(f), std::move(h));
 }
 
+std::uint64_t Client::join(const std::string& room, const std::string& key, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_join()->set_room(room);
+  f.mutable_join()->set_key(key);
+  return request(std::move(f), std::move(h));
+}
+
 std::uint64_t Client::leave(const std::string& room, ReplyHandler h) {
   v1::ClientFrame f;
   f.mutable_leave()->set_room(room);
@@ -279,6 +289,60 @@ std::uint64_t Client::set_topic(const std::string& room, const std::string& topi
 std::uint64_t Client::get_topic(const std::string& room, ReplyHandler h) {
   v1::ClientFrame f;
   f.mutable_get_topic()->set_room(room);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::kick(const std::string& room, const std::string& nick, const std::string& reason,
+                           ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_kick()->set_room(room);
+  f.mutable_kick()->set_nick(nick);
+  f.mutable_kick()->set_reason(reason);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::ban(const std::string& room, const std::string& mask, const std::string& reason,
+                          std::uint32_t duration_s, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_ban()->set_room(room);
+  f.mutable_ban()->set_mask(mask);
+  f.mutable_ban()->set_reason(reason);
+  f.mutable_ban()->set_duration_s(duration_s);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::unban(const std::string& room, const std::string& mask, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_unban()->set_room(room);
+  f.mutable_unban()->set_mask(mask);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::invite(const std::string& room, const std::string& nick, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_invite()->set_room(room);
+  f.mutable_invite()->set_nick(nick);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::set_modes(const std::string& room, v1::SetModesRequest modes, ReplyHandler h) {
+  v1::ClientFrame f;
+  *f.mutable_set_modes() = std::move(modes);
+  f.mutable_set_modes()->set_room(room);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::get_modes(const std::string& room, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_set_modes()->set_room(room);
+  return request(std::move(f), std::move(h));
+}
+
+std::uint64_t Client::set_role(const std::string& room, const std::string& nick, v1::Role role, ReplyHandler h) {
+  v1::ClientFrame f;
+  f.mutable_set_role()->set_room(room);
+  f.mutable_set_role()->set_nick(nick);
+  f.mutable_set_role()->set_role(role);
   return request(std::move(f), std::move(h));
 }
 

@@ -33,6 +33,9 @@ struct Events {
   // A big room's joins and leaves, at most one a second (issue 15).
   std::function<void(const v1::PresenceDelta&)> on_presence_delta;
   std::function<void(const v1::TopicChanged&)> on_topic;
+  // A room's op kicked, banned, invited, set modes or gave a role (issue
+  // 13); an invite reaches the invited nick too, outside the room.
+  std::function<void(const v1::Moderation&)> on_moderation;
   // Errors that answer no pending request (e.g. SLOW_CONSUMER, IDLE_TIMEOUT).
   std::function<void(const v1::Error&)> on_error;
   std::function<void(const v1::Shutdown&)> on_shutdown;
@@ -75,6 +78,8 @@ class Client : public std::enable_shared_from_this<Client> {
   // Changes the nick in place; rooms see a Presence RENAMED.
   std::uint64_t rename(const std::string& nick, ReplyHandler h = nullptr);
   std::uint64_t join(const std::string& room, ReplyHandler h = nullptr);
+  // A room with a key (RoomModes.has_key) takes it with the join.
+  std::uint64_t join(const std::string& room, const std::string& key, ReplyHandler h = nullptr);
   std::uint64_t leave(const std::string& room, ReplyHandler h = nullptr);
   // The reply to a say is the sender's own copy of the message, carrying
   // client_msg_id and the room's sequence number.
@@ -94,6 +99,22 @@ class Client : public std::enable_shared_from_this<Client> {
   std::uint64_t who(const std::string& room, ReplyHandler h = nullptr) { return who(room, "", 0, std::move(h)); }
   std::uint64_t set_topic(const std::string& room, const std::string& topic, ReplyHandler h = nullptr);
   std::uint64_t get_topic(const std::string& room, ReplyHandler h = nullptr);
+  // Rooms with keepers (issue 13), for the room's ops: each is answered with
+  // a moderation_ack (the room gets the same Moderation as an event).
+  // `duration_s` 0 bans until unbanned; a mask is "NICK", "account:NAME" or
+  // "address:ADDR[/BITS]".
+  std::uint64_t kick(const std::string& room, const std::string& nick, const std::string& reason,
+                     ReplyHandler h = nullptr);
+  std::uint64_t ban(const std::string& room, const std::string& mask, const std::string& reason,
+                    std::uint32_t duration_s, ReplyHandler h = nullptr);
+  std::uint64_t unban(const std::string& room, const std::string& mask, ReplyHandler h = nullptr);
+  std::uint64_t invite(const std::string& room, const std::string& nick, ReplyHandler h = nullptr);
+  // Sets the modes present in `modes` (its room is replaced by `room`); with
+  // none present it only reads them, as get_modes does: a ModesReply.
+  std::uint64_t set_modes(const std::string& room, v1::SetModesRequest modes, ReplyHandler h = nullptr);
+  std::uint64_t get_modes(const std::string& room, ReplyHandler h = nullptr);
+  std::uint64_t set_role(const std::string& room, const std::string& nick, v1::Role role,
+                         ReplyHandler h = nullptr);
   // A page of history: after `after_seq` when given, else before `before_seq`.
   std::uint64_t history(const std::string& room, std::uint64_t before_seq,
                         std::optional<std::uint64_t> after_seq, std::uint32_t limit,

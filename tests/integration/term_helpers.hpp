@@ -141,6 +141,15 @@ inline std::uint16_t chatd_port(ChildProcess& chatd) {
   return static_cast<std::uint16_t>(std::stoi(line.substr(colon + 1)));
 }
 
+// `chat` in line mode (--plain, or --json), with more flags after the nick.
+inline std::unique_ptr<ChildProcess> start_plain(std::uint16_t port, const std::string& nick,
+                                                 const std::vector<std::string>& extra, bool json_mode = false) {
+  std::vector<std::string> argv{CHAT_PATH, json_mode ? "--json" : "--plain", "--host", "127.0.0.1", "--port",
+                                std::to_string(port), "--nick", nick};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<ChildProcess>(argv);
+}
+
 inline bool tmux_available() { return run_command("command -v tmux >/dev/null").first == 0; }
 
 // Starts `chat` full screen in the tmux pane, in a shell line that reports

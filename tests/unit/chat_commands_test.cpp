@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <optional>
 
 namespace chat::term {
@@ -67,9 +68,9 @@ TEST(ChatCommandsTest, JoinTakesARoomAndHasAnAlias) {
   expect_command("/j #dev", CommandKind::kJoin, "#dev", kAny);
   expect_command("  /join   #dev  ", CommandKind::kSay, kAny, "  /join   #dev  ");  // not at the line's start
   expect_command("/join   #dev  ", CommandKind::kJoin, "#dev", kAny);
-  expect_invalid("/join", "usage: /join ROOM");
-  expect_invalid("/join   ", "usage: /join ROOM");
-  expect_invalid("/j", "usage: /join ROOM");
+  expect_invalid("/join", "usage: /join ROOM [KEY]");
+  expect_invalid("/join   ", "usage: /join ROOM [KEY]");
+  expect_invalid("/j", "usage: /join ROOM [KEY]");
 }
 
 TEST(ChatCommandsTest, CommandNamesIgnoreCase) {
@@ -106,11 +107,137 @@ TEST(ChatCommandsTest, CloseTakesTheCurrentWindow) {
   expect_command("/wc", CommandKind::kClose, "", kAny);
 }
 
-TEST(ChatCommandsTest, JoinKeepsWhatFollowsTheRoomForTheCoreToRefuse) {
-  // "/join #Bad Room!" must not become #bad: the text after it is kept,
-  // and the core refuses the line (a room name has no spaces).
-  expect_command("/join #Bad Room!", CommandKind::kJoin, "#Bad", "Room!");
+TEST(ChatCommandsTest, JoinTakesAKeyAndKeepsMoreWordsForTheCoreToRefuse) {
+  // One word after the room is its key (issue 13).
+  expect_command("/join #vault s3cret", CommandKind::kJoin, "#vault", "s3cret");
+  expect_command("/join #vault   s3cret  ", CommandKind::kJoin, "#vault", "s3cret");
+  // "/join #Bad Room Name" must not become #bad: the text after it is kept,
+  // and the core refuses the line (a room name has no spaces, nor a key).
+  expect_command("/join #Bad Room Name", CommandKind::kJoin, "#Bad", "Room Name");
   expect_command("/join #a,#b", CommandKind::kJoin, "#a,#b", "");
+}
+
+TEST(ChatCommandsTest, KickTakesANickAndAnOptionalReason) {
+  expect_command("/kick bob", CommandKind::kKick, "bob", "");
+  expect_command("/kick bob  spam and  more ", CommandKind::kKick, "bob", "spam and  more");
+  expect_command("/KICK bob spam", CommandKind::kKick, "bob", "spam");
+  expect_invalid("/kick", "usage: /kick NICK [REASON]");
+}
+
+TEST(ChatCommandsTest, BanTakesAMaskAnOptionalDurationAndAnOptionalReason) {
+  const Command plain = parse_command("/ban bob");
+  EXPECT_EQ(plain.kind, CommandKind::kBan);
+  EXPECT_EQ(plain.arg, "bob");
+  EXPECT_EQ(plain.duration_s, 0u) << "until unbanned";
+  EXPECT_EQ(plain.text, "");
+  const Command timed = parse_command("/ban account:bob 2h flooding the room");
+  EXPECT_EQ(timed.kind, CommandKind::kBan);
+  EXPECT_EQ(timed.arg, "account:bob");
+  EXPECT_EQ(timed.duration_s, 7200u);
+  EXPECT_EQ(timed.text, "flooding the room");
+  const Command reason_only = parse_command("/ban address:10.1.0.0/16 go away");
+  EXPECT_EQ(reason_only.arg, "address:10.1.0.0/16");
+  EXPECT_EQ(reason_only.duration_s, 0u);
+  EXPECT_EQ(reason_only.text, "go away");
+  // A bare number is not a duration: it is the reason's first word.
+  const Command number = parse_command("/ban bob 10 times too many");
+  EXPECT_EQ(number.duration_s, 0u);
+  EXPECT_EQ(number.text, "10 times too many");
+  EXPECT_EQ(parse_command("/ban bob 1d").duration_s, 86400u);
+  // Something that looks like a duration and is not one is refused, not banned forever.
+  expect_invalid("/ban bob 10y spam", "usage: /ban MASK [DURATION] [REASON]  (DURATION like 10m, 2h, 1d)");
+  expect_invalid("/ban bob 0m", "usage: /ban MASK [DURATION] [REASON]  (DURATION like 10m, 2h, 1d)");
+  expect_invalid("/ban", "usage: /ban MASK [DURATION] [REASON]");
+}
+
+TEST(ChatCommandsTest, DurationsAreUnitsOfSecondsToWeeks) {
+  EXPECT_EQ(parse_duration("90s"), 90u);
+  EXPECT_EQ(parse_duration("10m"), 600u);
+  EXPECT_EQ(parse_duration("2h"), 7200u);
+  EXPECT_EQ(parse_duration("1d"), 86400u);
+  EXPECT_EQ(parse_duration("1w"), 604800u);
+  EXPECT_EQ(parse_duration("1h30m"), 5400u);
+  EXPECT_EQ(parse_duration("2H"), 7200u);
+  for (const char* bad : {"", "10", "m", "10x", "h1", "1h30", "0s", "-5m", "1.5h", "99999999999s", "50000d"}) {
+    EXPECT_EQ(parse_duration(bad), std::nullopt) << bad;
+  }
+}
+
+TEST(ChatCommandsTest, UnbanOpDeopVoiceAndDevoiceTakeOneWord) {
+  expect_command("/unban bob", CommandKind::kUnban, "bob", "");
+  expect_command("/unban account:bob", CommandKind::kUnban, "account:bob", "");
+  expect_command("/op bob", CommandKind::kOp, "bob", "");
+  expect_command("/deop bob", CommandKind::kDeop, "bob", "");
+  expect_command("/voice bob", CommandKind::kVoice, "bob", "");
+  expect_command("/devoice bob", CommandKind::kDevoice, "bob", "");
+  expect_invalid("/unban", "usage: /unban MASK");
+  expect_invalid("/unban bob carol", "usage: /unban MASK");
+  expect_invalid("/op", "usage: /op NICK");
+  expect_invalid("/op bob carol", "usage: /op NICK");
+  expect_invalid("/deop", "usage: /deop NICK");
+  expect_invalid("/voice", "usage: /voice NICK");
+  expect_invalid("/devoice", "usage: /devoice NICK");
+}
+
+TEST(ChatCommandsTest, InviteTakesANickAndAnOptionalRoom) {
+  expect_command("/invite carol", CommandKind::kInvite, "carol", "");
+  expect_command("/invite carol #other", CommandKind::kInvite, "carol", "#other");
+  expect_invalid("/invite", "usage: /invite NICK [ROOM]");
+  expect_invalid("/invite carol #a #b", "usage: /invite NICK [ROOM]");
+}
+
+TEST(ChatCommandsTest, ModeWithoutArgumentsShowsAndWithThemSetsOnlyWhatIsNamed) {
+  const Command show = parse_command("/mode");
+  EXPECT_EQ(show.kind, CommandKind::kMode);
+  EXPECT_TRUE(show.modes.empty());
+
+  const Command set = parse_command("/mode +i +k hunter2 -t +l 20 +s -m");
+  ASSERT_EQ(set.kind, CommandKind::kMode) << set.error;
+  EXPECT_EQ(set.modes.invite_only, true);
+  EXPECT_EQ(set.modes.key, "hunter2");
+  EXPECT_EQ(set.modes.topic_lock, false);
+  EXPECT_EQ(set.modes.member_limit, 20u);
+  EXPECT_EQ(set.modes.secret, true);
+  EXPECT_EQ(set.modes.moderated, false);
+
+  // Only what is named changes: the rest stay absent (as they are).
+  const Command one = parse_command("/mode -i");
+  EXPECT_EQ(one.modes.invite_only, false);
+  EXPECT_FALSE(one.modes.key || one.modes.topic_lock || one.modes.moderated || one.modes.member_limit ||
+               one.modes.secret);
+  // Removing the key and the limit: "" and 0.
+  const Command off = parse_command("/mode -k -l");
+  EXPECT_EQ(off.modes.key, "");
+  EXPECT_EQ(off.modes.member_limit, 0u);
+  // Letters together, as in IRC, their arguments in order.
+  const Command together = parse_command("/mode +ikl s3cret 5 -t");
+  ASSERT_EQ(together.kind, CommandKind::kMode) << together.error;
+  EXPECT_EQ(together.modes.invite_only, true);
+  EXPECT_EQ(together.modes.key, "s3cret");
+  EXPECT_EQ(together.modes.member_limit, 5u);
+  EXPECT_EQ(together.modes.topic_lock, false);
+  const Command mixed = parse_command("/mode +i-m");
+  EXPECT_EQ(mixed.modes.invite_only, true);
+  EXPECT_EQ(mixed.modes.moderated, false);
+}
+
+TEST(ChatCommandsTest, ModeRefusesUnknownLettersAndMissingArguments) {
+  const std::string usage = "usage: /mode [+i|-i|+k KEY|-k|+t|-t|+m|-m|+l N|-l|+s|-s ...]";
+  expect_invalid("/mode +x", usage + ": no mode +x");
+  expect_invalid("/mode +k", usage + ": +k needs a KEY");
+  expect_invalid("/mode +l", usage + ": +l needs a number of members");
+  expect_invalid("/mode +l many", usage + ": +l needs a number of members");
+  expect_invalid("/mode +l -5", usage + ": +l needs a number of members");
+  expect_invalid("/mode i", usage + ": expected +MODE or -MODE, not \"i\"");
+  expect_invalid("/mode +", usage + ": a mode letter after +");
+  expect_invalid("/mode +i stray", usage + ": expected +MODE or -MODE, not \"stray\"");
+}
+
+TEST(ChatCommandsTest, LoginTakesThePasswordWithItsSpaces) {
+  // The core joins arg and text back together, as for /register.
+  expect_command("/login correct horse battery", CommandKind::kLogin, "correct", "horse battery");
+  expect_command("/login s3cret", CommandKind::kLogin, "s3cret", "");
+  expect_invalid("/login", "usage: /login PASSWORD");
 }
 
 TEST(ChatCommandsTest, MeNeedsText) {
@@ -191,11 +318,17 @@ TEST(ChatCommandsTest, EveryListedCommandParsesAndHasAHelpLine) {
   const auto& names = command_names();
   EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
   for (const char* name : {"/join", "/part", "/msg", "/query", "/close", "/me", "/who", "/list", "/topic",
-                           "/history", "/switch", "/nick", "/help", "/quit"}) {
+                           "/history", "/switch", "/nick", "/help", "/quit", "/login", "/kick", "/ban", "/unban",
+                           "/invite", "/mode", "/op", "/deop", "/voice", "/devoice"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), name), names.end()) << name;
   }
+  // Arguments each command takes; the rest get " x y".
+  const std::map<std::string, std::string> args{{"/history", " 5"}, {"/mode", " +i"}, {"/unban", " x"},
+                                                {"/op", " x"},      {"/deop", " x"},  {"/voice", " x"},
+                                                {"/devoice", " x"}};
   for (const auto& name : names) {
-    const Command c = parse_command(name + (name == "/history" ? " 5" : " x y"));
+    const auto special = args.find(name);
+    const Command c = parse_command(name + (special != args.end() ? special->second : " x y"));
     EXPECT_NE(c.kind, CommandKind::kInvalid) << name << ": " << c.error;
     const auto& help = help_lines();
     EXPECT_TRUE(

@@ -1,6 +1,7 @@
 // How the terminal client prints events in line mode: the plain line and
 // the JSON object of every event kind, and the timestamps on them.
 #include "client/chat/format.hpp"
+#include "client/chat/moderation.hpp"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -205,6 +206,132 @@ TEST_F(ChatFormatTest, RoomListOneLinePerRoom) {
   RoomListEvent empty;
   empty.ts_ms = kTs;
   EXPECT_EQ(plain_lines(empty), std::vector<std::string>{"[14:09:45] -- 0 rooms"});
+}
+
+TEST_F(ChatFormatTest, ModerationSaysWhoDidWhatToWhomAndWhy) {
+  auto line = [](const ModerationEvent& e) { return plain_bodies(e).front(); };
+  ModerationEvent kick{kTs, "#r", "kicked", "alice", "bob", "spam"};
+  EXPECT_EQ(plain_lines(kick), std::vector<std::string>{"[14:09:45] * bob was kicked from #r by alice (spam)"});
+  kick.you = true;
+  EXPECT_EQ(line(kick), "* you were kicked from #r by alice (spam)");
+  kick.reason = "";
+  EXPECT_EQ(line(kick), "* you were kicked from #r by alice");
+
+  ModerationEvent ban{kTs, "#r", "banned", "alice", "account:bob", "flooding"};
+  EXPECT_EQ(line(ban), "* alice banned account:bob from #r until unbanned (flooding)");
+  ban.expires_at_ms = kTs + 2 * 3600 * 1000;
+  ban.removed = {"bob", "bob2"};
+  EXPECT_EQ(line(ban), "* alice banned account:bob from #r for 2h (flooding); removed bob, bob2");
+  ban.you = true;
+  ban.expires_at_ms = kTs + 90 * 60 * 1000;
+  EXPECT_EQ(line(ban), "* you were banned from #r by alice for 1h30m (flooding)");
+
+  EXPECT_EQ(line(ModerationEvent{kTs, "#r", "unbanned", "alice", "bob"}), "* alice lifted the ban on bob in #r");
+
+  ModerationEvent invite{kTs, "#x", "invited", "alice", "carol"};
+  EXPECT_EQ(line(invite), "* alice invited carol to #x");
+  invite.you = true;
+  invite.elsewhere = true;
+  EXPECT_EQ(line(invite), "* you were invited to #x by alice (/join #x)");
+
+  ModerationEvent modes{kTs, "#r", "modes", "alice", ""};
+  modes.modes = "+i +k";
+  EXPECT_EQ(line(modes), "* alice set the modes of #r: +i +k") << "the modes before were not known";
+  modes.changes = "+k -t";
+  EXPECT_EQ(line(modes), "* alice set +k -t in #r");
+  modes.changes = "";
+  modes.modes = "";
+  EXPECT_EQ(line(modes), "* alice set the modes of #r: none");
+
+  ModerationEvent role{kTs, "#r", "role", "alice", "bob"};
+  role.role = "op";
+  EXPECT_EQ(line(role), "* bob is now an op in #r (by alice)");
+  role.role = "voiced";
+  EXPECT_EQ(line(role), "* bob is now voiced in #r (by alice)");
+  role.role = "member";
+  role.you = true;
+  EXPECT_EQ(line(role), "* you are now a plain member in #r (by alice)");
+}
+
+TEST_F(ChatFormatTest, ModerationAsJson) {
+  ModerationEvent ban{kTs, "#r", "banned", "alice", "bob", "spam"};
+  ban.expires_at_ms = kTs + 600000;
+  ban.removed = {"bob"};
+  EXPECT_EQ(parsed(ban), (json{{"type", "moderation"},
+                               {"room", "#r"},
+                               {"what", "banned"},
+                               {"by", "alice"},
+                               {"target", "bob"},
+                               {"reason", "spam"},
+                               {"modes", ""},
+                               {"changes", ""},
+                               {"role", ""},
+                               {"expires_at_ms", kTs + 600000},
+                               {"removed", {"bob"}},
+                               {"you", false},
+                               {"elsewhere", false},
+                               {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, ModesListTheModesFounderOpsAndBans) {
+  ModesEvent e{kTs, "#r", "+i +l 20", "alice", {}, {"bob", "carol"}};
+  e.bans.push_back({"bob", "alice", "spam", kTs - 1000, kTs + 600000});
+  e.bans.push_back({"account:eve address:10.0.0.0/8", "", "", kTs - 1000, 0});
+  EXPECT_EQ(plain_bodies(e), (std::vector<std::string>{"-- modes of #r: +i +l 20", "-- founder of #r: alice",
+                                                       "-- ops of #r: bob, carol", "-- 2 bans on #r:",
+                                                       "--   bob (by alice, 10m left): spam",
+                                                       "--   account:eve address:10.0.0.0/8 (until unbanned)"}));
+  const ModesEvent none{kTs, "#q", "", "", {}, {}};
+  EXPECT_EQ(plain_bodies(none), std::vector<std::string>{"-- #q has no modes"});
+  const json j = parsed(e);
+  EXPECT_EQ(j["type"], "modes");
+  EXPECT_EQ(j["modes"], "+i +l 20");
+  EXPECT_EQ(j["founder"], "alice");
+  EXPECT_EQ(j["ops"], (json{"bob", "carol"}));
+  ASSERT_EQ(j["bans"].size(), 2u);
+  EXPECT_EQ(j["bans"][0], (json{{"mask", "bob"}, {"set_by", "alice"}, {"reason", "spam"},
+                                {"set_at_ms", kTs - 1000}, {"expires_at_ms", kTs + 600000}}));
+}
+
+TEST_F(ChatFormatTest, ModesAndBansInWords) {
+  v1::RoomModes none;
+  EXPECT_EQ(mode_string(none), "");
+  v1::RoomModes all;
+  all.set_invite_only(true);
+  all.set_has_key(true);
+  all.set_topic_lock(true);
+  all.set_moderated(true);
+  all.set_member_limit(20);
+  all.set_secret(true);
+  EXPECT_EQ(mode_string(all), "+i +k +t +m +l 20 +s");
+  EXPECT_EQ(mode_changes(none, all), "+i +k +t +m +l 20 +s");
+  EXPECT_EQ(mode_changes(all, none), "-i -k -t -m -l -s");
+  EXPECT_EQ(mode_changes(all, all), "");
+  v1::RoomModes fewer = all;
+  fewer.set_topic_lock(false);
+  fewer.set_member_limit(5);
+  EXPECT_EQ(mode_changes(all, fewer), "-t +l 5");
+
+  v1::Ban ban;
+  ban.set_nick("bob");
+  EXPECT_EQ(ban_mask(ban), "bob");
+  ban.set_account("bob");
+  ban.set_address("10.1.0.0/16");
+  EXPECT_EQ(ban_mask(ban), "bob account:bob address:10.1.0.0/16");
+  EXPECT_EQ(role_name(v1::ROLE_OP), "op");
+  EXPECT_EQ(role_name(v1::ROLE_VOICED), "voiced");
+  EXPECT_EQ(role_name(v1::ROLE_MEMBER), "member");
+  EXPECT_EQ(role_name(v1::ROLE_FOUNDER), "founder");
+
+  ModeChange change;
+  change.invite_only = false;
+  change.key = "";
+  const v1::SetModesRequest r = modes_request(change);
+  EXPECT_TRUE(r.has_invite_only());
+  EXPECT_FALSE(r.invite_only());
+  EXPECT_TRUE(r.has_key());
+  EXPECT_EQ(r.key(), "");
+  EXPECT_FALSE(r.has_topic_lock() || r.has_moderated() || r.has_member_limit() || r.has_secret());
 }
 
 TEST_F(ChatFormatTest, ErrorsAndInfo) {
