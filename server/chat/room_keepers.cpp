@@ -65,6 +65,15 @@ bool RoomShard::admit(RoomState& room, const msg::Join& m) {
   return true;
 }
 
+bool RoomShard::refound(RoomState& room) {
+  room.invited.clear();
+  if (room.settings.ByteSizeLong() != 0) {
+    room.settings.Clear();
+    keep_settings(room);
+  }
+  return true;
+}
+
 v1::Role RoomShard::joiner_role(RoomState& room, const msg::Join& m, bool fresh) {
   if (!fresh) return kept_role(room, m.account);
   // The first joiner of a new room founds it: an account for good, a guest

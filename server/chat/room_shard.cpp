@@ -89,6 +89,9 @@ void RoomShard::on(msg::Join&& m) {
                              "already a member of " + m.room, m.request_id);
     return;
   }
+  // A room no account founded has no keeper once it empties: like an IRC
+  // channel without services, its next joiner founds it afresh.
+  if (!fresh && room->members.empty() && room->settings.founder().empty()) fresh = refound(*room);
   if (!fresh && !admit(*room, m)) {
     // A room restored for this join and refused waits, empty, like any other.
     if (room->members.empty() && !room->empty_since) room->empty_since = empty_.insert(empty_.end(), room->name);

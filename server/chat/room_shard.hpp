@@ -72,6 +72,8 @@ class RoomShard {
   bool admit(RoomState& room, const msg::Join& m);
   // The joiner's role; the first joiner of a `fresh` room founds it.
   v1::Role joiner_role(RoomState& room, const msg::Join& m, bool fresh);
+  // Clears a founderless empty room's modes, bans and roles; returns true.
+  bool refound(RoomState& room);
   static v1::Role kept_role(const RoomState& room, const std::string& account);
   void keep_settings(RoomState& room);
   void kick(RoomState& room, const Member& op, const msg::Moderate& m);

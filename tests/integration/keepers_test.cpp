@@ -382,6 +382,42 @@ TEST_F(KeepersTest, PrivateRoomsAreReadByMembersOnlyAndSecretOnesAreNotListed) {
   EXPECT_EQ(code_of(eve.ask(history_frame("#team", 10, 0))), Error::CODE_NOT_A_MEMBER);
 }
 
+// A guest founds a room while it stays; once the room empties its next
+// joiner founds it afresh (as an IRC channel without services). A room an
+// account founded keeps its keeper, modes and bans through being empty.
+TEST_F(KeepersTest, AnEmptiedGuestRoomIsFoundedAfreshAndAnAccountsRoomIsKept) {
+  {
+    Peer alice(port(), "alice");
+    ASSERT_EQ(alice.join("#guests").join().role(), v1::ROLE_FOUNDER);
+    ASSERT_TRUE(alice.say("#guests", "kept for its history").has_message());
+    auto invite_only = modes_of("#guests");
+    invite_only.set_invite_only(true);
+    ASSERT_TRUE(alice.modes(invite_only).has_moderation_ack());
+    ASSERT_TRUE(alice.ban("#guests", "bob").has_moderation_ack());
+    ASSERT_TRUE(alice.ask(leave_frame("#guests", 0)).has_leave());
+  }
+  Peer bob(port(), "bob", "127.0.0.2");
+  auto refounded = bob.join("#guests");
+  ASSERT_TRUE(refounded.has_join()) << refounded.DebugString();
+  EXPECT_EQ(refounded.join().role(), v1::ROLE_FOUNDER);
+  EXPECT_FALSE(refounded.join().modes().invite_only());
+  EXPECT_EQ(refounded.join().last_seq(), 1U) << "the history stays";
+
+  {
+    Peer carol(port(), "carol", "127.0.0.3");
+    ASSERT_TRUE(carol.register_account().has_account());
+    ASSERT_EQ(carol.join("#kept").join().role(), v1::ROLE_FOUNDER);
+    auto invite_only = modes_of("#kept");
+    invite_only.set_invite_only(true);
+    ASSERT_TRUE(carol.modes(invite_only).has_moderation_ack());
+    ASSERT_TRUE(carol.ask(leave_frame("#kept", 0)).has_leave());
+  }
+  EXPECT_EQ(code_of(bob.join("#kept")), Error::CODE_INVITE_ONLY);
+  Peer carol(port(), "carol", "127.0.0.3", kPassword);
+  ASSERT_TRUE(carol.hello().has_hello()) << carol.hello().DebugString();
+  EXPECT_EQ(carol.join("#kept").join().role(), v1::ROLE_FOUNDER);
+}
+
 class BanLimitTest : public KeepersTest {
  protected:
   static server::Config config() {
