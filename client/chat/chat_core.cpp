@@ -133,7 +133,7 @@ void ChatCore::connect() {
     if (!live()) return;
     // A direct message opens its window (as irssi's autocreate_query).
     if (query_window(d.sender()).empty()) add_window(d.sender());
-    sink_(DirectEvent{d.timestamp_ms(), d.sender(), d.text(), false});
+    sink_(DirectEvent{d.timestamp_ms(), d.sender(), d.text(), false, d.stored()});
   };
   ev.on_topic = [this, live](const v1::TopicChanged& t) {
     if (!live()) return;
@@ -629,7 +629,7 @@ void ChatCore::send_direct(const std::string& peer, const std::string& text) {
     // The window opens once the server took it (not for a nick that is not there).
     const std::string window = query_window(peer);
     if (window.empty()) add_window(peer);
-    sink_(DirectEvent{now_ms(), window.empty() ? peer : window, text, true});
+    sink_(DirectEvent{now_ms(), window.empty() ? peer : window, text, true, f.direct_ack().stored()});
   }));
 }
 

@@ -26,6 +26,10 @@ struct DirectEvent {
   std::int64_t ts_ms = 0;
   std::string peer, text;
   bool outgoing = false;
+  // Incoming: sent while this account was offline, kept and delivered at
+  // login (ts_ms is when it was sent). Outgoing: the peer's account was
+  // offline and the server keeps it for the peer's next login.
+  bool stored = false;
 };
 struct PresenceEvent {
   std::int64_t ts_ms = 0;

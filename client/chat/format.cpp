@@ -123,6 +123,12 @@ std::vector<std::string> modes_lines(const ModesEvent& e) {
 
 }  // namespace
 
+std::string stored_note(const DirectEvent& e) {
+  if (!e.stored) return {};
+  if (e.outgoing) return " (kept: " + e.peer + " is offline)";
+  return " (sent while you were away, at " + format_clock(e.ts_ms) + ")";
+}
+
 std::string format_clock(std::int64_t ts_ms) {
   const std::time_t t = static_cast<std::time_t>(ts_ms / 1000);
   std::tm tm{};
@@ -147,8 +153,8 @@ std::vector<std::string> plain_bodies(const UiEvent& event) {
             return {e.room + " <" + e.nick + "> " + e.text};
           },
           [](const DirectEvent& e) -> std::vector<std::string> {
-            if (e.outgoing) return {"-> *" + e.peer + "* " + e.text};
-            return {"*" + e.peer + "* " + e.text};
+            if (e.outgoing) return {"-> *" + e.peer + "* " + e.text + stored_note(e)};
+            return {"*" + e.peer + "* " + e.text + stored_note(e)};
           },
           [](const PresenceEvent& e) -> std::vector<std::string> {
             if (e.what == "renamed") return {"* " + e.old_nick + " is now known as " + e.nick + " in " + e.room};
@@ -258,7 +264,8 @@ std::string json_line(const UiEvent& event) {
                         {"seq", e.seq},      {"action", e.action}, {"own", e.own}, {"history", e.history}};
           },
           [](const DirectEvent& e) {
-            return json{{"type", "direct"}, {"peer", e.peer}, {"text", e.text}, {"outgoing", e.outgoing}};
+            return json{{"type", "direct"}, {"peer", e.peer},         {"text", e.text},
+                        {"outgoing", e.outgoing}, {"stored", e.stored}};
           },
           [](const PresenceEvent& e) {
             json presence{{"type", "presence"}, {"room", e.room}, {"nick", e.nick}, {"what", e.what}, {"reason", e.reason}};

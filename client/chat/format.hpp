@@ -14,6 +14,10 @@
 
 namespace chat::term {
 
+// What a direct message kept for an offline account says after its text:
+// " (sent while you were away, at HH:MM:SS)", " (kept: NICK is offline)",
+// or nothing.
+std::string stored_note(const DirectEvent& e);
 // Local wall-clock time as HH:MM:SS.
 std::string format_clock(std::int64_t ts_ms);
 // The event's lines without the leading "[HH:MM:SS] " (none for status-only

@@ -251,7 +251,7 @@ void Tui::on_event(const UiEvent& e) {
             const std::string from = d.outgoing ? core_.nick() : d.peer;
             const bool action = d.text.rfind(kActionPrefix, 0) == 0;
             Line l{ts, action ? "* " + from : "<" + from + ">", nick_pair(from),
-                   action ? d.text.substr(kActionPrefix.size()) : d.text, 0};
+                   (action ? d.text.substr(kActionPrefix.size()) : d.text) + stored_note(d), 0};
             add_line(window, l);
             if (d.outgoing) {
               // Sent from another window (/msg): say so where it was typed.

@@ -254,6 +254,10 @@ void add_account_flags(CLI::App& app, Config& c) {
   flag(app, "--max-queued-hashes", c.max_queued_hashes,
        "Password hashes waiting at most; past it a login is refused LOGIN_BUSY", "CHATD_MAX_QUEUED_HASHES")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+  flag(app, "--max-stored-directs", c.max_stored_directs,
+       "Direct messages kept for one offline account at most; past it a sender gets MAILBOX_FULL",
+       "CHATD_MAX_STORED_DIRECTS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
   flag(app, "--max-bans-per-room", c.max_bans_per_room, "Bans one room keeps at most", "CHATD_MAX_BANS_PER_ROOM")
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}));
 }

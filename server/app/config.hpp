@@ -131,6 +131,8 @@ struct Config {
   std::uint32_t login_attempts_per_min = 3;
   std::string password_cost = "interactive";
   std::size_t max_queued_hashes = 64;
+  // Direct messages kept for one offline account at most.
+  std::size_t max_stored_directs = 100;
   // Rooms with keepers: the most bans one room keeps.
   std::size_t max_bans_per_room = 100;
 

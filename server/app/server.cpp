@@ -50,6 +50,7 @@ SharedFrame welcome_frame(const Config& c, std::uint64_t epoch) {
   limits->set_min_password_bytes(static_cast<std::uint32_t>(kMinPasswordBytes));
   limits->set_max_password_bytes(static_cast<std::uint32_t>(kMaxPasswordBytes));
   limits->set_max_bans_per_room(static_cast<std::uint32_t>(c.max_bans_per_room));
+  limits->set_max_stored_directs(static_cast<std::uint32_t>(c.max_stored_directs));
   limits->set_rate_bytes_per_sec(static_cast<std::uint32_t>(c.effective_rate_bytes()));
   limits->set_rate_bytes_burst(static_cast<std::uint32_t>(c.rate_bytes_burst));
   return common::make_shared_frame(frame);
@@ -103,7 +104,8 @@ Server::Server(Config config) {
   }
   const AccountService::Options account_options{HashCost::named(context_.config.password_cost),
                                                 context_.config.max_queued_hashes,
-                                                context_.config.login_attempts_per_min};
+                                                context_.config.login_attempts_per_min,
+                                                context_.config.max_stored_directs};
   accounts_ = std::make_unique<AccountService>(account_options, std::move(account_store));
   context_.epoch = store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);

@@ -144,6 +144,55 @@ void AccountService::handle(msg::AccountRequest&& r) {
   }
 }
 
+// ------------------------------------------- direct messages kept offline
+
+void AccountService::handle(msg::StoreDirect&& d) {
+  auto refuse = [&](Error::Code code, const std::string& why, std::uint32_t retry_after_ms) {
+    send(reactor_of(d.sender), msg::ToSession{d.sender, error_frame(code, why, d.request_id, retry_after_ms), code});
+  };
+  const std::string key = common::fold_case(d.account);
+  bool failed = false;
+  // Dropped since the nick owner looked: no account, no mailbox.
+  if (!find(key, failed) && !failed) return refuse(Error::CODE_NO_SUCH_NICK, "no such nick: " + d.account, 0);
+  std::size_t held = 0;
+  try {
+    if (!failed) held = store_->count_directs(key);
+  } catch (const std::exception&) {
+    failed = true;
+  }
+  if (!failed && held >= options_.max_stored_directs) {
+    return refuse(Error::CODE_MAILBOX_FULL,
+                  d.account + " is offline and has " + std::to_string(held) + " direct messages waiting already", 0);
+  }
+  if (failed || !store_->add_direct(key, d.direct)) {
+    return refuse(Error::CODE_STORE_UNAVAILABLE, "the message cannot be stored now", kBusyRetryMs);
+  }
+  counters_.directs_stored.fetch_add(1, std::memory_order_relaxed);
+  v1::ServerFrame ack;
+  ack.set_request_id(d.request_id);
+  auto* reply = ack.mutable_direct_ack();
+  reply->set_nick(d.account);
+  reply->set_timestamp_ms(d.direct.timestamp_ms);
+  reply->set_stored(true);
+  send(reactor_of(d.sender), msg::ToSession{d.sender, common::make_shared_frame(ack)});
+}
+
+void AccountService::handle(msg::FetchDirects&& f) {
+  msg::StoredDirects out{std::move(f.account), f.session, {}};
+  try {
+    out.directs = store_->take_directs(common::fold_case(out.account));
+  } catch (const std::exception&) {
+    out.directs.clear();  // still stored: the next login has them
+  }
+  send(reactor_of(out.session), std::move(out));
+}
+
+void AccountService::handle(msg::StoredDirects&& back) {
+  if (!store_->restore_directs(common::fold_case(back.account), back.directs)) {
+    spdlog::error("accounts: {} stored direct messages for {} are lost", back.directs.size(), back.account);
+  }
+}
+
 // ----------------------------------------------------------- the hasher
 
 bool AccountService::verify(Pending&& pending, const std::string& hash, std::string password) {
@@ -243,6 +292,7 @@ void AccountService::add_metrics(MetricsSnapshot& out) const {
   out.logins_throttled += get(counters_.throttled);
   out.logins_busy += get(counters_.busy);
   out.accounts_registered += get(counters_.registered);
+  out.directs_stored += get(counters_.directs_stored);
   out.password_hashes += hasher_.done();
 }
 

@@ -19,6 +19,11 @@
 // It also keeps every account's skeleton (common::nick_skeleton), so a
 // registration that looks like an account's is refused (ACCOUNT_EXISTS);
 // the nick owners keep their share of the same set to refuse guests.
+//
+// And it keeps the direct messages sent to an account while no session of
+// it is online (msg::StoreDirect, up to max_stored_directs each), acking
+// each sender `stored`, and hands them to the account's next login
+// (msg::FetchDirects -> msg::StoredDirects), taking them out of the store.
 // Thread safety: constructed, started and stopped by the server's
 // controlling thread (stop() after the reactors have stopped); inbox() takes
 // mail from any thread through a Producer per thread; the rest runs on the
@@ -60,12 +65,14 @@ struct Stop {};
 
 class AccountService {
  public:
-  using Mail = common::Mailbox<std::variant<msg::Authenticate, msg::AccountRequest, account_mail::Verified,
+  using Mail = common::Mailbox<std::variant<msg::Authenticate, msg::AccountRequest, msg::StoreDirect,
+                                            msg::FetchDirects, msg::StoredDirects, account_mail::Verified,
                                             account_mail::Hashed, account_mail::Stop>>;
   struct Options {
     HashCost cost;
     std::size_t max_queued_hashes = 64;
     std::uint32_t attempts_per_min = 3;
+    std::size_t max_stored_directs = 100;
   };
 
   AccountService(Options options, std::unique_ptr<AccountStore> store);
@@ -88,6 +95,7 @@ class AccountService {
     std::atomic<std::uint64_t> throttled{0};
     std::atomic<std::uint64_t> busy{0};
     std::atomic<std::uint64_t> registered{0};
+    std::atomic<std::uint64_t> directs_stored{0};
   };
   void add_metrics(MetricsSnapshot& out) const;
 
@@ -105,6 +113,9 @@ class AccountService {
   void run();
   void handle(msg::Authenticate&& a);
   void handle(msg::AccountRequest&& r);
+  void handle(msg::StoreDirect&& d);
+  void handle(msg::FetchDirects&& f);
+  void handle(msg::StoredDirects&& back);
   void handle(account_mail::Verified&& v);
   void handle(account_mail::Hashed&& h);
   // Queues a hash job for `pending`; false (and the caller answers

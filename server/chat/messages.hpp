@@ -271,6 +271,39 @@ struct RouteDirect {
   std::uint64_t request_id = 0;
 };
 
+// Direct messages to an offline account (issue 13): the nick owner finds
+// no session holding an account's nick and mails the DM to the account
+// service, which stores it and acks the sender (stored) or refuses it. When
+// the account logs in again its nick owner asks for what was stored, from
+// the same reactor, so no stored DM is overtaken by the fetch; the service
+// hands the session's reactor the DMs, oldest first, taking them out of the
+// store, and the session delivers them before any live DM.
+struct StoredDirect {
+  std::int64_t id = 0;  // the store's order
+  std::string sender;
+  std::string text;
+  std::int64_t timestamp_ms = 0;
+};
+// nick owner -> account service.
+struct StoreDirect {
+  std::string account;  // as registered
+  StoredDirect direct;
+  SessionId sender = 0;
+  std::uint64_t request_id = 0;
+};
+// nick owner -> account service: `session` has just logged in to `account`.
+struct FetchDirects {
+  std::string account;
+  SessionId session = 0;
+};
+// account service -> session's reactor; and, should the session have gone
+// meanwhile, back to the account service, which stores them again.
+struct StoredDirects {
+  std::string account;
+  SessionId session = 0;
+  std::vector<StoredDirect> directs;
+};
+
 // room owner -> nick owner: an event for every session holding `nick`, if
 // any does (an invite).
 struct NotifyNick {
@@ -335,6 +368,7 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::DeliverDirect, msg::ToSession, msg::Authenticate,
                              msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
                              msg::DropPreLogin, msg::UseTls, msg::AccountChanged, msg::Registration,
-                             msg::Regained, msg::Moderate, msg::Removed, msg::NotifyNick>;
+                             msg::Regained, msg::Moderate, msg::Removed, msg::NotifyNick,
+                             msg::StoredDirects>;
 
 }  // namespace chat::server

@@ -6,6 +6,12 @@ namespace chat::server {
 
 void NickShard::add_account(const std::string& name) { accounts_.emplace(common::nick_skeleton(name), name); }
 
+const std::string* NickShard::account_named(const std::string& nick) const {
+  auto it = accounts_.find(common::nick_skeleton(nick));
+  if (it == accounts_.end() || common::fold_case(it->second) != common::fold_case(nick)) return nullptr;
+  return &it->second;
+}
+
 void NickShard::on(msg::ClaimNick&& m) {
   router_.assert_owner();
   const std::string account = common::fold_case(m.account);
@@ -21,6 +27,12 @@ void NickShard::on(msg::ClaimNick&& m) {
   const NickClaim claim{nick, m.session, account, m.regain, account.empty() ? 1 : max_sessions_};
   registry_.claim(claim, [this, m = std::move(m)](const ClaimResult& result) mutable {
     for (SessionId replaced : result.replaced) router_.send(reactor_of(replaced), msg::Regained{replaced});
+    // A login to an account: what was kept for it while it was offline.
+    // Asked from here, after any StoreDirect this shard sent, so the fetch
+    // finds them all; a DM routed from now on goes to the session.
+    if (result.ok() && !m.account.empty() && offline_ != nullptr) {
+      offline_->fetch(msg::FetchDirects{m.account, m.session});
+    }
     router_.send(reactor_of(m.session),
                  msg::NickClaimed{std::move(m.nick), m.session, result.ok(), m.request_id, result.code});
   });
@@ -47,6 +59,11 @@ void NickShard::on(msg::RouteDirect&& m) {
   const std::string to = m.to;  // a copy: the callback takes `m`
   registry_.resolve(to, [this, m = std::move(m)](const NickHolder* holder) mutable {
     if (holder == nullptr) {
+      if (const std::string* account = account_named(m.to); account != nullptr && offline_ != nullptr) {
+        offline_->store(msg::StoreDirect{*account, msg::StoredDirect{0, std::move(m.from_nick), std::move(m.text), now_ms()},
+                                         m.session, m.request_id});
+        return;
+      }
       router_.error_to_session(m.session, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.to, m.request_id);
       return;
     }

@@ -3,13 +3,15 @@
 // it (Router::nick_owner), so a nick and its look-alikes meet here. Answers
 // claims and releases from its NickRegistry, refuses a guest the nick of an
 // account or one that looks like it, and routes direct messages to the
-// reactors of the sessions holding the target nick.
+// reactors of the sessions holding the target nick, or, for an account with
+// no session online, to its OfflineDirects.
 // Thread safety: reactor-confined (its owner reactor's thread only).
 
 #include <string>
 #include <unordered_map>
 
 #include "server/chat/nick_registry.hpp"
+#include "server/chat/offline_directs.hpp"
 #include "server/chat/router.hpp"
 
 namespace chat::server {
@@ -17,8 +19,9 @@ namespace chat::server {
 class NickShard {
  public:
   // `max_sessions`: how many sessions of one account may hold its nick.
-  NickShard(Router& router, NickRegistry& registry, std::size_t max_sessions = 5)
-      : router_(router), registry_(registry), max_sessions_(max_sessions) {}
+  // `offline`: where an offline account's DMs are kept; null: nowhere.
+  NickShard(Router& router, NickRegistry& registry, std::size_t max_sessions = 5, OfflineDirects* offline = nullptr)
+      : router_(router), registry_(registry), max_sessions_(max_sessions), offline_(offline) {}
 
   // Before the reactors start: an account registered in an earlier run.
   void add_account(const std::string& name);
@@ -30,9 +33,14 @@ class NickShard {
   void on(msg::NotifyNick&& m);
 
  private:
+  // The account named `nick` (any case), if this shard knows one; null if
+  // none, or only a look-alike.
+  const std::string* account_named(const std::string& nick) const;
+
   Router& router_;
   NickRegistry& registry_;
   const std::size_t max_sessions_;
+  OfflineDirects* offline_;
   // nick_skeleton(name) -> the account's name, for the accounts whose
   // skeleton this reactor owns.
   std::unordered_map<std::string, std::string> accounts_;

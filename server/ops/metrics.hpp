@@ -87,6 +87,7 @@ struct MetricsSnapshot {
   std::uint64_t logins_throttled = 0;
   std::uint64_t logins_busy = 0;
   std::uint64_t accounts_registered = 0;
+  std::uint64_t directs_stored = 0;  // kept for an offline account
   std::uint64_t password_hashes = 0;
   std::array<std::uint64_t, kErrorCodes> errors{};
   std::array<std::uint64_t, kRateLimitNames.size()> rate_limited_by{};

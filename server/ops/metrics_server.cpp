@@ -140,6 +140,9 @@ void render_accounts(std::ostringstream& out, const MetricsSnapshot& m) {
   out << "# HELP chatd_accounts_registered_total Accounts registered since start.\n"
          "# TYPE chatd_accounts_registered_total counter\nchatd_accounts_registered_total "
       << m.accounts_registered << '\n';
+  out << "# HELP chatd_directs_stored_total Direct messages kept for an offline account, to deliver at its next login.\n"
+         "# TYPE chatd_directs_stored_total counter\nchatd_directs_stored_total "
+      << m.directs_stored << '\n';
   out << "# HELP chatd_password_hashes_total argon2id hashes made or checked.\n"
          "# TYPE chatd_password_hashes_total counter\nchatd_password_hashes_total "
       << m.password_hashes << '\n';

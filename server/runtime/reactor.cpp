@@ -25,8 +25,8 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       fan_out_(*this),
       sequencer_(*this, *store_, fan_out_),
       rooms_(context.config, *this, *store_, fan_out_, sequencer_, metrics_),
-      nicks_(*this, nick_registry_, context.config.max_sessions_per_account),
       authenticator_(*this, accounts),
+      nicks_(*this, nick_registry_, context.config.max_sessions_per_account, &authenticator_),
       hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
 
 Reactor::~Reactor() = default;
@@ -131,6 +131,7 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::AccountChanged&& a) { hub_.on(std::move(a)); },
                  [this](msg::Regained&& r) { hub_.on(r); },
                  [this](msg::DeliverDirect&& d) { hub_.on(std::move(d)); },
+                 [this](msg::StoredDirects&& d) { hub_.on(std::move(d)); },
                  [this](msg::ToSession&& t) { hub_.on(std::move(t)); },
                  [this](msg::RoomList&& l) { hub_.on(std::move(l)); },
                  [this](auto&& own) { on(std::forward<decltype(own)>(own)); },

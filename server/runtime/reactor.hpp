@@ -118,8 +118,8 @@ class Reactor final : public Router {
   LocalSequencer sequencer_;
   RoomShard rooms_;
   LocalNickRegistry nick_registry_;
+  Authenticator authenticator_;  // before nicks_, which keeps a pointer to it
   NickShard nicks_;
-  Authenticator authenticator_;
   LocalHub hub_;
 
   bool stopping_ = false;

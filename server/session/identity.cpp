@@ -97,6 +97,16 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     reply.mutable_hello()->set_nick(nick_);
     reply.mutable_hello()->set_account(account_);
     send(common::make_shared_frame(reply));
+    if (!account_.empty()) {
+      // The nick owner has asked for the DMs kept for the account; they may
+      // have come already.
+      if (mailbag_ == nullptr) {
+        mailbag_ = std::make_unique<Mailbag>();
+      } else if (mailbag_->arrived) {
+        send_stored(mailbag_->stored);
+        mailbag_.reset();
+      }
+    }
   } else {
     // A rename. The old nick is given back unless only its case changed (the
     // owner has respelled the same entry). Each room owner hears of it after
@@ -111,6 +121,44 @@ void Session::on_nick_claimed(const msg::NickClaimed& m) {
     for (const Membership& r : rooms_) hub_.router().to_room_owner(msg::Rename{r.room, id_, old, nick_});
   }
   resume();  // whatever the client sent after its hello or rename
+}
+
+// ----------------------------------------------------- direct messages
+
+void Session::send_direct(const SharedFrame& frame) {
+  if (mailbag_ != nullptr) {
+    mailbag_->held.push_back(frame);  // bounded by this session's DM rate, for a mailbox read's time
+    return;
+  }
+  send(frame);
+}
+
+void Session::on_stored_directs(std::vector<msg::StoredDirect>&& directs) {
+  hub_.assert_owner();
+  if (!logged_in()) {
+    // Before the nick owner's answer: kept for after the hello reply.
+    if (mailbag_ == nullptr) mailbag_ = std::make_unique<Mailbag>();
+    mailbag_->arrived = true;
+    mailbag_->stored = std::move(directs);
+    return;
+  }
+  send_stored(directs);
+  if (mailbag_ == nullptr) return;
+  for (const SharedFrame& frame : mailbag_->held) send(frame);
+  mailbag_.reset();
+}
+
+void Session::send_stored(std::vector<msg::StoredDirect>& directs) {
+  if (!directs.empty()) spdlog::debug("{} direct messages kept for {} (session {})", directs.size(), account_, label());
+  for (msg::StoredDirect& d : directs) {
+    v1::ServerFrame frame;
+    auto* direct = frame.mutable_direct();
+    direct->set_sender(std::move(d.sender));
+    direct->set_text(std::move(d.text));
+    direct->set_timestamp_ms(d.timestamp_ms);
+    direct->set_stored(true);
+    send(common::make_shared_frame(frame));
+  }
 }
 
 // ---------------------------------------------------------------- accounts

@@ -170,7 +170,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
     return;
   }
   const std::size_t ahead = target->unsent_bytes();
-  target->send(m.frame);
+  target->send_direct(m.frame);
   if (m.sender == 0) return;
   v1::ServerFrame ack;
   ack.set_request_id(m.request_id);
@@ -180,6 +180,14 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   reply->set_target_heard_ms_ago(target->heard_ms_ago(now));
   reply->set_target_unsent_bytes(static_cast<std::uint32_t>(ahead));
   router_.to_session(m.sender, common::make_shared_frame(ack));
+}
+
+void LocalHub::on(msg::StoredDirects&& m) {
+  assert_owner();
+  Session* s = find(m.session);
+  // Gone since it logged in: they are kept for the next login again.
+  if (s == nullptr || !s->open()) return authenticator_.restore(std::move(m));
+  s->on_stored_directs(std::move(m.directs));
 }
 
 void LocalHub::on(msg::ToSession&& m) {

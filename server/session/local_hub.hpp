@@ -50,6 +50,7 @@ class LocalHub {
   void on(const msg::Regained& m);
   void on(msg::NickClaimed&& m);
   void on(msg::DeliverDirect&& m);
+  void on(msg::StoredDirects&& m);
   void on(msg::ToSession&& m);
   void on(msg::RoomList&& m);
 

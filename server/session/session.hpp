@@ -84,6 +84,12 @@ class Session : public std::enable_shared_from_this<Session> {
   // close when another login to the account regained it.
   void on_account_changed(const msg::AccountChanged& m);
   void close_regained();
+  // Direct messages (identity.cpp). A live one for this session; and those
+  // kept for its account while it was offline, which come once at its
+  // login, are sent right after the hello reply, and go before any live
+  // one (those wait behind them meanwhile).
+  void send_direct(const SharedFrame& frame);
+  void on_stored_directs(std::vector<msg::StoredDirect>&& directs);
   // The account this session is logged in to; empty for a guest.
   const std::string& account() const { return account_; }
   // One of the requests whose answer may be up to max_reply_bytes (join,
@@ -228,6 +234,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string pending_account_;  // the account a hello in flight logs in to
   // A hello or rename is being answered (authenticator, then nick owner).
   bool nick_pending_ = false;
+  // An account's login until its stored DMs are sent: made only then, so a
+  // guest's session pays a pointer.
+  struct Mailbag {
+    bool arrived = false;                  // before the hello reply: sent after it
+    std::vector<msg::StoredDirect> stored;
+    std::vector<SharedFrame> held;         // live DMs, behind the stored ones
+  };
+  std::unique_ptr<Mailbag> mailbag_;
+  void send_stored(std::vector<msg::StoredDirect>& directs);
   std::vector<Membership> rooms_;
   std::uint64_t next_join_ = 1;
 

@@ -33,6 +33,12 @@ const char* const kMigrations[] = {
     " created_ms INTEGER NOT NULL) WITHOUT ROWID;",
     // 3 -> 4: each room's keepers and modes (issue 13), a StoredRoomSettings.
     "ALTER TABLE rooms ADD COLUMN settings BLOB NOT NULL DEFAULT x'';",
+    // 4 -> 5: direct messages kept for an offline account (issue 13),
+    // handed out in id order; AUTOINCREMENT, so an id is never reused and a
+    // message put back keeps its place.
+    "CREATE TABLE stored_directs (id INTEGER PRIMARY KEY AUTOINCREMENT, account TEXT NOT NULL,"
+    " sender TEXT NOT NULL, text TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+    "CREATE INDEX stored_directs_by_account ON stored_directs (account, id);",
 };
 // How long a commit waits while the account service's connection writes.
 constexpr int kBusyTimeoutMs = 5000;

@@ -25,14 +25,6 @@ server::Config accounts_config() {
   return c;
 }
 
-v1::ServerFrame login(TestClient& c, const std::string& nick, const std::string& password, bool regain = false) {
-  return c.call([=](client::Client& cl, client::ReplyHandler h) { cl.login(nick, password, regain, std::move(h)); });
-}
-v1::ServerFrame register_account(TestClient& c, const std::string& password) {
-  return c.call([=](client::Client& cl, client::ReplyHandler h) { cl.register_account(password, std::move(h)); });
-}
-Error::Code code_of(const v1::ServerFrame& f) { return f.has_error() ? f.error().code() : Error::CODE_UNSPECIFIED; }
-
 class AccountsTest : public ::testing::Test {
  protected:
   explicit AccountsTest(server::Config config = accounts_config()) : server_(std::move(config)) {}

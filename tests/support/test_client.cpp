@@ -317,6 +317,14 @@ v1::ServerFrame answer_to(RawConnection& conn, std::uint64_t request_id, std::ch
 
 }  // namespace
 
+v1::ServerFrame login(TestClient& client, const std::string& nick, const std::string& password, bool regain) {
+  return client.call([=](client::Client& cl, client::ReplyHandler h) { cl.login(nick, password, regain, std::move(h)); });
+}
+
+v1::ServerFrame register_account(TestClient& client, const std::string& password) {
+  return client.call([=](client::Client& cl, client::ReplyHandler h) { cl.register_account(password, std::move(h)); });
+}
+
 v1::ServerFrame login(RawConnection& conn, const std::string& nick, std::chrono::milliseconds timeout) {
   conn.send_frame(hello_frame(nick, 1));
   return answer_to(conn, 1, timeout);

@@ -135,6 +135,11 @@ class RawConnection {
   std::vector<std::string> ready_;
 };
 
+// Accounts (issue 13): a login with a password, and registering the
+// client's nick.
+v1::ServerFrame login(TestClient& client, const std::string& nick, const std::string& password, bool regain = false);
+v1::ServerFrame register_account(TestClient& client, const std::string& password);
+
 // A raw connection's login, the same way everywhere: hello (request id 1),
 // and for login_and_join a join (request id 2) in the same write. Each
 // returns the answer to its last request; if none arrives, a frame with an

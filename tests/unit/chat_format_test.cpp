@@ -98,7 +98,17 @@ TEST_F(ChatFormatTest, DirectMessagesBothWays) {
   DirectEvent out{kTs, "bob", "hi", true};
   EXPECT_EQ(plain_lines(out), std::vector<std::string>{"[14:09:45] -> *bob* hi"});
   const json j = parsed(out);
-  EXPECT_EQ(j, (json{{"type", "direct"}, {"peer", "bob"}, {"text", "hi"}, {"outgoing", true}, {"ts", kTs}}));
+  EXPECT_EQ(j, (json{{"type", "direct"}, {"peer", "bob"}, {"text", "hi"}, {"outgoing", true}, {"stored", false},
+                     {"ts", kTs}}));
+}
+
+TEST_F(ChatFormatTest, DirectMessagesKeptForAnOfflineAccountSaySo) {
+  DirectEvent kept{kTs, "bob", "psst", false, true};
+  EXPECT_EQ(plain_lines(kept),
+            std::vector<std::string>{"[14:09:45] *bob* psst (sent while you were away, at 14:09:45)"});
+  DirectEvent out{kTs, "alice", "call me", true, true};
+  EXPECT_EQ(plain_lines(out), std::vector<std::string>{"[14:09:45] -> *alice* call me (kept: alice is offline)"});
+  EXPECT_EQ(parsed(kept)["stored"], true);
 }
 
 TEST_F(ChatFormatTest, Presence) {

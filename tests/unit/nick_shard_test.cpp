@@ -68,5 +68,51 @@ TEST_F(NickShardTest, ADirectMessageToNobodyIsAnErrorForTheSender) {
   EXPECT_EQ(replies[0].request_id(), 9u);
 }
 
+// Issue 13: what the nick owner sends about an offline account's DMs.
+class FakeOfflineDirects final : public OfflineDirects {
+ public:
+  void store(msg::StoreDirect&& m) override { stored.push_back(std::move(m)); }
+  void fetch(msg::FetchDirects&& m) override { fetched.push_back(std::move(m)); }
+  std::vector<msg::StoreDirect> stored;
+  std::vector<msg::FetchDirects> fetched;
+};
+
+class OfflineNickShardTest : public NickShardTest {
+ protected:
+  OfflineNickShardTest() { keeping_.add_account("Alice"); }
+  FakeOfflineDirects offline_;
+  NickShard keeping_{router_, registry_, 5, &offline_};  // a shard that keeps DMs
+};
+
+TEST_F(OfflineNickShardTest, ADirectMessageToAnOfflineAccountIsKeptNotRefused) {
+  keeping_.on(msg::RouteDirect{"ALICE", "ann", "call me", kAnn, 4});
+  ASSERT_EQ(offline_.stored.size(), 1u);
+  EXPECT_EQ(offline_.stored[0].account, "Alice") << "as registered";
+  EXPECT_EQ(offline_.stored[0].direct.sender, "ann");
+  EXPECT_EQ(offline_.stored[0].direct.text, "call me");
+  EXPECT_GT(offline_.stored[0].direct.timestamp_ms, 0);
+  EXPECT_EQ(offline_.stored[0].sender, kAnn);
+  EXPECT_EQ(offline_.stored[0].request_id, 4u);
+  EXPECT_TRUE(router_.replies_to(kAnn).empty()) << "the keeper answers";
+  // A look-alike of the account is no one.
+  keeping_.on(msg::RouteDirect{"a1ice", "ann", "hi", kAnn, 5});
+  EXPECT_EQ(offline_.stored.size(), 1u);
+  EXPECT_EQ(router_.replies_to(kAnn).back().error().code(), v1::Error::CODE_NO_SUCH_NICK);
+}
+
+TEST_F(OfflineNickShardTest, ALoginToTheAccountFetchesWhatWasKeptAndThenDirectMessagesGoToIt) {
+  keeping_.on(msg::ClaimNick{"alice", kBob, 1, "Alice"});
+  ASSERT_EQ(offline_.fetched.size(), 1u);
+  EXPECT_EQ(offline_.fetched[0].account, "Alice");
+  EXPECT_EQ(offline_.fetched[0].session, kBob);
+  keeping_.on(msg::RouteDirect{"alice", "ann", "live", kAnn, 6});
+  EXPECT_TRUE(offline_.stored.empty());
+  EXPECT_EQ(router_.sent_of<msg::DeliverDirect>().size(), 1u);
+  // A guest's claim, or a refused one, fetches nothing.
+  keeping_.on(msg::ClaimNick{"carol", kAnn, 2});
+  keeping_.on(msg::ClaimNick{"alice", kAnn, 3});  // a guest: NICK_REGISTERED
+  EXPECT_EQ(offline_.fetched.size(), 1u);
+}
+
 }  // namespace
 }  // namespace chat::server
