@@ -441,6 +441,46 @@ def room_churn(port, scene, ready):
     STOP.wait()
 
 
+def password_guess(port, scene, ready):
+    """13: from one address, 4 connections guess an account's password as
+    fast as chatd answers, each opened again when chatd closes it."""
+    owner = member(port, "127.0.0.3", "victim")
+    owner.send(frame(9, register_account=pb.RegisterRequest(password="the right password")))
+    owner.wait_for("account")
+    Readers().add(owner)
+    if scene:
+        return ready()
+
+    def guesser(i):
+        k = 0
+        while not STOP.is_set():
+            c = connect(port, "127.0.0.2", timeout=5)
+            if c is None:
+                continue
+            try:
+                c.wait_for("welcome")
+                while not STOP.is_set():
+                    k += 1
+                    c.send(frame(k, hello=pb.HelloRequest(nick="victim", password=f"guess {i} {k}")))
+                    count("guesses")
+                    while True:
+                        f = c.read_frame(5)
+                        if f.WhichOneof("body") == "ping":
+                            c.send(frame(0, pong=pb.PongReply(nonce=f.ping.nonce)))
+                            continue
+                        note_frame(f)
+                        if f.request_id == k or f.WhichOneof("body") == "error":
+                            break
+            except (OSError, EOFError, RuntimeError):
+                count("closed")
+            finally:
+                c.close()
+
+    in_threads(4, guesser)
+    ready()
+    STOP.wait()
+
+
 def bad_utf8(port, scene, ready):
     """10: log in, join, say a line with invalid UTF-8, and start again when
     chatd closes the connection, as fast as chatd lets one address connect."""
@@ -482,6 +522,13 @@ ATTACKS = {
     "dm-flood": {"finding": 8, "run": dm_flood, "what": " ".join(dm_flood.__doc__.split())},
     "room-churn": {"finding": 9, "run": room_churn, "what": " ".join(room_churn.__doc__.split())},
     "bad-utf8": {"finding": 10, "run": bad_utf8, "what": " ".join(bad_utf8.__doc__.split())},
+    "password-guess": {"finding": 13, "run": password_guess, "what": " ".join(password_guess.__doc__.split())},
+    # The same guessing, with other users' logins as the bystander: one
+    # account logging in again and again from 127.0.0.1 (one at a time, so
+    # the default throttle never counts it: right passwords are given back).
+    "password-guess-logins": {"finding": 13, "run": password_guess,
+                              "what": " ".join(password_guess.__doc__.split()),
+                              "bystander": ["--logins", "--threads", "1", "--duration", "6", "--warmup", "1"]},
 }
 
 

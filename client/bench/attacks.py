@@ -46,7 +46,8 @@ BYSTANDER = ["--rooms", "2", "--subs", "8", "--pubs", "1", "--rate", "40", "--du
              "--drain", "3"]
 # Counters that name what chatd refused or cut; the report shows their
 # growth in the attack run.
-EVIDENCE = ("refused", "rate_limited", "slow_consumer", "timeout", "trimmed", "errors_total", "disconnects")
+EVIDENCE = ("refused", "rate_limited", "slow_consumer", "timeout", "trimmed", "errors_total", "disconnects", "logins",
+            "password_hashes")
 
 
 def fill_template(path):
@@ -97,7 +98,7 @@ def run_once(name, attack, mode, template):
         time.sleep(2)  # the attack is under way before the bystander connects
         before = metrics(mport)
         cmd = ["taskset", "-c", BENCH_CORE, BENCH, "--port", str(port), "--server-pid", str(chatd.pid),
-               "--json", "--quiet"] + BYSTANDER
+               "--json", "--quiet"] + attack.get("bystander", BYSTANDER)
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         after = metrics(mport)
         if out.returncode != 0:
@@ -210,7 +211,8 @@ def write_report(out, rows, raw, n):
               "flags:", ""]
     for name, attack, _ in rows:
         flags = " ".join(attack.get("flags", [])) or "none"
-        lines.append(f"- `{name}`: {attack['what']} Server flags beyond the defaults: {flags}.")
+        own = f" The bystander: chat-bench `{' '.join(attack['bystander'])}`." if "bystander" in attack else ""
+        lines.append(f"- `{name}`: {attack['what']} Server flags beyond the defaults: {flags}.{own}")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -249,4 +249,8 @@ int run_pubsub(const Options& options, Result& result);
 // Runs the idle-connection memory measurement.
 int run_idle(const Options& options, Result& result);
 
+// --logins (logins.cpp): --threads threads log in to accounts of their own
+// with a password, over and over; logins a second and their latency.
+int run_logins(const Options& options, Result& result);
+
 }  // namespace chat::bench

@@ -24,7 +24,9 @@ int main(int argc, char** argv) {
 
   Result result;
   try {
-    const int code = options.idle > 0 ? run_idle(options, result) : run_pubsub(options, result);
+    const int code = options.logins     ? run_logins(options, result)
+                     : options.idle > 0 ? run_idle(options, result)
+                                        : run_pubsub(options, result);
     if (code != 0) return code;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "chat-bench: error: %s\n", e.what());

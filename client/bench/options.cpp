@@ -52,6 +52,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
        "report the server's RSS growth per connection (needs --server-pid; best on a freshly "
        "started server)")
       ->check(CLI::Range(0u, 10'000'000u));
+  app.add_flag("--logins", o.logins,
+               "Login mode: each of --threads threads logs in to an account of its own with a password, over "
+               "and over (run chatd with --login-attempts 0); logins a second, their latency, server CPU per login");
   flag("--nick-prefix", o.nick_prefix, "Nicks are this prefix and the connection's index");
   app.add_flag("--json", o.json, "Print one JSON object on stdout at the end");
   app.add_flag("--quiet", o.quiet, "No progress line on stderr");
@@ -62,6 +65,7 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       throw CLI::ValidationError("--idle", "needs --server-pid to read the server's memory");
     }
     if (!tls_ca.empty() && !tls) throw CLI::ValidationError("--tls-ca", "needs --tls");
+    if (o.logins && (o.idle > 0 || tls)) throw CLI::ValidationError("--logins", "takes neither --idle nor --tls");
     if (tls) {
       try {
         o.tls = common::client_tls_context(tls_ca);

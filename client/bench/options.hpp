@@ -30,11 +30,13 @@ struct Options {
 
   int server_pid = 0;  // 0: no server CPU or memory figures
   unsigned idle = 0;   // > 0: idle mode with this many connections
+  bool logins = false;  // login mode (issue 13): logins with a password
   std::string nick_prefix = "b";
   bool json = false;
   bool quiet = false;
 
   std::size_t connections() const {
+    if (logins) return threads;
     return idle > 0 ? idle : std::size_t{rooms} * (std::size_t{subs} + pubs);
   }
 };

@@ -89,6 +89,23 @@ class JsonObject {
 }  // namespace
 
 void print_text(std::FILE* out, const Options& o, const Result& r) {
+  if (o.logins) {
+    std::fprintf(out, "chat-bench logins: %u thread(s) logging in with a password, %.1f s measured after %.1f s warm-up\n",
+                 o.threads, r.measured_s, o.warmup_s);
+    std::fprintf(out, "logins        %12llu        %12.1f logins/s\n", static_cast<unsigned long long>(r.logins),
+                 per_second(r.logins, r.measured_s));
+    if (r.server_cpu_s) {
+      std::fprintf(out, "server CPU    %12.2f s      %12.2f ms per login (%.2f cores)\n", *r.server_cpu_s,
+                   r.logins > 0 ? *r.server_cpu_s * 1000.0 / static_cast<double>(r.logins) : 0.0,
+                   r.measured_s > 0 ? *r.server_cpu_s / r.measured_s : 0);
+    }
+    std::fprintf(out, "refused %llu (LOGIN_BUSY or RATE_LIMITED)  errors %llu\n",
+                 static_cast<unsigned long long>(r.login_refused), static_cast<unsigned long long>(r.errors));
+    std::fprintf(out, "latency us    p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%llu samples)\n",
+                 r.latency_us[0], r.latency_us[1], r.latency_us[2], r.latency_us[3], r.latency_us[4],
+                 static_cast<unsigned long long>(r.latency_samples));
+    return;
+  }
   if (o.idle > 0) {
     std::fprintf(out, "chat-bench idle: %zu connections logged in, each joined to one of %u room(s)\n",
                  r.connections, o.rooms);
@@ -149,7 +166,21 @@ void print_text(std::FILE* out, const Options& o, const Result& r) {
 
 std::string to_json(const Options& o, const Result& r) {
   JsonObject j;
-  j.field("mode", std::string(o.idle > 0 ? "idle" : "pubsub"));
+  j.field("mode", std::string(o.logins ? "logins" : o.idle > 0 ? "idle" : "pubsub"));
+  if (o.logins) {
+    j.field("threads", std::uint64_t{o.threads})
+        .field("measured_s", r.measured_s)
+        .field("logins", r.logins)
+        .field("logins_per_s", per_second(r.logins, r.measured_s))
+        .field("server_cpu_s", r.server_cpu_s)
+        .field("refused", r.login_refused)
+        .field("errors", r.errors)
+        .field("latency_samples", r.latency_samples)
+        .field("latency_p50_us", r.latency_us[0])
+        .field("latency_p99_us", r.latency_us[2])
+        .field("latency_max_us", r.latency_us[4]);
+    return j.done();
+  }
   j.field("connections", static_cast<std::uint64_t>(r.connections)).field("rooms", std::uint64_t{o.rooms});
   if (o.idle > 0) {
     j.field("join_s", r.join_s)

@@ -32,6 +32,10 @@ struct Result {
   double latency_us[5] = {};  // p50, p90, p99, p99.9, max
   bool drained = true;        // every expected delivery arrived before the drain deadline
 
+  // Login mode.
+  std::uint64_t logins = 0;
+  std::uint64_t login_refused = 0;  // LOGIN_BUSY or RATE_LIMITED
+
   // Idle mode.
   double join_s = 0;    // from the first connect until every join was answered
   double settle_s = 0;  // ... until the last presence frame arrived

@@ -53,6 +53,26 @@ TEST(ChatBenchTest, HelpExitsZero) {
   EXPECT_NE(run.out.find("--rooms"), std::string::npos) << run.out;
 }
 
+// --logins (issue 13): accounts registered, then logged in to over and
+// over; every login answered, none refused.
+TEST(ChatBenchTest, LoginModeLogsInWithAPassword) {
+  server::Config config = test_config(2);
+  config.password_cost = "min";
+  config.login_attempts_per_min = 0;
+  RunningServer server(config);
+  const BenchRun run = run_bench({"--port", std::to_string(server.port()), "--logins", "--threads", "2", "--duration",
+                                  "0.5", "--warmup", "0.1", "--server-pid", std::to_string(::getpid()), "--json",
+                                  "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("\"mode\":\"logins\""), std::string::npos) << run.out;
+  EXPECT_GT(json_number(run.out, "logins").value_or(0), 0) << run.out;
+  EXPECT_EQ(json_number(run.out, "errors"), 0) << run.out;
+  EXPECT_EQ(json_number(run.out, "refused"), 0) << run.out;
+  EXPECT_EQ(server->metrics().accounts_registered, 2u);
+  // The server saw at least the logins counted in the window.
+  EXPECT_GE(static_cast<double>(server->metrics().logins_ok), json_number(run.out, "logins").value_or(1e18)) << run.out;
+}
+
 TEST(ChatBenchTest, SmokeRunHasNoLossDuplicationOrReordering) {
   server::Config config = test_config(2);
   config.rate_per_sec = 0;  // benchmarks run without the per-connection rate limit
