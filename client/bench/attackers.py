@@ -523,12 +523,14 @@ ATTACKS = {
     "room-churn": {"finding": 9, "run": room_churn, "what": " ".join(room_churn.__doc__.split())},
     "bad-utf8": {"finding": 10, "run": bad_utf8, "what": " ".join(bad_utf8.__doc__.split())},
     "password-guess": {"finding": 13, "run": password_guess, "what": " ".join(password_guess.__doc__.split())},
-    # The same guessing, with other users' logins as the bystander: one
-    # account logging in again and again from 127.0.0.1 (one at a time, so
-    # the default throttle never counts it: right passwords are given back).
+    # The same guessing, with other users' logins as the bystander: an
+    # account logging in 5 times a second from 127.0.0.1 (under its connect
+    # rate; one login at a time and one registration stay under its 3
+    # attempts a minute, as right passwords are given back).
     "password-guess-logins": {"finding": 13, "run": password_guess,
                               "what": " ".join(password_guess.__doc__.split()),
-                              "bystander": ["--logins", "--threads", "1", "--duration", "6", "--warmup", "1"]},
+                              "bystander": ["--logins", "--threads", "1", "--rate", "5", "--duration", "6",
+                                            "--warmup", "1"]},
 }
 
 

@@ -1,6 +1,6 @@
 // chat-bench --logins: what a login with a password costs (issue 13). Each
-// of --threads threads logs in to an account of its own over and over:
-// connect, the Welcome, hello{nick, password}, the answer, close. A hash
+// of --threads threads logs in to an account of its own over and over (at
+// --rate logins a second each, if given; else one after another): connect, the Welcome, hello{nick, password}, the answer, close. A hash
 // is chatd's whole cost of such a login, made on its one hasher thread, so
 // logins a second is that thread's hashes a second; the latency is what a
 // user waits with that many others logging in at once.
@@ -9,14 +9,17 @@
 // millisecond-scale request, nothing here needs to be faster than chatd's
 // argon2id. The accounts are registered first (their names:
 // --nick-prefix, "login", the thread's index; one already there is used as
-// it is, so its password must be this run's). chatd should run with
-// --login-attempts 0: the bench logs in from one address, faster than any
-// throttle lets a user.
+// it is, so its password must be this run's). For the most chatd does, run
+// it with --login-attempts 0 and --connect-rate 0: the bench logs in from
+// one address, faster than those let one address. A refused connection
+// (TOO_MANY_CONNECTIONS) is counted as refused and its retry_after waited.
 #include <asio.hpp>
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -34,12 +37,22 @@ constexpr const char* kPassword = "chat-bench login password";
 // One connection, request and answer at a time.
 class Line {
  public:
+  // Connects and reads the Welcome, or the Error a refused connection gets
+  // instead (refusal()).
   Line(asio::io_context& io, const Options& o) : socket_(io) {
     asio::ip::tcp::resolver resolver(io);
     asio::connect(socket_, resolver.resolve(o.host, std::to_string(o.port)));
     socket_.set_option(asio::ip::tcp::no_delay(true));
-    if (!next().has_welcome()) throw std::runtime_error("the server sent no Welcome");
+    const v1::ServerFrame first = next();
+    if (first.has_error()) {
+      refusal_ = first.error();
+    } else if (!first.has_welcome()) {
+      throw std::runtime_error("the server sent no Welcome");
+    }
   }
+  // Set when the server refused the connection (TOO_MANY_CONNECTIONS: the
+  // connect rate of one address, say).
+  const std::optional<v1::Error>& refusal() const { return refusal_; }
   v1::ServerFrame call(v1::ClientFrame frame) {
     frame.set_request_id(++request_id_);
     asio::write(socket_, asio::buffer(common::encode_frame(frame)));
@@ -73,6 +86,7 @@ class Line {
   common::FrameDecoder decoder_{1u << 20};
   std::vector<std::string> ready_;
   std::uint64_t request_id_ = 0;
+  std::optional<v1::Error> refusal_;
 };
 
 v1::ClientFrame hello(const std::string& nick, const std::string& password) {
@@ -84,6 +98,7 @@ v1::ClientFrame hello(const std::string& nick, const std::string& password) {
 
 void register_account(asio::io_context& io, const Options& o, const std::string& nick) {
   Line line(io, o);
+  if (line.refusal()) throw std::runtime_error("connection refused: " + line.refusal()->message());
   const auto as_guest = line.call(hello(nick, ""));
   if (as_guest.has_error()) {
     if (as_guest.error().code() == v1::Error::CODE_NICK_REGISTERED) return;  // from an earlier run
@@ -98,7 +113,7 @@ void register_account(asio::io_context& io, const Options& o, const std::string&
 struct Totals {
   LatencyHistogram latency;  // inside the window
   std::uint64_t logins = 0;
-  std::uint64_t refused = 0;  // LOGIN_BUSY or RATE_LIMITED, inside the window
+  std::uint64_t refused = 0;  // LOGIN_BUSY, RATE_LIMITED or a refused connection, inside the window
   std::uint64_t errors = 0;   // anything else
   std::string failure;
 };
@@ -106,10 +121,24 @@ struct Totals {
 void log_in_loop(const Options& o, const std::string& nick, const RunControl& control, std::atomic<bool>& stop,
                  Totals& out) {
   asio::io_context io;
+  // With --rate, logins start on a schedule (a bystander's pace); without,
+  // one after another.
+  const std::int64_t every = o.rate > 0 ? static_cast<std::int64_t>(1e9 / o.rate) : 0;
+  std::int64_t next = now_ns();
   try {
     while (!stop.load(std::memory_order_relaxed)) {
+      if (every > 0) {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(next - now_ns()));
+        next += every;
+      }
       const std::int64_t start = now_ns();
       Line line(io, o);
+      if (line.refusal()) {
+        // Counted, and waited out as a client would.
+        if (start >= control.window_start() && start < control.window_end()) ++out.refused;
+        std::this_thread::sleep_for(std::chrono::milliseconds(std::max<std::uint32_t>(line.refusal()->retry_after_ms(), 10)));
+        continue;
+      }
       const v1::ServerFrame reply = line.call(hello(nick, kPassword));
       const std::int64_t end = now_ns();
       if (start < control.window_start() || end >= control.window_end()) continue;

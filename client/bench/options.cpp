@@ -54,7 +54,8 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
       ->check(CLI::Range(0u, 10'000'000u));
   app.add_flag("--logins", o.logins,
                "Login mode: each of --threads threads logs in to an account of its own with a password, over "
-               "and over (run chatd with --login-attempts 0); logins a second, their latency, server CPU per login");
+               "and over (--rate: logins a second each; run chatd with --login-attempts 0 and --connect-rate 0 for "
+               "the most it does); logins a second, their latency, server CPU per login");
   flag("--nick-prefix", o.nick_prefix, "Nicks are this prefix and the connection's index");
   app.add_flag("--json", o.json, "Print one JSON object on stdout at the end");
   app.add_flag("--quiet", o.quiet, "No progress line on stderr");

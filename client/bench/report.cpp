@@ -99,7 +99,7 @@ void print_text(std::FILE* out, const Options& o, const Result& r) {
                    r.logins > 0 ? *r.server_cpu_s * 1000.0 / static_cast<double>(r.logins) : 0.0,
                    r.measured_s > 0 ? *r.server_cpu_s / r.measured_s : 0);
     }
-    std::fprintf(out, "refused %llu (LOGIN_BUSY or RATE_LIMITED)  errors %llu\n",
+    std::fprintf(out, "refused %llu (LOGIN_BUSY, RATE_LIMITED or the connection refused)  errors %llu\n",
                  static_cast<unsigned long long>(r.login_refused), static_cast<unsigned long long>(r.errors));
     std::fprintf(out, "latency us    p50 %.0f  p90 %.0f  p99 %.0f  p99.9 %.0f  max %.0f  (%llu samples)\n",
                  r.latency_us[0], r.latency_us[1], r.latency_us[2], r.latency_us[3], r.latency_us[4],

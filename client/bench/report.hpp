@@ -34,7 +34,7 @@ struct Result {
 
   // Login mode.
   std::uint64_t logins = 0;
-  std::uint64_t login_refused = 0;  // LOGIN_BUSY or RATE_LIMITED
+  std::uint64_t login_refused = 0;  // LOGIN_BUSY, RATE_LIMITED or the connection refused
 
   // Idle mode.
   double join_s = 0;    // from the first connect until every join was answered
