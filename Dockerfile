@@ -6,7 +6,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libasio-dev libprotobuf-dev protobuf-compiler libconcurrentqueue-dev \
-      libcli11-dev libspdlog-dev libsqlite3-dev libncurses-dev nlohmann-json3-dev libssl-dev libsodium-dev \
+      libcli11-dev libspdlog-dev libsqlite3-dev libncurses-dev nlohmann-json3-dev libssl-dev libsodium-dev libhiredis-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -15,7 +15,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHAT_BUILD_TESTS=
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libncursesw6 libsqlite3-0 libssl3 libsodium23 ca-certificates \
+ && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libncursesw6 libsqlite3-0 libssl3 libsodium23 libhiredis0.14 ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/server/chatd /build/client/chat /usr/local/bin/
 COPY demo/bot.sh /usr/local/bin/bot.sh

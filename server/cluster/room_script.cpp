@@ -1,0 +1,144 @@
+#include "server/cluster/room_script.hpp"
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace chat::server::cluster {
+
+namespace keys {
+std::string meta(std::string_view room) { return "chat:{" + std::string(room) + "}:meta"; }
+std::string stream(std::string_view room) { return "chat:{" + std::string(room) + "}:stream"; }
+std::string said(std::string_view room, std::string_view identity, std::uint64_t client_msg_id) {
+  return "chat:{" + std::string(room) + "}:said:" + std::to_string(client_msg_id) + ":" + std::string(identity);
+}
+std::string channel(std::string_view room) { return "chat:{" + std::string(room) + "}:says"; }
+}  // namespace keys
+
+// Numbers travel as strings where they may pass 2^53 (cjson writes numbers
+// as doubles): the epoch, client_msg_id, timestamps. A script that fails
+// half-way is not rolled back, so everything that can fail (a malformed
+// argument) is checked before the first write.
+const char* const kLibrary = R"lua(#!lua name=chat
+-- One say to a room (chatd's cluster mode, issue 11).
+-- KEYS: the room's meta hash, its stream, the say's dedupe key ('' if unnamed).
+-- ARGV: sender, identity, client_msg_id, text, timestamp ms, entries kept,
+--       dedupe seconds, an epoch for a room that has none, origin, channel.
+-- Returns {fresh 1|0, seq, epoch, timestamp ms}.
+local function say(keys, args)
+  local meta, stream, said = keys[1], keys[2], keys[3]
+  local keep, ttl = tonumber(args[6]), tonumber(args[7])
+  if not keep or not ttl or #args ~= 10 then
+    return redis.error_reply('ERR chat_say: bad arguments')
+  end
+  if said ~= '' then
+    local seen = redis.call('GET', said)
+    if seen then
+      local sep = string.find(seen, ':', 1, true)
+      return {0, tonumber(string.sub(seen, 1, sep - 1)), redis.call('HGET', meta, 'epoch') or '0',
+              string.sub(seen, sep + 1)}
+    end
+  end
+  local epoch = redis.call('HGET', meta, 'epoch')
+  if not epoch then
+    -- A new room, or one whose state is gone: a new numbering, and no
+    -- stream entry of an old one left to collide with.
+    epoch = args[8]
+    redis.call('DEL', stream)
+    redis.call('HSET', meta, 'epoch', epoch)
+  end
+  local seq = redis.call('HINCRBY', meta, 'seq', 1)
+  redis.call('XADD', stream, 'MAXLEN', '~', keep, seq .. '-0', 'sender', args[1], 'identity', args[2],
+             'cmid', args[3], 'text', args[4], 'ts', args[5])
+  if said ~= '' then
+    redis.call('SET', said, seq .. ':' .. args[5], 'EX', ttl)
+  end
+  redis.call('PUBLISH', args[10], cjson.encode({seq = seq, epoch = epoch, origin = args[9], ts = args[5],
+                                                cmid = args[3], sender = args[1], identity = args[2],
+                                                text = args[4]}))
+  return {1, seq, epoch, args[5]}
+end
+redis.register_function('chat_say', say)
+)lua";
+
+std::vector<std::string> load_command() { return {"FUNCTION", "LOAD", "REPLACE", kLibrary}; }
+
+std::vector<std::string> say_command(const Say& say, const SayLimits& limits, std::uint64_t new_epoch) {
+  return {"FCALL",
+          "chat_say",
+          "3",
+          keys::meta(say.room),
+          keys::stream(say.room),
+          say.client_msg_id == 0 ? std::string() : keys::said(say.room, say.identity, say.client_msg_id),
+          say.sender,
+          say.identity,
+          std::to_string(say.client_msg_id),
+          say.text,
+          std::to_string(say.timestamp_ms),
+          std::to_string(limits.keep),
+          std::to_string(limits.dedupe_seconds),
+          std::to_string(new_epoch),
+          say.origin,
+          keys::channel(say.room)};
+}
+
+namespace {
+
+template <class T>
+bool number(std::string_view s, T& out) {
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && end == s.data() + s.size();
+}
+
+// An integer reply, or a string one holding a number.
+template <class T>
+bool number(const redisReply* r, T& out) {
+  if (r->type == REDIS_REPLY_INTEGER) {
+    out = static_cast<T>(r->integer);
+    return true;
+  }
+  return r->type == REDIS_REPLY_STRING && number(std::string_view(r->str, r->len), out);
+}
+
+}  // namespace
+
+std::optional<Said> parse_said(const redisReply* reply) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return std::nullopt;
+  Said s;
+  int fresh = 0;
+  if (!number(reply->element[0], fresh) || !number(reply->element[1], s.seq) || !number(reply->element[2], s.epoch) ||
+      !number(reply->element[3], s.timestamp_ms)) {
+    return std::nullopt;
+  }
+  s.fresh = fresh == 1;
+  return s;
+}
+
+std::optional<Published> parse_published(std::string_view room, std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  auto str = [&](const char* name) -> const std::string* {
+    auto it = j.find(name);
+    return it != j.end() && it->is_string() ? it->get_ptr<const std::string*>() : nullptr;
+  };
+  const auto seq = j.find("seq");
+  const std::string *epoch = str("epoch"), *origin = str("origin"), *ts = str("ts"), *cmid = str("cmid"),
+                    *sender = str("sender"), *identity = str("identity"), *text = str("text");
+  if (seq == j.end() || !seq->is_number_unsigned() || !epoch || !origin || !ts || !cmid || !sender || !identity ||
+      !text) {
+    return std::nullopt;
+  }
+  Published p;
+  p.seq = seq->get<std::uint64_t>();
+  p.say.room = std::string(room);
+  p.say.sender = *sender;
+  p.say.identity = *identity;
+  p.say.text = *text;
+  p.say.origin = *origin;
+  if (!number(std::string_view(*epoch), p.epoch) || !number(std::string_view(*ts), p.say.timestamp_ms) ||
+      !number(std::string_view(*cmid), p.say.client_msg_id)) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+}  // namespace chat::server::cluster

@@ -1,0 +1,75 @@
+#pragma once
+// Cluster mode (issue 11): Redis numbers, stores and fans out every say, in
+// one atomic server-side function per say (a Redis Function, FUNCTION LOAD:
+// it persists and replicates with the data, so a restarted Redis still has
+// it). In order: the dedupe check of (identity, client_msg_id), which
+// answers the original seq; the room's next seq (HINCRBY of its meta hash);
+// XADD to the room's stream with ID <seq>-0 (MAXLEN ~ the history kept);
+// the dedupe key with an expiry; PUBLISH of the message on the room's
+// channel. One round trip gives gapless per-room numbers across nodes,
+// durable history, exactly-once and fan-out. A room whose meta hash is
+// missing (new, or a Redis that came back empty) gets the caller's new
+// epoch, its incarnation, and a fresh stream. Centrifuge's
+// broker_history_add_stream.lua does the same job.
+//
+// Every key of a room carries the room in a hash tag ({#room}), so a Redis
+// Cluster would keep them in one slot.
+// Thread safety: pure functions.
+
+#include <hiredis/hiredis.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace chat::server::cluster {
+
+namespace keys {
+std::string meta(std::string_view room);     // hash: seq, epoch
+std::string stream(std::string_view room);   // entries <seq>-0: sender identity cmid text ts
+std::string said(std::string_view room, std::string_view identity, std::uint64_t client_msg_id);
+std::string channel(std::string_view room);  // where each say is published
+}  // namespace keys
+
+// The library's source and its loading (FUNCTION LOAD REPLACE argv).
+extern const char* const kLibrary;
+std::vector<std::string> load_command();
+
+struct Say {
+  std::string room;
+  std::string sender;    // the nick it is shown under
+  std::string identity;  // who it speaks for (exactly-once)
+  std::uint64_t client_msg_id = 0;  // 0: unnamed, never deduplicated
+  std::string text;
+  std::int64_t timestamp_ms = 0;
+  std::string origin;  // "<node>:<session>:<request_id>": the sender's own copy
+};
+struct SayLimits {
+  std::uint64_t keep = 10'000;       // stream entries kept, about
+  std::uint32_t dedupe_seconds = 600;
+};
+// FCALL chat_say for `say`; `new_epoch` is used only if the room has none.
+std::vector<std::string> say_command(const Say& say, const SayLimits& limits, std::uint64_t new_epoch);
+
+// The function's answer.
+struct Said {
+  bool fresh = false;  // false: the same named say again, not sequenced again
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
+  std::int64_t timestamp_ms = 0;  // the original's, for a repeat
+};
+// Nothing if the reply is an error or not the function's shape.
+std::optional<Said> parse_said(const redisReply* reply);
+
+// A say as published on the room's channel.
+struct Published {
+  std::uint64_t seq = 0;
+  std::uint64_t epoch = 0;
+  Say say;
+};
+// Nothing if `payload` is not one.
+std::optional<Published> parse_published(std::string_view room, std::string_view payload);
+
+}  // namespace chat::server::cluster
