@@ -184,7 +184,8 @@ void AccountService::handle(msg::FetchDirects&& f) {
   } catch (const std::exception&) {
     out.directs.clear();  // still stored: the next login has them
   }
-  send(reactor_of(out.session), std::move(out));
+  const std::uint32_t reactor = reactor_of(out.session);
+  send(reactor, std::move(out));
 }
 
 void AccountService::handle(msg::StoredDirects&& back) {
