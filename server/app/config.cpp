@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "common/version.hpp"
+#include "server/cluster/redis_conn.hpp"
 #include "server/net/address.hpp"
 
 namespace chat::server {
@@ -262,6 +263,23 @@ void add_account_flags(CLI::App& app, Config& c) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{10'000}));
 }
 
+// Cluster mode (issue 11).
+void add_cluster_flags(CLI::App& app, Config& c) {
+  flag(app, "--cluster", c.cluster,
+       "redis://HOST:PORT: share rooms with other nodes through this Redis (password: CHATD_REDIS_PASSWORD); "
+       "Redis replaces --store for the rooms",
+       "CHATD_CLUSTER");
+  flag(app, "--redis-password", c.redis_password,
+       "Redis's password: set CHATD_REDIS_PASSWORD instead, since a flag shows in ps", "CHATD_REDIS_PASSWORD");
+  flag(app, "--node-id", c.node_id, "This node's name in the cluster (default: a random one)", "CHATD_NODE_ID")
+      ->check([](const std::string& id) {
+        const bool ok = !id.empty() && id.size() <= 64 &&
+                        id.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.") ==
+                            std::string::npos;
+        return ok ? std::string() : std::string("1-64 of A-Z a-z 0-9 _ - .");
+      });
+}
+
 void add_ops_flags(CLI::App& app, Config& c, std::string& metrics) {
   flag(app, "--shutdown-grace-ms", c.shutdown_grace_ms,
        "How long shutdown waits for outboxes to flush", "CHATD_SHUTDOWN_GRACE_MS")
@@ -323,6 +341,13 @@ void check_together(const Config& c) {
   if (c.tls() && c.plaintext() && c.tls_port == c.port && c.port != 0) {
     throw CLI::ValidationError("--tls-port", "must differ from --port");
   }
+  if (!c.cluster.empty()) {
+    try {
+      redis::Endpoint::parse(c.cluster);
+    } catch (const std::invalid_argument& e) {
+      throw CLI::ValidationError("--cluster", e.what());
+    }
+  }
   if (c.max_topic_bytes + 1024 > c.max_frame_bytes) {
     throw CLI::ValidationError("--max-topic-bytes",
                                "must leave 1024 bytes of room under --max-frame-bytes");
@@ -346,6 +371,7 @@ ParsedConfig parse_config(int argc, const char* const* argv) {
   add_admission_flags(app, c);
   add_abuse_flags(app, c);
   add_account_flags(app, c);
+  add_cluster_flags(app, c);
   const ReplyFlags reply_flags = add_reply_flags(app, c);
   add_ops_flags(app, c, metrics);
   app.set_version_flag("--version", "chatd " + std::string(common::kVersion), "Print the version and exit");

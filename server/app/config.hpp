@@ -136,6 +136,13 @@ struct Config {
   // Rooms with keepers: the most bans one room keeps.
   std::size_t max_bans_per_room = 100;
 
+  // Cluster mode (issue 11): redis://HOST:PORT of the Redis the nodes
+  // share (empty: a single node), its password (CHATD_REDIS_PASSWORD),
+  // and this node's id (empty: a random one at start).
+  std::string cluster;
+  std::string redis_password;
+  std::string node_id;
+
   // Mailbox messages handled per turn before the reactor goes back to sockets.
   std::size_t mailbox_batch = 256;
 

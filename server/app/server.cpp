@@ -2,6 +2,9 @@
 
 #include <sys/resource.h>
 
+#include <cstdio>
+#include <random>
+
 #include <spdlog/spdlog.h>
 
 #include <asio/ssl/context.hpp>
@@ -74,6 +77,13 @@ std::string raise_fd_limit(std::uint64_t& now) {
          ", hard limit " + std::to_string(limit.rlim_max) + ")";
 }
 
+std::string random_node_id() {
+  std::random_device rd;
+  char id[17];
+  std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
+  return id;
+}
+
 Admission::Limits admission_limits(const Config& c, std::string& summary) {
   std::uint64_t fds = 0;
   summary = raise_fd_limit(fds);
@@ -94,7 +104,19 @@ Server::Server(Config config) {
   spdlog::set_level(spdlog::level::from_str(context_.config.log_level));
   context_.reactors = context_.config.effective_reactors();
   std::unique_ptr<AccountStore> account_store;
-  if (context_.config.store == "memory") {
+  if (!context_.config.cluster.empty()) {
+    // Cluster mode: Redis numbers, keeps and publishes the rooms' says;
+    // each node keeps only the newest of its rooms in memory, to answer
+    // joins and history without a round trip.
+    const std::string node = context_.config.node_id.empty() ? random_node_id() : context_.config.node_id;
+    cluster_ = std::make_unique<ClusterLink>(ClusterLink::Options{redis::Endpoint::parse(context_.config.cluster),
+                                                                  context_.config.redis_password, node,
+                                                                  cluster::SayLimits{}, std::chrono::milliseconds(2000)});
+    context_.cluster = cluster_.get();
+    spdlog::info("cluster: node {} on Redis at {}", node, context_.config.cluster);
+    store_ = std::make_unique<MemoryStore>(context_.config.history_per_room, context_.config.history_memory);
+    account_store = std::make_unique<MemoryAccountStore>();
+  } else if (context_.config.store == "memory") {
     store_ = std::make_unique<MemoryStore>(context_.config.history_per_room, context_.config.history_memory);
     account_store = std::make_unique<MemoryAccountStore>();
   } else {
@@ -142,6 +164,7 @@ void Server::start() {
   for (auto& r : reactors_) inboxes.push_back(&r->inbox());
   store_->start(inboxes);  // first: the reactors send to it from their first turn
   accounts_->start(inboxes);
+  if (cluster_) cluster_->start(inboxes);
   for (auto& r : reactors_) threads_.emplace_back([reactor = r.get()] { reactor->run(); });
   acceptor_->start();
   if (metrics_) metrics_->start();
@@ -172,6 +195,7 @@ void Server::stop() {
   for (auto& t : threads_) t.join();
   threads_.clear();
   accounts_->stop();
+  if (cluster_) cluster_->stop();
   store_->stop();  // last: the reactors have sent it all they will
 }
 

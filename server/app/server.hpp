@@ -15,6 +15,7 @@
 #include "server/net/acceptor.hpp"
 #include "server/app/config.hpp"
 #include "server/auth/account_service.hpp"
+#include "server/cluster/cluster_link.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/ops/metrics_server.hpp"
 #include "server/runtime/reactor.hpp"
@@ -57,6 +58,7 @@ class Server {
  private:
   std::unique_ptr<Store> store_;  // before the reactors: they hold its shards
   std::unique_ptr<AccountService> accounts_;  // before the reactors: they hold producers into it
+  std::unique_ptr<ClusterLink> cluster_;      // cluster mode; before the reactors, as the store
   ServerContext context_;
   Acceptor::Notes notes_;  // before the reactors: they hold producers into it
   std::vector<std::unique_ptr<Reactor>> reactors_;

@@ -6,9 +6,9 @@
 namespace chat::server {
 
 RoomShard::RoomShard(const Config& config, Router& router, HistoryStore& store, FanOut& fan_out,
-                     Sequencer& sequencer, ReactorMetrics& metrics)
+                     Sequencer& sequencer, ReactorMetrics& metrics, RoomLink* cluster)
     : config_(config), router_(router), store_(store), fan_out_(fan_out), sequencer_(sequencer),
-      metrics_(metrics) {
+      metrics_(metrics), cluster_(cluster) {
   for (StoredRoom& stored : store_.load()) {
     sequencer_.remember(stored.name, stored.recent_sends);
     RoomState& room = restore(std::move(stored));
@@ -80,10 +80,12 @@ RoomState* RoomShard::find_or_create(const msg::Join& m, bool& created, bool& fr
 
 void RoomShard::on(msg::Join&& m) {
   router_.assert_owner();
+  if (!cluster_admits(m)) return;
   bool created = false;
   bool fresh = false;
   RoomState* room = find_or_create(m, created, fresh);
   if (room == nullptr) return;
+  if (cluster_ != nullptr && !room->live) go_live(*room);
   if (room->members.contains(m.session)) {
     router_.error_to_session(m.session, v1::Error::CODE_ALREADY_A_MEMBER,
                              "already a member of " + m.room, m.request_id);
@@ -176,6 +178,10 @@ bool RoomShard::remove_member(RoomState& room, std::unordered_map<SessionId, Mem
   count_address(room, address, -1);
   if (one_by_one) fan_out_.presence(room, nick, kind, reason);
   if (!room.members.empty()) return false;
+  if (cluster_ != nullptr) {
+    unwatch(room);
+    return true;
+  }
   if (room.last_seq != 0 || !room.topic.empty() ||
       room.settings.ByteSizeLong() != 0) {
     room.empty_since = empty_.insert(empty_.end(), room.name);

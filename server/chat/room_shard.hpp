@@ -15,6 +15,7 @@
 #include "server/app/config.hpp"
 #include "server/chat/fan_out.hpp"
 #include "server/chat/room_state.hpp"
+#include "server/chat/room_link.hpp"
 #include "server/chat/router.hpp"
 #include "server/chat/sequencer.hpp"
 #include "server/ops/metrics.hpp"
@@ -25,8 +26,9 @@ namespace chat::server {
 class RoomShard {
  public:
   // Loads the rooms `store` holds. `sequencer` publishes through `fan_out`.
+  // `cluster`: in cluster mode, the link to the other nodes' rooms.
   RoomShard(const Config& config, Router& router, HistoryStore& store, FanOut& fan_out,
-            Sequencer& sequencer, ReactorMetrics& metrics);
+            Sequencer& sequencer, ReactorMetrics& metrics, RoomLink* cluster = nullptr);
 
   void on(msg::Join&& m);
   void on(msg::Leave&& m);
@@ -37,6 +39,10 @@ class RoomShard {
   void on(const msg::StoreHealth& m);
   void on(msg::RoomQuery&& q);
   void on(msg::Moderate&& m);  // room_keepers.cpp
+  // Cluster mode (room_cluster.cpp).
+  void on(msg::ClusterReady&& m);
+  void on(msg::ClusterDeliver&& m);
+  void on(msg::ClusterRange&& m);
   // The first `limit` rooms named after `cursor`, in name order; `more`:
   // whether rooms are left after them.
   std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
@@ -66,6 +72,22 @@ class RoomShard {
   // dropped or kept for its history. True if it was dropped.
   bool remove_member(RoomState& room, std::unordered_map<SessionId, Member>::iterator member,
                      v1::Presence::Kind kind, v1::Presence::Reason reason);
+
+  // Cluster mode (room_cluster.cpp). Whether `m` may go on now: true in a
+  // single node or for a live room; else it waits for the room's
+  // ClusterReady (the first to wait asks for it).
+  bool cluster_admits(msg::Join& m);
+  // After find_or_create in cluster mode: the room takes what its ready
+  // said (numbering, newest says) and is live.
+  void go_live(RoomState& room);
+  // The room's last member here left: stop watching it, and forget it (its
+  // history is Redis's).
+  void unwatch(RoomState& room);
+  void deliver(RoomState& room, const cluster::Published& p);
+  // Delivers what waits in `ahead` from delivered_seq + 1 on, and asks for
+  // the next gap if one is left.
+  void drain_ahead(RoomState& room);
+  void new_epoch(RoomState& room, std::uint64_t epoch);
 
   // Issue 13, the room's keepers (room_keepers.cpp).
   // Whether the joiner passes the room's bans and modes (told why if not).
@@ -133,6 +155,11 @@ class RoomShard {
   std::list<std::string> empty_;  // rooms with no members, longest empty first
   std::unordered_map<std::string, std::size_t> held_alone_;  // address -> rooms here all of whose members are from it
   std::vector<std::string> delta_due_;  // rooms with presence changes not yet sent
+  RoomLink* cluster_;
+  // Cluster mode: joins waiting for their room's ClusterReady; and a ready
+  // that has come, until its room is made.
+  std::unordered_map<std::string, std::vector<msg::Join>> watching_;
+  std::unordered_map<std::string, msg::ClusterReady> ready_;
 };
 
 }  // namespace chat::server

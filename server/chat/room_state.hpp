@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <deque>
 #include <list>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -66,6 +67,12 @@ struct RoomState {
   // and the bans, as stored; and the folded nicks invited, each for one join.
   v1::StoredRoomSettings settings;
   std::vector<std::string> invited;
+  // Cluster mode (issue 11, room_cluster.cpp): the room's says come from
+  // Redis while it has members here (`live`); says past a gap wait in
+  // `ahead` for the repair read of the gap.
+  bool live = false;
+  std::map<std::uint64_t, cluster::Published> ahead;
+  bool repairing = false;
   // Read only by members: invite-only, keyed or secret.
   bool is_private() const {
     const v1::RoomModes& m = settings.modes();

@@ -74,6 +74,13 @@ Reply Conn::command(const std::vector<std::string>& argv) {
   return next_reply();
 }
 
+void Conn::flush() {
+  int done = 0;
+  while (done == 0) {
+    if (redisBufferWrite(ctx_.get(), &done) != REDIS_OK) fail("write");
+  }
+}
+
 void Conn::read_available() {
   if (redisBufferRead(ctx_.get()) != REDIS_OK) fail("read");
 }

@@ -57,6 +57,9 @@ class Conn {
   // Pipelining: queue commands, then read one reply per command, in order.
   void append(const std::vector<std::string>& argv);
   Reply next_reply();
+  // Writes what append() queued, without waiting for replies (a
+  // subscriber's SUBSCRIBE, whose confirmation comes with its messages).
+  void flush();
 
   // For a subscriber: the socket, to poll; then read_available() reads
   // what has arrived (without blocking once poll said readable) and

@@ -1,5 +1,6 @@
 #include "server/cluster/room_script.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <nlohmann/json.hpp>
 
@@ -48,7 +49,7 @@ local function say(keys, args)
   end
   local seq = redis.call('HINCRBY', meta, 'seq', 1)
   redis.call('XADD', stream, 'MAXLEN', '~', keep, seq .. '-0', 'sender', args[1], 'identity', args[2],
-             'cmid', args[3], 'text', args[4], 'ts', args[5])
+             'cmid', args[3], 'text', args[4], 'ts', args[5], 'origin', args[9])
   if said ~= '' then
     redis.call('SET', said, seq .. ':' .. args[5], 'EX', ttl)
   end
@@ -61,6 +62,16 @@ redis.register_function('chat_say', say)
 )lua";
 
 std::vector<std::string> load_command() { return {"FUNCTION", "LOAD", "REPLACE", kLibrary}; }
+
+std::vector<std::string> meta_command(std::string_view room) { return {"HMGET", keys::meta(room), "epoch", "seq"}; }
+
+std::vector<std::string> range_command(std::string_view room, std::uint64_t lo, std::uint64_t hi) {
+  return {"XRANGE", keys::stream(room), std::to_string(lo) + "-0", std::to_string(hi) + "-0"};
+}
+
+std::vector<std::string> tail_command(std::string_view room, std::size_t count) {
+  return {"XREVRANGE", keys::stream(room), "+", "-", "COUNT", std::to_string(count)};
+}
 
 std::vector<std::string> say_command(const Say& say, const SayLimits& limits, std::uint64_t new_epoch) {
   return {"FCALL",
@@ -111,6 +122,52 @@ std::optional<Said> parse_said(const redisReply* reply) {
   }
   s.fresh = fresh == 1;
   return s;
+}
+
+std::optional<RoomMeta> parse_meta(const redisReply* reply) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return std::nullopt;
+  RoomMeta m;
+  if (reply->element[0]->type == REDIS_REPLY_NIL) return m;  // no such room yet
+  if (!number(reply->element[0], m.epoch)) return std::nullopt;
+  if (reply->element[1]->type != REDIS_REPLY_NIL && !number(reply->element[1], m.last_seq)) return std::nullopt;
+  return m;
+}
+
+std::optional<std::vector<Published>> parse_entries(std::string_view room, std::uint64_t epoch, const redisReply* reply,
+                                                    bool newest_first) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  std::vector<Published> out;
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* entry = reply->element[i];
+    if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || entry->element[1]->type != REDIS_REPLY_ARRAY) {
+      return std::nullopt;
+    }
+    const std::string id(entry->element[0]->str, entry->element[0]->len);
+    Published p;
+    p.epoch = epoch;
+    p.say.room = std::string(room);
+    if (!number(std::string_view(id).substr(0, id.find('-')), p.seq)) return std::nullopt;
+    const redisReply* fields = entry->element[1];
+    for (std::size_t f = 0; f + 1 < fields->elements; f += 2) {
+      const std::string name(fields->element[f]->str, fields->element[f]->len);
+      std::string value(fields->element[f + 1]->str, fields->element[f + 1]->len);
+      std::string* text_field = name == "sender"     ? &p.say.sender
+                                : name == "identity" ? &p.say.identity
+                                : name == "text"     ? &p.say.text
+                                : name == "origin"   ? &p.say.origin
+                                                     : nullptr;
+      if (text_field != nullptr) {
+        *text_field = std::move(value);
+        continue;
+      }
+      const bool bad_number = (name == "cmid" && !number(std::string_view(value), p.say.client_msg_id)) ||
+                              (name == "ts" && !number(std::string_view(value), p.say.timestamp_ms));
+      if (bad_number) return std::nullopt;
+    }
+    out.push_back(std::move(p));
+  }
+  if (newest_first) std::reverse(out.begin(), out.end());
+  return out;
 }
 
 std::optional<Published> parse_published(std::string_view room, std::string_view payload) {

@@ -24,6 +24,8 @@
 #include <string_view>
 #include <vector>
 
+#include "server/cluster/cluster_say.hpp"
+
 namespace chat::server::cluster {
 
 namespace keys {
@@ -37,15 +39,6 @@ std::string channel(std::string_view room);  // where each say is published
 extern const char* const kLibrary;
 std::vector<std::string> load_command();
 
-struct Say {
-  std::string room;
-  std::string sender;    // the nick it is shown under
-  std::string identity;  // who it speaks for (exactly-once)
-  std::uint64_t client_msg_id = 0;  // 0: unnamed, never deduplicated
-  std::string text;
-  std::int64_t timestamp_ms = 0;
-  std::string origin;  // "<node>:<session>:<request_id>": the sender's own copy
-};
 struct SayLimits {
   std::uint64_t keep = 10'000;       // stream entries kept, about
   std::uint32_t dedupe_seconds = 600;
@@ -63,13 +56,22 @@ struct Said {
 // Nothing if the reply is an error or not the function's shape.
 std::optional<Said> parse_said(const redisReply* reply);
 
-// A say as published on the room's channel.
-struct Published {
-  std::uint64_t seq = 0;
-  std::uint64_t epoch = 0;
-  Say say;
-};
 // Nothing if `payload` is not one.
 std::optional<Published> parse_published(std::string_view room, std::string_view payload);
+
+// Reading a room: its epoch and newest seq (HMGET), a range of its stream
+// by seq (XRANGE), its newest `count` (XREVRANGE).
+std::vector<std::string> meta_command(std::string_view room);
+std::vector<std::string> range_command(std::string_view room, std::uint64_t lo, std::uint64_t hi);
+std::vector<std::string> tail_command(std::string_view room, std::size_t count);
+struct RoomMeta {
+  std::uint64_t epoch = 0;  // 0: the room has never been said in
+  std::uint64_t last_seq = 0;
+};
+std::optional<RoomMeta> parse_meta(const redisReply* reply);
+// Stream entries as says of `epoch`, oldest first (`newest_first`: the
+// reply is XREVRANGE's).
+std::optional<std::vector<Published>> parse_entries(std::string_view room, std::uint64_t epoch,
+                                                    const redisReply* reply, bool newest_first);
 
 }  // namespace chat::server::cluster

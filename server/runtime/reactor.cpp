@@ -24,7 +24,11 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       store_(store.open_shard(index, context.reactors)),
       fan_out_(*this),
       sequencer_(*this, *store_, fan_out_),
-      rooms_(context.config, *this, *store_, fan_out_, sequencer_, metrics_),
+      cluster_port_(context.cluster != nullptr ? std::make_unique<ClusterLinkPort>(*context.cluster) : nullptr),
+      cluster_sequencer_(cluster_port_ ? std::make_unique<ClusterSequencer>(*cluster_port_) : nullptr),
+      rooms_(context.config, *this, *store_, fan_out_,
+             cluster_sequencer_ ? static_cast<Sequencer&>(*cluster_sequencer_) : sequencer_, metrics_,
+             cluster_port_.get()),
       authenticator_(*this, accounts),
       nicks_(*this, nick_registry_, context.config.max_sessions_per_account, &authenticator_),
       hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
@@ -110,6 +114,9 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::Rename&& r) { rooms_.on(std::move(r)); },
                  [this](msg::RoomQuery&& q) { rooms_.on(std::move(q)); },
                  [this](msg::Moderate&& md) { rooms_.on(std::move(md)); },
+                 [this](msg::ClusterReady&& c) { rooms_.on(std::move(c)); },
+                 [this](msg::ClusterDeliver&& c) { rooms_.on(std::move(c)); },
+                 [this](msg::ClusterRange&& c) { rooms_.on(std::move(c)); },
                  [this](msg::Durable&& d) {
                    rooms_.on(std::move(d));
                    if (stopping_) maybe_finish_delivery();

@@ -21,6 +21,8 @@
 #include "server/chat/room_shard.hpp"
 #include "server/chat/router.hpp"
 #include "server/chat/sequencer.hpp"
+#include "server/cluster/cluster_link.hpp"
+#include "server/cluster/cluster_sequencer.hpp"
 #include "server/net/admission.hpp"
 #include "server/ops/metrics.hpp"
 #include "server/session/local_hub.hpp"
@@ -39,6 +41,8 @@ struct ServerContext {
   // on the TLS port gets.
   std::shared_ptr<asio::ssl::context> tls;
   SharedFrame plaintext_refusal;
+  // Cluster mode (--cluster): the link to Redis; null on a single node.
+  ClusterLink* cluster = nullptr;
 };
 
 class Reactor final : public Router {
@@ -116,6 +120,10 @@ class Reactor final : public Router {
   std::unique_ptr<HistoryStore> store_;
   FanOut fan_out_;
   LocalSequencer sequencer_;
+  // Cluster mode: the room owners' way to the link, and the sequencer
+  // that hands says to it (null on a single node).
+  std::unique_ptr<ClusterLinkPort> cluster_port_;
+  std::unique_ptr<ClusterSequencer> cluster_sequencer_;
   RoomShard rooms_;
   LocalNickRegistry nick_registry_;
   Authenticator authenticator_;  // before nicks_, which keeps a pointer to it

@@ -1,0 +1,32 @@
+#pragma once
+// Cluster mode (issue 11): how a room's owner on this node reaches the
+// cluster link, which shares the room with the other nodes through Redis
+// (cluster/cluster_link.hpp). The owner watches a room while it has
+// members here, hands it each say, and reads a gap's says when the live
+// path skipped a seq. Null in a single node.
+// Thread safety: reactor-confined (the room owner's thread).
+
+#include <cstdint>
+#include <string>
+
+#include "server/chat/messages.hpp"
+
+namespace chat::server {
+
+class RoomLink {
+ public:
+  virtual ~RoomLink() = default;
+  // This node's id, as every say's origin names it.
+  virtual const std::string& node() const = 0;
+  // Numbered, stored and published by Redis; `new_epoch` names the room's
+  // numbering if it has none there yet.
+  virtual void say(cluster::Say&& say, std::uint64_t new_epoch, SessionId session, std::uint64_t request_id) = 0;
+  // Subscribe to the room's says, then msg::ClusterReady with its newest
+  // `tail`; unwatch when its last member here has left.
+  virtual void watch(const std::string& room, std::size_t tail) = 0;
+  virtual void unwatch(const std::string& room) = 0;
+  // msg::ClusterRange with the says lo..hi.
+  virtual void read_range(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi) = 0;
+};
+
+}  // namespace chat::server

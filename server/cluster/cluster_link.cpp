@@ -1,0 +1,305 @@
+#include "server/cluster/cluster_link.hpp"
+
+#include <poll.h>
+
+#include <algorithm>
+#include <random>
+#include <spdlog/spdlog.h>
+
+#include "common/overloaded.hpp"
+#include "server/chat/frames.hpp"
+#include "server/chat/router.hpp"
+
+namespace chat::server {
+
+namespace {
+constexpr auto kMaxBackoff = std::chrono::seconds(5);
+constexpr auto kPingEvery = std::chrono::seconds(5);
+constexpr std::uint32_t kRetryAfterMs = 1000;
+constexpr std::size_t kBatch = 256;
+
+std::uint64_t random_epoch() {
+  std::random_device rd;
+  std::uint64_t id = 0;
+  while (id == 0) id = ((static_cast<std::uint64_t>(rd()) << 32) ^ rd()) & ((1ull << 53) - 1);
+  return id;
+}
+}  // namespace
+
+ClusterLink::ClusterLink(Options options) : options_(std::move(options)) {
+  cmd_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+  const redis::Reply loaded = cmd_->command(cluster::load_command());
+  if (redis::is_error(loaded.get())) {
+    throw redis::Error("Redis at " + options_.endpoint.str() + " refused the chat function: " + redis::text(loaded.get()));
+  }
+  sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+  sub_heard_ = Clock::now();
+  next_ping_ = sub_heard_ + kPingEvery;
+}
+
+ClusterLink::~ClusterLink() { stop(); }
+
+void ClusterLink::start(const std::vector<common::Mailbox<Message>*>& reactors) {
+  for (auto* inbox : reactors) reactors_.push_back(std::make_unique<common::Mailbox<Message>::Producer>(*inbox));
+  thread_ = std::thread([this] { run(); });
+}
+
+void ClusterLink::stop() {
+  if (!thread_.joinable()) return;
+  Mail::Producer(mail_).send(link_mail::Stop{});
+  thread_.join();
+}
+
+void ClusterLink::run() {
+  bool stopping = false;
+  std::vector<link_mail::Say> says;
+  std::vector<link_mail::ReadRange> ranges;
+  auto one = [&](auto&& mail) {
+    std::visit(common::Overloaded{[&](link_mail::Stop&) { stopping = true; },
+                                  [&](link_mail::Say& s) { says.push_back(std::move(s)); },
+                                  [&](link_mail::ReadRange& r) { ranges.push_back(std::move(r)); },
+                                  [&](auto& m) { handle(m); }},
+               mail);
+  };
+  while (!stopping) {
+    if (!connected() && Clock::now() >= next_attempt_) try_connect();
+    const std::size_t got = mail_.drain(kBatch, one);
+    if (!says.empty()) handle(says);
+    for (const auto& r : ranges) handle(r);
+    says.clear();
+    ranges.clear();
+    if (connected() && Clock::now() >= next_ping_) {
+      // A subscriber that stays silent past three pings is gone.
+      if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
+        drop("the subscriber connection went silent");
+      } else {
+        try {
+          sub_->append({"PING"});
+          sub_->flush();
+        } catch (const redis::Error& e) {
+          drop(e.what());
+        }
+        next_ping_ = Clock::now() + kPingEvery;
+      }
+    }
+    if (got > 0) {
+      // Busy: look at the subscriber without waiting, then the inbox again.
+      pollfd sub{connected() ? sub_->fd() : -1, POLLIN, 0};
+      if (connected() && ::poll(&sub, 1, 0) > 0) read_subscriber();
+      continue;
+    }
+    if (!mail_.arm()) continue;
+    pollfd fds[2] = {{mail_.wake_fd(), POLLIN, 0}, {connected() ? sub_->fd() : -1, POLLIN, 0}};
+    const auto until = connected() ? next_ping_ : next_attempt_;
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()).count();
+    ::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait, 0, 1000)));
+    mail_.clear_wake();
+    if (connected() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_subscriber();
+  }
+}
+
+// ------------------------------------------------------------ connections
+
+void ClusterLink::try_connect() {
+  try {
+    cmd_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+    const redis::Reply loaded = cmd_->command(cluster::load_command());
+    if (redis::is_error(loaded.get())) throw redis::Error(redis::text(loaded.get()));
+    sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+    if (!watched_.empty()) {
+      std::vector<std::string> argv = {"SUBSCRIBE"};
+      for (const auto& [room, tail] : watched_) {
+        argv.push_back(cluster::keys::channel(room));
+        awaiting_confirmation_.insert(room);
+      }
+      sub_->append(argv);
+      sub_->flush();
+    }
+    sub_heard_ = Clock::now();
+    next_ping_ = sub_heard_ + kPingEvery;
+    backoff_ = std::chrono::milliseconds(100);
+    spdlog::info("cluster: connected to Redis at {} again; {} rooms subscribed again", options_.endpoint.str(),
+                 watched_.size());
+  } catch (const redis::Error& e) {
+    cmd_.reset();
+    sub_.reset();
+    next_attempt_ = Clock::now() + backoff_;
+    backoff_ = std::min<Clock::duration>(backoff_ * 2, kMaxBackoff);
+    spdlog::debug("cluster: Redis at {}: {}", options_.endpoint.str(), e.what());
+  }
+}
+
+void ClusterLink::drop(const std::string& why) {
+  if (connected()) spdlog::warn("cluster: lost Redis at {}: {}; trying again", options_.endpoint.str(), why);
+  cmd_.reset();
+  sub_.reset();
+  awaiting_confirmation_.clear();
+  next_attempt_ = Clock::now() + backoff_;
+}
+
+// ------------------------------------------------------------------- says
+
+void ClusterLink::refuse(const link_mail::Say& s, const std::string& why) {
+  const auto reactor = reactor_of(s.session);
+  if (reactor >= reactors_.size()) return;
+  reactors_[reactor]->send(msg::ToSession{
+      s.session, error_frame(v1::Error::CODE_STORE_UNAVAILABLE, why, s.request_id, kRetryAfterMs),
+      v1::Error::CODE_STORE_UNAVAILABLE});
+}
+
+void ClusterLink::handle(std::vector<link_mail::Say>& says) {
+  if (!connected()) {
+    for (const auto& s : says) refuse(s, "the cluster's Redis cannot be reached now; send it again later");
+    return;
+  }
+  std::size_t answered = 0;
+  try {
+    // One round trip for the batch.
+    for (const auto& s : says) {
+      cmd_->append(cluster::say_command(s.say, options_.limits, s.new_epoch != 0 ? s.new_epoch : random_epoch()));
+    }
+    for (; answered < says.size(); ++answered) {
+      const redis::Reply reply = cmd_->next_reply();
+      const link_mail::Say& s = says[answered];
+      const auto said = cluster::parse_said(reply.get());
+      if (!said) {
+        spdlog::error("cluster: a say to {} failed: {}", s.say.room, redis::text(reply.get()));
+        refuse(s, "the cluster's Redis refused the message");
+        continue;
+      }
+      if (said->fresh) continue;  // the sender's own copy comes with everyone's
+      // The same say again: its sender gets the original's number once more.
+      v1::ServerFrame frame;
+      frame.set_request_id(s.request_id);
+      auto* m = frame.mutable_message();
+      m->set_room(s.say.room);
+      m->set_sender(s.say.sender);
+      m->set_text(s.say.text);
+      m->set_seq(said->seq);
+      m->set_timestamp_ms(said->timestamp_ms);
+      m->set_client_msg_id(s.say.client_msg_id);
+      const auto reactor = reactor_of(s.session);
+      if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{s.session, common::make_shared_frame(frame)});
+    }
+  } catch (const redis::Error& e) {
+    // Whether the rest were numbered is not known: the senders hear so and
+    // send again with the same client_msg_id, which is answered once.
+    for (std::size_t i = answered; i < says.size(); ++i) {
+      refuse(says[i], "the cluster's Redis went away; send it again (with the same client_msg_id)");
+    }
+    drop(e.what());
+  }
+}
+
+// ------------------------------------------------------------------ rooms
+
+void ClusterLink::handle(const link_mail::Watch& w) {
+  watched_[w.room] = w.tail;
+  if (!connected()) {
+    to_owner(w.room, msg::ClusterReady{w.room, false, 0, 0, {}});
+    watched_.erase(w.room);
+    return;
+  }
+  try {
+    awaiting_confirmation_.insert(w.room);
+    sub_->append({"SUBSCRIBE", cluster::keys::channel(w.room)});
+    sub_->flush();
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::handle(const link_mail::Unwatch& u) {
+  watched_.erase(u.room);
+  awaiting_confirmation_.erase(u.room);
+  if (!connected()) return;
+  try {
+    sub_->append({"UNSUBSCRIBE", cluster::keys::channel(u.room)});
+    sub_->flush();
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::ready(const std::string& room) {
+  const auto it = watched_.find(room);
+  if (it == watched_.end()) return;  // unwatched meanwhile
+  msg::ClusterReady out{room, false, 0, 0, {}};
+  try {
+    cmd_->append(cluster::meta_command(room));
+    cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
+    const redis::Reply meta = cmd_->next_reply();
+    const redis::Reply tail = cmd_->next_reply();
+    const auto m = cluster::parse_meta(meta.get());
+    auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
+    if (m && says) {
+      out.ok = true;
+      out.epoch = m->epoch;
+      out.last_seq = m->last_seq;
+      out.tail = std::move(*says);
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+  to_owner(room, std::move(out));
+}
+
+void ClusterLink::handle(const link_mail::ReadRange& r) {
+  msg::ClusterRange out{r.room, false, {}};
+  if (connected()) {
+    try {
+      const redis::Reply reply = cmd_->command(cluster::range_command(r.room, r.lo, r.hi));
+      if (auto says = cluster::parse_entries(r.room, r.epoch, reply.get(), false)) {
+        out.ok = true;
+        out.says = std::move(*says);
+      }
+    } catch (const redis::Error& e) {
+      drop(e.what());
+    }
+  }
+  to_owner(r.room, std::move(out));
+}
+
+void ClusterLink::read_subscriber() {
+  try {
+    sub_->read_available();
+    sub_heard_ = Clock::now();
+    while (redis::Reply reply = sub_->ready_reply()) {
+      if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) continue;
+      const std::string kind = redis::text(reply->element[0]);
+      const std::string room = channel_room(redis::text(reply->element[1]));
+      if (kind == "message" && reply->elements == 3) {
+        if (!watched_.contains(room)) continue;
+        if (auto p = cluster::parse_published(room, redis::text(reply->element[2]))) {
+          to_owner(room, msg::ClusterDeliver{std::move(*p)});
+        } else {
+          spdlog::error("cluster: a message on {} that is not a say", room);
+        }
+      } else if (kind == "subscribe" && awaiting_confirmation_.erase(room) > 0) {
+        // From here on every say to the room reaches us: what was said
+        // before is read now, and the owner merges the two by seq.
+        ready(room);
+        if (!connected()) return;
+      }
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+// ---------------------------------------------------------------- helpers
+
+std::string ClusterLink::channel_room(const std::string& channel) const {
+  // chat:{ROOM}:says
+  const auto open = channel.find('{');
+  const auto close = channel.rfind('}');
+  if (open == std::string::npos || close == std::string::npos || close < open) return {};
+  return channel.substr(open + 1, close - open - 1);
+}
+
+void ClusterLink::to_owner(const std::string& room, Message&& m) {
+  if (reactors_.empty()) return;
+  reactors_[Router::room_owner(room, static_cast<std::uint32_t>(reactors_.size()))]->send(std::move(m));
+}
+
+}  // namespace chat::server

@@ -1,0 +1,139 @@
+#pragma once
+// The cluster link (issue 11): this node's connections to Redis, an actor on
+// a thread of its own with an event loop over its inbox and its subscriber
+// socket, as the store and the account service are. Reactors mail it; it
+// answers them by mail. No reactor ever waits on Redis.
+//
+//   room owner ──Say──▶ inbox ──▶ FCALL chat_say (pipelined, a batch per turn)
+//   room owner ──Watch──▶ SUBSCRIBE; on the confirmation: HMGET meta, XREVRANGE tail ──▶ ClusterReady
+//   Redis ──message──▶ subscriber ──▶ ClusterDeliver ──▶ the room's owner (one producer: Redis's order)
+//   room owner ──ReadRange──▶ XRANGE ──▶ ClusterRange (a repair of a gap)
+//
+// Two connections: commands, and the subscriber. Either failing (refused,
+// reset, a timeout, or a subscriber silent past three pings) drops both;
+// they are opened again with backoff (100 ms doubling to 5 s), the function
+// loaded again, every watched room subscribed again and made ready again,
+// so its owner repairs what it missed from the stream. Meanwhile a say is
+// refused STORE_UNAVAILABLE with retry_after_ms, a watch is answered not
+// ok, and reads of local state go on.
+// Thread safety: constructed, started and stopped by the server's
+// controlling thread; inbox() takes mail from any thread through a Producer
+// per thread; everything else runs on the link's thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+#include <vector>
+
+#include "common/mailbox.hpp"
+#include "server/chat/messages.hpp"
+#include "server/chat/room_link.hpp"
+#include "server/cluster/redis_conn.hpp"
+#include "server/cluster/room_script.hpp"
+
+namespace chat::server {
+
+namespace link_mail {
+struct Say {
+  cluster::Say say;
+  std::uint64_t new_epoch = 0;  // the room's numbering, if Redis has none for it
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct Watch {
+  std::string room;
+  std::size_t tail = 0;  // newest says to read with it
+};
+struct Unwatch {
+  std::string room;
+};
+struct ReadRange {
+  std::string room;
+  std::uint64_t epoch = 0;
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+};
+struct Stop {};
+}  // namespace link_mail
+
+class ClusterLink {
+ public:
+  using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
+                                            link_mail::ReadRange, link_mail::Stop>>;
+  struct Options {
+    redis::Endpoint endpoint;
+    std::string password;  // CHATD_REDIS_PASSWORD
+    std::string node;      // this node's id, in every say's origin
+    cluster::SayLimits limits;
+    std::chrono::milliseconds timeout{2000};  // each command's
+  };
+
+  // Connects and loads the function: throws redis::Error if Redis cannot be
+  // used now (a node does not start without it).
+  explicit ClusterLink(Options options);
+  ~ClusterLink();
+  ClusterLink(const ClusterLink&) = delete;
+  ClusterLink& operator=(const ClusterLink&) = delete;
+
+  void start(const std::vector<common::Mailbox<Message>*>& reactors);
+  void stop();
+  Mail& inbox() { return mail_; }
+  const std::string& node() const { return options_.node; }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void run();
+  bool connected() const { return cmd_ != nullptr; }
+  void try_connect();
+  void drop(const std::string& why);
+  void handle(std::vector<link_mail::Say>& says);
+  void handle(const link_mail::Watch& w);
+  void handle(const link_mail::Unwatch& u);
+  void handle(const link_mail::ReadRange& r);
+  // Reads what the subscriber has; false if it failed.
+  void read_subscriber();
+  void ready(const std::string& room);
+  void refuse(const link_mail::Say& s, const std::string& why);
+  void to_owner(const std::string& room, Message&& m);
+  std::string channel_room(const std::string& channel) const;
+
+  const Options options_;
+  std::unique_ptr<redis::Conn> cmd_;
+  std::unique_ptr<redis::Conn> sub_;
+  // Watched rooms -> how many newest says their ready reads.
+  std::unordered_map<std::string, std::size_t> watched_;
+  std::unordered_set<std::string> awaiting_confirmation_;
+  Clock::duration backoff_ = std::chrono::milliseconds(100);
+  Clock::time_point next_attempt_{};
+  Clock::time_point sub_heard_{};
+  Clock::time_point next_ping_{};
+  Mail mail_;
+  std::vector<std::unique_ptr<common::Mailbox<Message>::Producer>> reactors_;
+  std::thread thread_;
+};
+
+// A reactor's way to the link: the RoomLink its room owners use.
+class ClusterLinkPort final : public RoomLink {
+ public:
+  explicit ClusterLinkPort(ClusterLink& link) : node_(link.node()), to_link_(link.inbox()) {}
+  const std::string& node() const override { return node_; }
+  void say(cluster::Say&& say, std::uint64_t new_epoch, SessionId session, std::uint64_t request_id) override {
+    to_link_.send(link_mail::Say{std::move(say), new_epoch, session, request_id});
+  }
+  void watch(const std::string& room, std::size_t tail) override { to_link_.send(link_mail::Watch{room, tail}); }
+  void unwatch(const std::string& room) override { to_link_.send(link_mail::Unwatch{room}); }
+  void read_range(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi) override {
+    to_link_.send(link_mail::ReadRange{room, epoch, lo, hi});
+  }
+
+ private:
+  const std::string node_;
+  ClusterLink::Mail::Producer to_link_;
+};
+
+}  // namespace chat::server
