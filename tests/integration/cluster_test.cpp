@@ -6,7 +6,10 @@
 // from there with nothing missed.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <csignal>
 #include <map>
+#include <set>
 #include <memory>
 #include <thread>
 
@@ -15,6 +18,7 @@
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
 #include "support/redis_process.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
 
 namespace chat::testing {
@@ -152,6 +156,82 @@ TEST_F(ClusterTest, ASeqJumpOnTheLivePathIsRepairedFromTheStream) {
   const auto next = ann.say("#gap", "four");
   ASSERT_TRUE(next.has_message()) << next.DebugString();
   EXPECT_EQ(next.message().seq(), 4u);
+}
+
+// Redis goes away under load and comes back with its data (appendfsync
+// always, so a kill -9 of it loses nothing it answered): senders get
+// STORE_UNAVAILABLE with retry_after meanwhile and send again with the
+// same client_msg_id; afterwards every member has every acknowledged say
+// once, in one gapless order.
+TEST(ClusterOutageTest, RedisStoppedAndStartedAgainLosesNothingAcknowledgedAndDuplicatesNothing) {
+  if (!have_redis_server()) GTEST_SKIP() << "redis-server is not installed";
+  TempDir dir("redis-outage");
+  auto redis = std::make_unique<RedisProcess>(RedisProcess::Options{.persist = true, .dir = dir.str()});
+  const std::uint16_t port = redis->port();
+  std::vector<std::unique_ptr<ChatdProcess>> nodes;
+  for (int i = 0; i < 2; ++i) nodes.push_back(node(*redis, i));
+  IoThread io;
+  constexpr int kSenders = 4;
+  constexpr int kSays = 40;
+  std::vector<std::unique_ptr<TestClient>> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.push_back(std::make_unique<TestClient>(io, nodes[static_cast<std::size_t>(i % 2)]->port(),
+                                                   "user" + std::to_string(i)));
+    ASSERT_TRUE(clients.back()->join("#ops").has_join());
+  }
+  std::atomic<int> refused{0};
+  std::atomic<bool> outage_seen{false};
+  std::vector<std::thread> senders;
+  for (int i = 0; i < kSenders; ++i) {
+    senders.emplace_back([&, i] {
+      TestClient& c = *clients[static_cast<std::size_t>(i)];
+      for (int k = 1; k <= kSays; ++k) {
+        // Until acknowledged, always under the same client_msg_id.
+        for (int attempt = 0; attempt < 200; ++attempt) {
+          const auto reply = c.say("#ops", "from " + std::to_string(i) + " #" + std::to_string(k),
+                                   static_cast<std::uint64_t>(k));
+          if (reply.has_message()) break;
+          if (reply.has_error() && reply.error().code() == v1::Error::CODE_STORE_UNAVAILABLE) {
+            ++refused;
+            outage_seen = true;
+            EXPECT_GT(reply.error().retry_after_ms(), 0u);
+          }
+          std::this_thread::sleep_for(50ms);
+        }
+        std::this_thread::sleep_for(10ms);
+      }
+    });
+  }
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(redis->stop(SIGKILL, 10s), 128 + SIGKILL);
+  std::this_thread::sleep_for(2s);
+  redis.reset();
+  redis = std::make_unique<RedisProcess>(RedisProcess::Options{.persist = true, .dir = dir.str(), .port = port});
+  for (auto& t : senders) t.join();
+  EXPECT_TRUE(outage_seen) << "no say was refused while Redis was away";
+
+  constexpr std::size_t kTotal = std::size_t{kSenders} * kSays;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    TestClient& c = *clients[i];
+    ASSERT_TRUE(c.wait_messages("#ops", kTotal, 20s)) << "user" << i << " has " << c.messages("#ops").size();
+  }
+  std::vector<std::string> first;
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const auto got = clients[i]->messages("#ops");
+    ASSERT_EQ(got.size(), kTotal) << "user" << i << ": once each";
+    std::vector<std::string> texts;
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k].seq(), k + 1) << "user" << i;
+      texts.push_back(got[k].text());
+    }
+    if (i == 0) {
+      first = texts;
+    } else {
+      EXPECT_EQ(texts, first) << "user" << i;
+    }
+  }
+  std::set<std::string> distinct(first.begin(), first.end());
+  EXPECT_EQ(distinct.size(), kTotal) << "no say numbered twice";
 }
 
 }  // namespace
