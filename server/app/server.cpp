@@ -218,6 +218,7 @@ MetricsSnapshot Server::metrics() const {
   }
   store_->add_metrics(out);
   accounts_->add_metrics(out);
+  if (cluster_) cluster_->add_metrics(out);
   return out;
 }
 

@@ -68,6 +68,7 @@ void ClusterLink::run() {
     for (const auto& r : ranges) handle(r);
     says.clear();
     ranges.clear();
+    counters_.subscriptions.store(watched_.size(), std::memory_order_relaxed);
     if (connected() && Clock::now() >= next_ping_) {
       // A subscriber that stays silent past three pings is gone.
       if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
@@ -118,6 +119,7 @@ void ClusterLink::try_connect() {
     sub_heard_ = Clock::now();
     next_ping_ = sub_heard_ + kPingEvery;
     backoff_ = std::chrono::milliseconds(100);
+    counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("cluster: connected to Redis at {} again; {} rooms subscribed again", options_.endpoint.str(),
                  watched_.size());
   } catch (const redis::Error& e) {
@@ -139,7 +141,25 @@ void ClusterLink::drop(const std::string& why) {
 
 // ------------------------------------------------------------------- says
 
+void ClusterLink::timed(Clock::time_point started) {
+  counters_.roundtrips.fetch_add(1, std::memory_order_relaxed);
+  counters_.roundtrip_micros.fetch_add(
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count()),
+      std::memory_order_relaxed);
+}
+
+void ClusterLink::add_metrics(MetricsSnapshot& out) const {
+  auto get = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+  out.redis_roundtrips += get(counters_.roundtrips);
+  out.redis_roundtrip_micros += get(counters_.roundtrip_micros);
+  out.redis_script_errors += get(counters_.script_errors);
+  out.redis_subscriptions += get(counters_.subscriptions);
+  out.redis_reconnects += get(counters_.reconnects);
+  out.redis_says_refused += get(counters_.refused);
+}
+
 void ClusterLink::refuse(const link_mail::Say& s, const std::string& why) {
+  counters_.refused.fetch_add(1, std::memory_order_relaxed);
   const auto reactor = reactor_of(s.session);
   if (reactor >= reactors_.size()) return;
   reactors_[reactor]->send(msg::ToSession{
@@ -153,6 +173,7 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
     return;
   }
   std::size_t answered = 0;
+  const auto started = Clock::now();
   try {
     // One round trip for the batch.
     for (const auto& s : says) {
@@ -162,7 +183,9 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
       const redis::Reply reply = cmd_->next_reply();
       const link_mail::Say& s = says[answered];
       const auto said = cluster::parse_said(reply.get());
+      if (answered == 0) timed(started);
       if (!said) {
+        counters_.script_errors.fetch_add(1, std::memory_order_relaxed);
         spdlog::error("cluster: a say to {} failed: {}", s.say.room, redis::text(reply.get()));
         refuse(s, "the cluster's Redis refused the message");
         continue;
@@ -225,11 +248,13 @@ void ClusterLink::ready(const std::string& room) {
   const auto it = watched_.find(room);
   if (it == watched_.end()) return;  // unwatched meanwhile
   msg::ClusterReady out{room, false, 0, 0, {}};
+  const auto started = Clock::now();
   try {
     cmd_->append(cluster::meta_command(room));
     cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
     const redis::Reply meta = cmd_->next_reply();
     const redis::Reply tail = cmd_->next_reply();
+    timed(started);
     const auto m = cluster::parse_meta(meta.get());
     auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
     if (m && says) {
@@ -248,7 +273,9 @@ void ClusterLink::handle(const link_mail::ReadRange& r) {
   msg::ClusterRange out{r.room, false, {}};
   if (connected()) {
     try {
+      const auto started = Clock::now();
       const redis::Reply reply = cmd_->command(cluster::range_command(r.room, r.lo, r.hi));
+      timed(started);
       if (auto says = cluster::parse_entries(r.room, r.epoch, reply.get(), false)) {
         out.ok = true;
         out.says = std::move(*says);

@@ -20,6 +20,7 @@
 // controlling thread; inbox() takes mail from any thread through a Producer
 // per thread; everything else runs on the link's thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -35,6 +36,7 @@
 #include "server/chat/room_link.hpp"
 #include "server/cluster/redis_conn.hpp"
 #include "server/cluster/room_script.hpp"
+#include "server/ops/metrics.hpp"
 
 namespace chat::server {
 
@@ -84,6 +86,8 @@ class ClusterLink {
   void stop();
   Mail& inbox() { return mail_; }
   const std::string& node() const { return options_.node; }
+  // Any thread: the link's counters for /metrics.
+  void add_metrics(MetricsSnapshot& out) const;
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -114,6 +118,16 @@ class ClusterLink {
   Clock::time_point next_ping_{};
   Mail mail_;
   std::vector<std::unique_ptr<common::Mailbox<Message>::Producer>> reactors_;
+  struct Counters {
+    std::atomic<std::uint64_t> roundtrips{0};
+    std::atomic<std::uint64_t> roundtrip_micros{0};
+    std::atomic<std::uint64_t> script_errors{0};
+    std::atomic<std::uint64_t> subscriptions{0};
+    std::atomic<std::uint64_t> reconnects{0};
+    std::atomic<std::uint64_t> refused{0};
+  };
+  Counters counters_;
+  void timed(Clock::time_point started);
   std::thread thread_;
 };
 

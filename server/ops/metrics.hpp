@@ -68,6 +68,15 @@ struct MetricsSnapshot {
   std::uint64_t store_checkpoint_micros = 0;
   std::uint64_t store_checkpoint_catch_ups = 0;
   std::uint64_t store_queue_depth = 0;
+  // Cluster mode (issue 11; zero on a single node): round trips to Redis
+  // (a batch of says, a ready or a range read) and their time summed, says
+  // Redis refused, rooms subscribed now, connections made again.
+  std::uint64_t redis_roundtrips = 0;
+  std::uint64_t redis_roundtrip_micros = 0;
+  std::uint64_t redis_script_errors = 0;
+  std::uint64_t redis_subscriptions = 0;
+  std::uint64_t redis_reconnects = 0;
+  std::uint64_t redis_says_refused = 0;
   // Issue 12: DMs refused (TARGET_BUSY) and room creations refused, by reason.
   std::uint64_t directs_refused_rate = 0;
   std::uint64_t directs_refused_backlog = 0;

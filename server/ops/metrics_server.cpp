@@ -280,6 +280,19 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
          static_cast<double>(m.store_checkpoint_micros) / 1e6);
   metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
+  metric("redis_roundtrips_total", "counter",
+         "Cluster mode: round trips to Redis (a pipelined batch of says, a room's ready, a gap's read).",
+         m.redis_roundtrips);
+  metric("redis_roundtrip_seconds_total", "counter", "Time those round trips took, summed.",
+         static_cast<double>(m.redis_roundtrip_micros) / 1e6);
+  metric("redis_script_errors_total", "counter", "Says the chat_say function refused or answered wrongly.",
+         m.redis_script_errors);
+  metric("redis_subscriptions", "gauge", "Rooms whose channel this node subscribes now.", m.redis_subscriptions);
+  metric("redis_reconnects_total", "counter", "Connections to Redis made again after it went away.",
+         m.redis_reconnects);
+  metric("redis_says_refused_total", "counter",
+         "Says refused STORE_UNAVAILABLE because Redis could not be reached or went away during them.",
+         m.redis_says_refused);
   render_errors(out, m);
   render_refusals(out, m);
   render_tls(out, m);

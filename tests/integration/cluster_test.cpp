@@ -93,6 +93,11 @@ TEST_F(ClusterTest, FortyClientsOnThreeNodesSeeEveryMessageOnceInOneGaplessOrder
       EXPECT_EQ(texts, it->second) << "user" << i << " saw " << room << " in another order";
     }
   }
+  // The nodes count their round trips to Redis and the rooms they watch.
+  const auto page = nodes_[0]->metrics();
+  EXPECT_GT(page.at("chatd_redis_roundtrips_total"), 0) << "a node that said nothing to Redis?";
+  EXPECT_EQ(page.at("chatd_redis_subscriptions"), 4) << "every room has members on node 0";
+  EXPECT_EQ(page.at("chatd_redis_script_errors_total"), 0);
   // Each sender's own copies: one reply per say, with its seq.
   for (int i = 0; i < kRooms * kSendersPerRoom; ++i) {
     TestClient& c = *clients[static_cast<std::size_t>(i)];
@@ -232,6 +237,14 @@ TEST(ClusterOutageTest, RedisStoppedAndStartedAgainLosesNothingAcknowledgedAndDu
   }
   std::set<std::string> distinct(first.begin(), first.end());
   EXPECT_EQ(distinct.size(), kTotal) << "no say numbered twice";
+  double reconnects = 0;
+  double refused_counted = 0;
+  for (const auto& n : nodes) {
+    reconnects += n->metric("chatd_redis_reconnects_total");
+    refused_counted += n->metric("chatd_redis_says_refused_total");
+  }
+  EXPECT_GE(reconnects, 2) << "each node connected again";
+  EXPECT_EQ(refused_counted, refused.load()) << "every refusal counted";
 }
 
 }  // namespace
