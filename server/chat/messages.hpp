@@ -11,7 +11,7 @@
 
 #include "chat/v1/chat.pb.h"
 #include "common/framing.hpp"
-#include "server/cluster/cluster_say.hpp"
+#include "server/cluster/cluster_messages.hpp"
 
 namespace asio::ssl {
 class context;
@@ -348,29 +348,6 @@ struct Retained {
   std::uint64_t first_seq = 0;
 };
 
-// Cluster mode (issue 11): the cluster link -> a room's owner on this node.
-// The room's channel is subscribed, then its epoch, newest seq and newest
-// says were read: every say after last_seq comes as a ClusterDeliver (some
-// at or before it may come too, and are dropped). !ok: Redis could not be
-// reached; the joins waiting for it are refused.
-struct ClusterReady {
-  std::string room;
-  bool ok = false;
-  std::uint64_t epoch = 0;
-  std::uint64_t last_seq = 0;
-  std::vector<cluster::Published> tail;  // oldest first
-};
-// A say published on the room's channel, in the room's order.
-struct ClusterDeliver {
-  cluster::Published say;
-};
-// The answer to a repair read of a gap: the says in it, oldest first.
-struct ClusterRange {
-  std::string room;
-  bool ok = false;
-  std::vector<cluster::Published> says;
-};
-
 // anyone -> a session's reactor: a ready reply for one session.
 struct ToSession {
   SessionId session = 0;
@@ -393,6 +370,7 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::Authenticated, msg::Durable, msg::StoreHealth, msg::Retained,
                              msg::DropPreLogin, msg::UseTls, msg::AccountChanged, msg::Registration,
                              msg::Regained, msg::Moderate, msg::Removed, msg::NotifyNick,
-                             msg::StoredDirects, msg::ClusterReady, msg::ClusterDeliver, msg::ClusterRange>;
+                             msg::StoredDirects, msg::ClusterReady, msg::ClusterDeliver, msg::ClusterRange,
+                             msg::NickLeased>;
 
 }  // namespace chat::server

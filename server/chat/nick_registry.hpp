@@ -62,6 +62,8 @@ class LocalNickRegistry final : public NickRegistry {
   void resolve(const std::string& nick, std::function<void(const NickHolder*)> done) override;
   void set_account(const std::string& nick, const std::string& account, SessionId session) override;
   std::size_t size() const { return nicks_.size(); }
+  // Whether a session holds fold_case(nick) == `folded`.
+  bool holds(const std::string& folded) const { return nicks_.contains(folded); }
 
  private:
   std::unordered_map<std::string, NickHolder> nicks_;  // folded nick -> holder

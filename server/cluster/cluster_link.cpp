@@ -46,6 +46,8 @@ void ClusterLink::start(const std::vector<common::Mailbox<Message>*>& reactors) 
 
 void ClusterLink::stop() {
   if (!thread_.joinable()) return;
+  // A clean stop gives this node's nicks back at once (the thread gives
+  // them up after the Stop).
   Mail::Producer(mail_).send(link_mail::Stop{});
   thread_.join();
 }
@@ -69,6 +71,7 @@ void ClusterLink::run() {
     says.clear();
     ranges.clear();
     counters_.subscriptions.store(watched_.size(), std::memory_order_relaxed);
+    if (connected() && Clock::now() >= next_refresh_) refresh_leases();
     if (connected() && Clock::now() >= next_ping_) {
       // A subscriber that stays silent past three pings is gone.
       if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
@@ -96,6 +99,59 @@ void ClusterLink::run() {
     ::poll(fds, 2, static_cast<int>(std::clamp<long long>(wait, 0, 1000)));
     mail_.clear_wake();
     if (connected() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_subscriber();
+  }
+  // Stopping: this node's nicks are free at once, not when their leases end.
+  if (connected()) {
+    try {
+      for (const auto& folded : leased_) cmd_->append(cluster::unlease_command(folded, options_.node));
+      for (std::size_t i = 0; i < leased_.size(); ++i) cmd_->next_reply();
+    } catch (const redis::Error& e) {
+      spdlog::warn("cluster: could not give the nicks back: {}", e.what());
+    }
+  }
+}
+
+// ------------------------------------------------------------------ nicks
+
+void ClusterLink::handle(const link_mail::Lease& l) {
+  bool ok = false;
+  if (connected()) {
+    try {
+      const auto started = Clock::now();
+      const redis::Reply reply = cmd_->command(cluster::lease_command(l.folded, options_.node, kLeaseSeconds));
+      timed(started);
+      ok = reply->type == REDIS_REPLY_STRING && reply->len == 0;
+      if (ok) leased_.insert(l.folded);
+    } catch (const redis::Error& e) {
+      drop(e.what());
+    }
+  }
+  if (l.reactor < reactors_.size()) reactors_[l.reactor]->send(msg::NickLeased{l.lease, ok});
+}
+
+void ClusterLink::handle(const link_mail::Unlease& u) {
+  leased_.erase(u.folded);
+  if (!connected()) return;  // it runs out by itself
+  try {
+    cmd_->command(cluster::unlease_command(u.folded, options_.node));
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::refresh_leases() {
+  next_refresh_ = Clock::now() + std::chrono::seconds(kLeaseSeconds / 3);
+  if (leased_.empty()) return;
+  try {
+    const std::vector<std::string> folded(leased_.begin(), leased_.end());
+    const redis::Reply lost = cmd_->command(cluster::refresh_command(folded, options_.node, kLeaseSeconds));
+    if (lost->type == REDIS_REPLY_ARRAY && lost->elements > 0) {
+      // Another node took them while this one could not refresh (Redis
+      // was away past a lease): both hold them now. Said, not yet settled.
+      spdlog::warn("cluster: {} nicks held here are now held by another node too", lost->elements);
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
   }
 }
 

@@ -60,13 +60,26 @@ struct ReadRange {
   std::uint64_t lo = 0;
   std::uint64_t hi = 0;
 };
+// Nick leases: `folded` is fold_case(nick); the answer (msg::NickLeased)
+// goes to reactor `reactor`.
+struct Lease {
+  std::string folded;
+  std::uint64_t lease = 0;
+  std::uint32_t reactor = 0;
+};
+struct Unlease {
+  std::string folded;
+};
 struct Stop {};
 }  // namespace link_mail
 
 class ClusterLink {
  public:
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
-                                            link_mail::ReadRange, link_mail::Stop>>;
+                                            link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
+                                            link_mail::Stop>>;
+  // A nick lease's life in Redis; the link refreshes its leases every third.
+  static constexpr std::uint32_t kLeaseSeconds = 30;
   struct Options {
     redis::Endpoint endpoint;
     std::string password;  // CHATD_REDIS_PASSWORD
@@ -99,6 +112,9 @@ class ClusterLink {
   void handle(const link_mail::Watch& w);
   void handle(const link_mail::Unwatch& u);
   void handle(const link_mail::ReadRange& r);
+  void handle(const link_mail::Lease& l);
+  void handle(const link_mail::Unlease& u);
+  void refresh_leases();
   // Reads what the subscriber has; false if it failed.
   void read_subscriber();
   void ready(const std::string& room);
@@ -112,6 +128,8 @@ class ClusterLink {
   // Watched rooms -> how many newest says their ready reads.
   std::unordered_map<std::string, std::size_t> watched_;
   std::unordered_set<std::string> awaiting_confirmation_;
+  std::unordered_set<std::string> leased_;  // folded nicks this node holds
+  Clock::time_point next_refresh_{};
   Clock::duration backoff_ = std::chrono::milliseconds(100);
   Clock::time_point next_attempt_{};
   Clock::time_point sub_heard_{};
@@ -144,6 +162,11 @@ class ClusterLinkPort final : public RoomLink {
   void read_range(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi) override {
     to_link_.send(link_mail::ReadRange{room, epoch, lo, hi});
   }
+  // Nick leases (ClusterNickRegistry).
+  void lease(const std::string& folded, std::uint64_t lease, std::uint32_t reactor) {
+    to_link_.send(link_mail::Lease{folded, lease, reactor});
+  }
+  void unlease(const std::string& folded) { to_link_.send(link_mail::Unlease{folded}); }
 
  private:
   const std::string node_;

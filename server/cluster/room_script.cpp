@@ -59,9 +59,63 @@ local function say(keys, args)
   return {1, seq, epoch, args[5]}
 end
 redis.register_function('chat_say', say)
+
+-- Nick leases: KEYS[1] the nick's key; ARGV: this node, seconds.
+-- Returns '' when the node holds it now, else the node that does.
+local function lease(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if holder and holder ~= args[1] then return holder end
+  redis.call('SET', keys[1], args[1], 'EX', tonumber(args[2]))
+  return ''
+end
+redis.register_function('chat_lease', lease)
+
+-- Gives the nick up if this node (ARGV[1]) holds it.
+local function unlease(keys, args)
+  if redis.call('GET', keys[1]) == args[1] then redis.call('DEL', keys[1]) end
+  return 1
+end
+redis.register_function('chat_unlease', unlease)
+
+-- Refreshes this node's leases (KEYS); one that expired meanwhile is taken
+-- again if nobody took it. Returns the keys another node holds now.
+local function refresh(keys, args)
+  local lost = {}
+  for _, k in ipairs(keys) do
+    local holder = redis.call('GET', k)
+    if holder == args[1] or not holder then
+      redis.call('SET', k, args[1], 'EX', tonumber(args[2]))
+    else
+      table.insert(lost, k)
+    end
+  end
+  return lost
+end
+redis.register_function('chat_refresh', refresh)
 )lua";
 
 std::vector<std::string> load_command() { return {"FUNCTION", "LOAD", "REPLACE", kLibrary}; }
+
+namespace keys {
+std::string nick(std::string_view folded) { return "chat:nick:" + std::string(folded); }
+}  // namespace keys
+
+std::vector<std::string> lease_command(std::string_view folded, std::string_view node, std::uint32_t seconds) {
+  return {"FCALL", "chat_lease", "1", keys::nick(folded), std::string(node), std::to_string(seconds)};
+}
+
+std::vector<std::string> unlease_command(std::string_view folded, std::string_view node) {
+  return {"FCALL", "chat_unlease", "1", keys::nick(folded), std::string(node)};
+}
+
+std::vector<std::string> refresh_command(const std::vector<std::string>& folded, std::string_view node,
+                                         std::uint32_t seconds) {
+  std::vector<std::string> argv = {"FCALL", "chat_refresh", std::to_string(folded.size())};
+  for (const auto& f : folded) argv.push_back(keys::nick(f));
+  argv.emplace_back(node);
+  argv.push_back(std::to_string(seconds));
+  return argv;
+}
 
 std::vector<std::string> meta_command(std::string_view room) { return {"HMGET", keys::meta(room), "epoch", "seq"}; }
 

@@ -33,7 +33,17 @@ std::string meta(std::string_view room);     // hash: seq, epoch
 std::string stream(std::string_view room);   // entries <seq>-0: sender identity cmid text ts
 std::string said(std::string_view room, std::string_view identity, std::uint64_t client_msg_id);
 std::string channel(std::string_view room);  // where each say is published
+std::string nick(std::string_view folded);   // a nick's lease: the node holding it
 }  // namespace keys
+
+// Nicks are cluster-unique: a node holds a nick by a lease in Redis (the
+// node's id, with an expiry) that it refreshes while a session here holds
+// the nick, and gives up when none does; a node that dies loses its nicks
+// when their leases run out.
+std::vector<std::string> lease_command(std::string_view folded, std::string_view node, std::uint32_t seconds);
+std::vector<std::string> unlease_command(std::string_view folded, std::string_view node);
+std::vector<std::string> refresh_command(const std::vector<std::string>& folded, std::string_view node,
+                                         std::uint32_t seconds);
 
 // The library's source and its loading (FUNCTION LOAD REPLACE argv).
 extern const char* const kLibrary;

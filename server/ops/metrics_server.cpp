@@ -106,6 +106,48 @@ void render_process(std::ostringstream& out, const ProcessMetrics& p) {
          p.start_time_seconds);
 }
 
+// One metric's HELP, TYPE and value.
+template <class T>
+void emit(std::ostringstream& out, const char* name, const char* type, const char* help, T value) {
+  out << "# HELP chatd_" << name << ' ' << help << "\n# TYPE chatd_" << name << ' ' << type << "\nchatd_" << name
+      << ' ' << value << '\n';
+}
+
+// The durable store (zero with --store memory).
+void render_store(std::ostringstream& out, const MetricsSnapshot& m) {
+  emit(out, "store_commits_total", "counter", "Transactions the store committed (one per batch).", m.store_commits);
+  emit(out, "store_messages_committed_total", "counter", "Messages in those commits (per commit: the batch size).",
+         m.store_messages_committed);
+  emit(out, "store_commit_seconds_total", "counter", "Time spent committing, summed (per commit: its latency).",
+         static_cast<double>(m.store_commit_micros) / 1e6);
+  emit(out, "store_errors_total", "counter", "Store commits, reads or checkpoints that failed.", m.store_errors);
+  emit(out, "store_checkpoints_total", "counter",
+         "WAL checkpoints run by the checkpointer thread (never inside a commit).", m.store_checkpoints);
+  emit(out, "store_checkpoint_catch_ups_total", "counter",
+         "Short checkpoints the store ran itself to finish one, so that the WAL can start over.",
+         m.store_checkpoint_catch_ups);
+  emit(out, "store_checkpoint_seconds_total", "counter", "Time spent in those checkpoints, summed.",
+         static_cast<double>(m.store_checkpoint_micros) / 1e6);
+  emit(out, "store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
+}
+
+// Cluster mode (zero on a single node).
+void render_cluster(std::ostringstream& out, const MetricsSnapshot& m) {
+  emit(out, "redis_roundtrips_total", "counter",
+         "Cluster mode: round trips to Redis (a pipelined batch of says, a room's ready, a gap's read).",
+         m.redis_roundtrips);
+  emit(out, "redis_roundtrip_seconds_total", "counter", "Time those round trips took, summed.",
+         static_cast<double>(m.redis_roundtrip_micros) / 1e6);
+  emit(out, "redis_script_errors_total", "counter", "Says the chat_say function refused or answered wrongly.",
+         m.redis_script_errors);
+  emit(out, "redis_subscriptions", "gauge", "Rooms whose channel this node subscribes now.", m.redis_subscriptions);
+  emit(out, "redis_reconnects_total", "counter", "Connections to Redis made again after it went away.",
+         m.redis_reconnects);
+  emit(out, "redis_says_refused_total", "counter",
+         "Says refused STORE_UNAVAILABLE because Redis could not be reached or went away during them.",
+         m.redis_says_refused);
+}
+
 // Refusals by reason (issue 12): connections, direct messages, new rooms.
 void render_errors(std::ostringstream& out, const MetricsSnapshot& m) {
   out << "# HELP chatd_errors_total Error frames sent, by code.\n# TYPE chatd_errors_total counter\n";
@@ -265,34 +307,9 @@ std::string MetricsServer::render(const MetricsSnapshot& m, const std::optional<
   }
   metric("idle_timeouts_total", "counter", "Connections closed for silence.", m.idle_timeouts);
   metric("inbox_depth", "gauge", "Mail waiting in the reactors' inboxes now, summed.", m.inbox_depth);
-  metric("store_commits_total", "counter", "Transactions the store committed (one per batch).", m.store_commits);
-  metric("store_messages_committed_total", "counter", "Messages in those commits (per commit: the batch size).",
-         m.store_messages_committed);
-  metric("store_commit_seconds_total", "counter", "Time spent committing, summed (per commit: its latency).",
-         static_cast<double>(m.store_commit_micros) / 1e6);
-  metric("store_errors_total", "counter", "Store commits, reads or checkpoints that failed.", m.store_errors);
-  metric("store_checkpoints_total", "counter",
-         "WAL checkpoints run by the checkpointer thread (never inside a commit).", m.store_checkpoints);
-  metric("store_checkpoint_catch_ups_total", "counter",
-         "Short checkpoints the store ran itself to finish one, so that the WAL can start over.",
-         m.store_checkpoint_catch_ups);
-  metric("store_checkpoint_seconds_total", "counter", "Time spent in those checkpoints, summed.",
-         static_cast<double>(m.store_checkpoint_micros) / 1e6);
-  metric("store_queue_depth", "gauge", "Requests waiting in the store's inbox now.", m.store_queue_depth);
   metric("mailbox_wakeups_total", "counter", "Eventfd wake-ups of sleeping reactors.", m.mailbox_wakeups);
-  metric("redis_roundtrips_total", "counter",
-         "Cluster mode: round trips to Redis (a pipelined batch of says, a room's ready, a gap's read).",
-         m.redis_roundtrips);
-  metric("redis_roundtrip_seconds_total", "counter", "Time those round trips took, summed.",
-         static_cast<double>(m.redis_roundtrip_micros) / 1e6);
-  metric("redis_script_errors_total", "counter", "Says the chat_say function refused or answered wrongly.",
-         m.redis_script_errors);
-  metric("redis_subscriptions", "gauge", "Rooms whose channel this node subscribes now.", m.redis_subscriptions);
-  metric("redis_reconnects_total", "counter", "Connections to Redis made again after it went away.",
-         m.redis_reconnects);
-  metric("redis_says_refused_total", "counter",
-         "Says refused STORE_UNAVAILABLE because Redis could not be reached or went away during them.",
-         m.redis_says_refused);
+  render_store(out, m);
+  render_cluster(out, m);
   render_errors(out, m);
   render_refusals(out, m);
   render_tls(out, m);

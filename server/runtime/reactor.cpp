@@ -29,8 +29,10 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       rooms_(context.config, *this, *store_, fan_out_,
              cluster_sequencer_ ? static_cast<Sequencer&>(*cluster_sequencer_) : sequencer_, metrics_,
              cluster_port_.get()),
+      cluster_nicks_(cluster_port_ ? std::make_unique<ClusterNickRegistry>(*cluster_port_, index) : nullptr),
       authenticator_(*this, accounts),
-      nicks_(*this, nick_registry_, context.config.max_sessions_per_account, &authenticator_),
+      nicks_(*this, cluster_nicks_ ? static_cast<NickRegistry&>(*cluster_nicks_) : nick_registry_,
+             context.config.max_sessions_per_account, &authenticator_),
       hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
 
 Reactor::~Reactor() = default;
@@ -117,6 +119,9 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::ClusterReady&& c) { rooms_.on(std::move(c)); },
                  [this](msg::ClusterDeliver&& c) { rooms_.on(std::move(c)); },
                  [this](msg::ClusterRange&& c) { rooms_.on(std::move(c)); },
+                 [this](msg::NickLeased&& l) {
+                   if (cluster_nicks_) cluster_nicks_->on(l);
+                 },
                  [this](msg::Durable&& d) {
                    rooms_.on(std::move(d));
                    if (stopping_) maybe_finish_delivery();

@@ -22,6 +22,7 @@
 #include "server/chat/router.hpp"
 #include "server/chat/sequencer.hpp"
 #include "server/cluster/cluster_link.hpp"
+#include "server/cluster/cluster_nick_registry.hpp"
 #include "server/cluster/cluster_sequencer.hpp"
 #include "server/net/admission.hpp"
 #include "server/ops/metrics.hpp"
@@ -126,6 +127,7 @@ class Reactor final : public Router {
   std::unique_ptr<ClusterSequencer> cluster_sequencer_;
   RoomShard rooms_;
   LocalNickRegistry nick_registry_;
+  std::unique_ptr<ClusterNickRegistry> cluster_nicks_;  // cluster mode: nicks unique across nodes
   Authenticator authenticator_;  // before nicks_, which keeps a pointer to it
   NickShard nicks_;
   LocalHub hub_;

@@ -163,6 +163,44 @@ TEST_F(ClusterTest, ASeqJumpOnTheLivePathIsRepairedFromTheStream) {
   EXPECT_EQ(next.message().seq(), 4u);
 }
 
+TEST_F(ClusterTest, ANickHeldOnOneNodeIsRefusedOnAnotherUntilItIsLetGo) {
+  auto ann = std::make_unique<TestClient>(io_, nodes_[0]->port(), "ann");
+  TestClient other(io_, nodes_[1]->port());
+  EXPECT_EQ(code_of(other.hello("ann")), v1::Error::CODE_NICK_TAKEN);
+  EXPECT_EQ(code_of(other.hello("ANN")), v1::Error::CODE_NICK_TAKEN) << "unique ignoring case";
+  ann->close();
+  // Once its session here has let it go, the lease is given up.
+  EXPECT_TRUE(other.hello_when_free("ann").has_hello());
+  TestClient third(io_, nodes_[2]->port());
+  EXPECT_EQ(code_of(third.hello("ann")), v1::Error::CODE_NICK_TAKEN);
+}
+
+TEST_F(ClusterTest, AStoppedNodesNicksAreFreeAtOnceAKilledNodesWithinThirtySeconds) {
+  TestClient yan(io_, nodes_[1]->port(), "yan");
+  TestClient zed(io_, nodes_[2]->port(), "zed");
+  TestClient probe(io_, nodes_[0]->port());
+  EXPECT_EQ(code_of(probe.hello("yan")), v1::Error::CODE_NICK_TAKEN);
+  EXPECT_EQ(code_of(probe.hello("zed")), v1::Error::CODE_NICK_TAKEN);
+  // A clean stop gives its nicks back.
+  ASSERT_EQ(nodes_[1]->stop(SIGTERM, 20s), 0);
+  EXPECT_TRUE(probe.hello_when_free("yan", 3s).has_hello());
+  // A kill -9 cannot: its leases run out.
+  ASSERT_EQ(nodes_[2]->stop(SIGKILL, 10s), 128 + SIGKILL);
+  // A connection may send only a few frames before it has logged in: a
+  // new one for each try.
+  const auto started = std::chrono::steady_clock::now();
+  v1::ServerFrame freed;
+  while (std::chrono::steady_clock::now() - started < 35s) {
+    TestClient later(io_, nodes_[0]->port());
+    freed = later.hello("zed");
+    if (freed.has_hello()) break;
+    EXPECT_EQ(code_of(freed), v1::Error::CODE_NICK_TAKEN) << freed.DebugString();
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_TRUE(freed.has_hello()) << freed.DebugString();
+  EXPECT_LE(std::chrono::steady_clock::now() - started, 31s);
+}
+
 // Redis goes away under load and comes back with its data (appendfsync
 // always, so a kill -9 of it loses nothing it answered): senders get
 // STORE_UNAVAILABLE with retry_after meanwhile and send again with the
