@@ -10,6 +10,7 @@
 // skip. The last member leaving stops the watch and forgets the room.
 #include <spdlog/spdlog.h>
 
+#include "common/random_id.hpp"
 #include "server/chat/room_shard.hpp"
 
 namespace chat::server {
@@ -69,9 +70,9 @@ void RoomShard::go_live(RoomState& room) {
   auto node = ready_.extract(room.name);
   if (node.empty()) return;
   const msg::ClusterReady& ready = node.mapped();
-  // A room never said in keeps the incarnation made here: its first say
-  // gives Redis that epoch.
-  if (ready.epoch != 0) room.incarnation = ready.epoch;
+  // A room never said in gets a random incarnation (a counter would repeat
+  // across nodes and restarts); its first say gives Redis that epoch.
+  room.incarnation = ready.epoch != 0 ? ready.epoch : common::random_id();
   room.last_seq = room.delivered_seq = ready.last_seq;
   store_.evict(room.name);
   for (const cluster::Published& p : ready.tail) {

@@ -3,10 +3,10 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <random>
 #include <spdlog/spdlog.h>
 
 #include "common/overloaded.hpp"
+#include "common/random_id.hpp"
 #include "server/chat/frames.hpp"
 #include "server/chat/router.hpp"
 
@@ -18,12 +18,6 @@ constexpr auto kPingEvery = std::chrono::seconds(5);
 constexpr std::uint32_t kRetryAfterMs = 1000;
 constexpr std::size_t kBatch = 256;
 
-std::uint64_t random_epoch() {
-  std::random_device rd;
-  std::uint64_t id = 0;
-  while (id == 0) id = ((static_cast<std::uint64_t>(rd()) << 32) ^ rd()) & ((1ull << 53) - 1);
-  return id;
-}
 }  // namespace
 
 ClusterLink::ClusterLink(Options options) : options_(std::move(options)) {
@@ -233,7 +227,7 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
   try {
     // One round trip for the batch.
     for (const auto& s : says) {
-      cmd_->append(cluster::say_command(s.say, options_.limits, s.new_epoch != 0 ? s.new_epoch : random_epoch()));
+      cmd_->append(cluster::say_command(s.say, options_.limits, s.new_epoch != 0 ? s.new_epoch : common::random_id()));
     }
     for (; answered < says.size(); ++answered) {
       const redis::Reply reply = cmd_->next_reply();

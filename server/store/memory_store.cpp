@@ -1,20 +1,11 @@
 #include "server/store/memory_store.hpp"
 
-#include <random>
+#include "common/random_id.hpp"
 
 namespace chat::server {
 
-namespace {
-std::uint64_t random_epoch() {
-  std::random_device rd;
-  std::uint64_t epoch = 0;
-  while (epoch == 0) epoch = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-  return epoch;
-}
-}  // namespace
-
 MemoryStore::MemoryStore(std::size_t history_per_room, std::size_t history_memory)
-    : history_per_room_(history_per_room), history_memory_(history_memory), epoch_(random_epoch()) {}
+    : history_per_room_(history_per_room), history_memory_(history_memory), epoch_(common::random_id()) {}
 
 std::uint64_t MemoryHistoryStore::create(const std::string& room) {
   ring_.drop(room);

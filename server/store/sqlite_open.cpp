@@ -6,8 +6,8 @@
 
 #include <chrono>
 #include <filesystem>
-#include <random>
 
+#include "common/random_id.hpp"
 #include "server/store/sqlite_store.hpp"
 
 namespace chat::server {
@@ -44,14 +44,6 @@ const char* const kMigrations[] = {
 constexpr int kBusyTimeoutMs = 5000;
 constexpr std::int64_t kSchemaVersion = std::size(kMigrations);
 constexpr std::int64_t kDedupeWindowMs = 10 * 60 * 1000;
-
-std::uint64_t random_id() {
-  std::random_device rd;
-  std::uint64_t id = 0;
-  // 53 bits: exact in every JSON number.
-  while (id == 0) id = ((static_cast<std::uint64_t>(rd()) << 32) ^ rd()) & ((1ull << 53) - 1);
-  return id;
-}
 
 std::int64_t wall_ms() {
   using namespace std::chrono;
@@ -90,14 +82,14 @@ void migrate(sqlite::Db& db) {
 std::uint64_t read_epoch(sqlite::Db& db) {
   auto get = db.prepare("SELECT value FROM meta WHERE key = 'epoch'");
   if (get.step()) return static_cast<std::uint64_t>(get.int64(0));
-  const std::uint64_t epoch = random_id();
+  const std::uint64_t epoch = common::random_id();
   db.prepare("INSERT INTO meta (key, value) VALUES ('epoch', ?1)").bind(1, static_cast<std::int64_t>(epoch)).run();
   return epoch;
 }
 
 }  // namespace
 
-std::uint64_t new_incarnation() { return random_id(); }
+std::uint64_t new_incarnation() { return common::random_id(); }
 
 SqliteStore::SqliteStore(const Config& config) : config_(config) {
   const std::filesystem::path dir(config.data_dir);
