@@ -267,12 +267,11 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
 // ------------------------------------------------------------------ rooms
 
 void ClusterLink::handle(const link_mail::Watch& w) {
-  watched_[w.room] = w.tail;
   if (!connected()) {
     to_owner(w.room, msg::ClusterReady{w.room, false, 0, 0, {}});
-    watched_.erase(w.room);
     return;
   }
+  watched_[w.room] = w.tail;
   try {
     awaiting_confirmation_.insert(w.room);
     sub_->append({"SUBSCRIBE", cluster::keys::channel(w.room)});

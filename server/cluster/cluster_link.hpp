@@ -115,7 +115,7 @@ class ClusterLink {
   void handle(const link_mail::Lease& l);
   void handle(const link_mail::Unlease& u);
   void refresh_leases();
-  // Reads what the subscriber has; false if it failed.
+  // Reads what the subscriber has (a failure drops both connections).
   void read_subscriber();
   void ready(const std::string& room);
   void refuse(const link_mail::Say& s, const std::string& why);
@@ -149,7 +149,9 @@ class ClusterLink {
   std::thread thread_;
 };
 
-// A reactor's way to the link: the RoomLink its room owners use.
+// A reactor's way to the link: the RoomLink its room owners use, and the
+// nick leases of its ClusterNickRegistry.
+// Thread safety: reactor-confined (one per reactor, its own Producer).
 class ClusterLinkPort final : public RoomLink {
  public:
   explicit ClusterLinkPort(ClusterLink& link) : node_(link.node()), to_link_(link.inbox()) {}
