@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <iterator>
 #include <spdlog/spdlog.h>
 
 #include "common/overloaded.hpp"
@@ -17,6 +18,10 @@ constexpr auto kMaxBackoff = std::chrono::seconds(5);
 constexpr auto kPingEvery = std::chrono::seconds(5);
 constexpr std::uint32_t kRetryAfterMs = 1000;
 constexpr std::size_t kBatch = 256;
+// How long a say whose answer was lost with Redis waits for Redis to come
+// back before its sender is told to send it again (less than a client's
+// patience for an answer: chat and the test client wait 10 s).
+constexpr auto kInDoubtFor = std::chrono::seconds(8);
 
 }  // namespace
 
@@ -60,6 +65,7 @@ void ClusterLink::run() {
   while (!stopping) {
     if (!connected() && Clock::now() >= next_attempt_) try_connect();
     const std::size_t got = mail_.drain(kBatch, one);
+    settle_in_doubt(says);
     if (!says.empty()) handle(says);
     for (const auto& r : ranges) handle(r);
     says.clear();
@@ -94,6 +100,7 @@ void ClusterLink::run() {
     mail_.clear_wake();
     if (connected() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_subscriber();
   }
+  for (const InDoubt& d : in_doubt_) refuse(d.say, "the server is stopping; it may not have been said");
   // Stopping: this node's nicks are free at once, not when their leases end.
   if (connected()) {
     try {
@@ -102,50 +109,6 @@ void ClusterLink::run() {
     } catch (const redis::Error& e) {
       spdlog::warn("cluster: could not give the nicks back: {}", e.what());
     }
-  }
-}
-
-// ------------------------------------------------------------------ nicks
-
-void ClusterLink::handle(const link_mail::Lease& l) {
-  bool ok = false;
-  if (connected()) {
-    try {
-      const auto started = Clock::now();
-      const redis::Reply reply = cmd_->command(cluster::lease_command(l.folded, options_.node, kLeaseSeconds));
-      timed(started);
-      ok = reply->type == REDIS_REPLY_STRING && reply->len == 0;
-      if (ok) leased_.insert(l.folded);
-    } catch (const redis::Error& e) {
-      drop(e.what());
-    }
-  }
-  if (l.reactor < reactors_.size()) reactors_[l.reactor]->send(msg::NickLeased{l.lease, ok});
-}
-
-void ClusterLink::handle(const link_mail::Unlease& u) {
-  leased_.erase(u.folded);
-  if (!connected()) return;  // it runs out by itself
-  try {
-    cmd_->command(cluster::unlease_command(u.folded, options_.node));
-  } catch (const redis::Error& e) {
-    drop(e.what());
-  }
-}
-
-void ClusterLink::refresh_leases() {
-  next_refresh_ = Clock::now() + std::chrono::seconds(kLeaseSeconds / 3);
-  if (leased_.empty()) return;
-  try {
-    const std::vector<std::string> folded(leased_.begin(), leased_.end());
-    const redis::Reply lost = cmd_->command(cluster::refresh_command(folded, options_.node, kLeaseSeconds));
-    if (lost->type == REDIS_REPLY_ARRAY && lost->elements > 0) {
-      // Another node took them while this one could not refresh (Redis
-      // was away past a lease): both hold them now. Said, not yet settled.
-      spdlog::warn("cluster: {} nicks held here are now held by another node too", lost->elements);
-    }
-  } catch (const redis::Error& e) {
-    drop(e.what());
   }
 }
 
@@ -240,7 +203,10 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
         refuse(s, "the cluster's Redis refused the message");
         continue;
       }
-      if (said->fresh) continue;  // the sender's own copy comes with everyone's
+      // Numbered now, or by an earlier try of this very say (its answer
+      // lost with Redis): the sender's own copy comes with everyone's, on
+      // the channel or in the repair of what the channel lost.
+      if (said->fresh || said->origin == s.say.origin) continue;
       // The same say again: its sender gets the original's number once more.
       v1::ServerFrame frame;
       frame.set_request_id(s.request_id);
@@ -255,13 +221,39 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
       if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{s.session, common::make_shared_frame(frame)});
     }
   } catch (const redis::Error& e) {
-    // Whether the rest were numbered is not known: the senders hear so and
-    // send again with the same client_msg_id, which is answered once.
+    // Whether the rest were numbered is not known. A named say is held and
+    // sent again, under its own origin, once Redis is back: numbered or
+    // not, its sender then hears of it once. An unnamed one cannot be sent
+    // twice safely: its sender hears that it may not have been said.
+    const auto until = Clock::now() + kInDoubtFor;
     for (std::size_t i = answered; i < says.size(); ++i) {
-      refuse(says[i], "the cluster's Redis went away; send it again (with the same client_msg_id)");
+      if (says[i].say.client_msg_id != 0) {
+        in_doubt_.push_back(InDoubt{std::move(says[i]), until});
+      } else {
+        refuse(says[i], "the cluster's Redis went away; it may not have been said");
+      }
     }
     drop(e.what());
   }
+}
+
+void ClusterLink::settle_in_doubt(std::vector<link_mail::Say>& says) {
+  if (in_doubt_.empty()) return;
+  if (connected()) {
+    // First, before anything said since.
+    std::vector<link_mail::Say> again;
+    for (InDoubt& d : in_doubt_) again.push_back(std::move(d.say));
+    in_doubt_.clear();
+    std::move(says.begin(), says.end(), std::back_inserter(again));
+    says = std::move(again);
+    return;
+  }
+  const auto now = Clock::now();
+  std::erase_if(in_doubt_, [&](const InDoubt& d) {
+    if (d.until > now) return false;
+    refuse(d.say, "the cluster's Redis has been away too long; send it again with the same client_msg_id");
+    return true;
+  });
 }
 
 // ------------------------------------------------------------------ rooms

@@ -15,7 +15,9 @@
 // loaded again, every watched room subscribed again and made ready again,
 // so its owner repairs what it missed from the stream. Meanwhile a say is
 // refused STORE_UNAVAILABLE with retry_after_ms, a watch is answered not
-// ok, and reads of local state go on.
+// ok, and reads of local state go on. A named say in flight when Redis
+// went away (numbered or not: its answer is lost) is held up to 8 s and
+// sent again when Redis is back, so its sender hears of it once.
 // Thread safety: constructed, started and stopped by the server's
 // controlling thread; inbox() takes mail from any thread through a Producer
 // per thread; everything else runs on the link's thread.
@@ -119,6 +121,9 @@ class ClusterLink {
   void read_subscriber();
   void ready(const std::string& room);
   void refuse(const link_mail::Say& s, const std::string& why);
+  // Says whose answer was lost with Redis: sent again (at the front of
+  // `says`) once connected, refused once held too long.
+  void settle_in_doubt(std::vector<link_mail::Say>& says);
   void to_owner(const std::string& room, Message&& m);
   std::string channel_room(const std::string& channel) const;
 
@@ -129,6 +134,11 @@ class ClusterLink {
   std::unordered_map<std::string, std::size_t> watched_;
   std::unordered_set<std::string> awaiting_confirmation_;
   std::unordered_set<std::string> leased_;  // folded nicks this node holds
+  struct InDoubt {
+    link_mail::Say say;
+    Clock::time_point until;
+  };
+  std::vector<InDoubt> in_doubt_;
   Clock::time_point next_refresh_{};
   Clock::duration backoff_ = std::chrono::milliseconds(100);
   Clock::time_point next_attempt_{};

@@ -24,7 +24,9 @@ const char* const kLibrary = R"lua(#!lua name=chat
 -- KEYS: the room's meta hash, its stream, the say's dedupe key ('' if unnamed).
 -- ARGV: sender, identity, client_msg_id, text, timestamp ms, entries kept,
 --       dedupe seconds, an epoch for a room that has none, origin, channel.
--- Returns {fresh 1|0, seq, epoch, timestamp ms}.
+-- Returns {fresh 1|0, seq, epoch, timestamp ms, origin}: a repeat names the
+-- original's timestamp and origin, so a node sending a say again after
+-- losing Redis's answer knows the first try was numbered.
 local function say(keys, args)
   local meta, stream, said = keys[1], keys[2], keys[3]
   local keep, ttl = tonumber(args[6]), tonumber(args[7])
@@ -34,9 +36,12 @@ local function say(keys, args)
   if said ~= '' then
     local seen = redis.call('GET', said)
     if seen then
-      local sep = string.find(seen, ':', 1, true)
-      return {0, tonumber(string.sub(seen, 1, sep - 1)), redis.call('HGET', meta, 'epoch') or '0',
-              string.sub(seen, sep + 1)}
+      -- '<seq>:<ts>:<origin>' (an origin has colons of its own).
+      local a = string.find(seen, ':', 1, true)
+      local b = string.find(seen, ':', a + 1, true)
+      local ts = b and string.sub(seen, a + 1, b - 1) or string.sub(seen, a + 1)
+      return {0, tonumber(string.sub(seen, 1, a - 1)), redis.call('HGET', meta, 'epoch') or '0', ts,
+              b and string.sub(seen, b + 1) or ''}
     end
   end
   local epoch = redis.call('HGET', meta, 'epoch')
@@ -51,12 +56,12 @@ local function say(keys, args)
   redis.call('XADD', stream, 'MAXLEN', '~', keep, seq .. '-0', 'sender', args[1], 'identity', args[2],
              'cmid', args[3], 'text', args[4], 'ts', args[5], 'origin', args[9])
   if said ~= '' then
-    redis.call('SET', said, seq .. ':' .. args[5], 'EX', ttl)
+    redis.call('SET', said, seq .. ':' .. args[5] .. ':' .. args[9], 'EX', ttl)
   end
   redis.call('PUBLISH', args[10], cjson.encode({seq = seq, epoch = epoch, origin = args[9], ts = args[5],
                                                 cmid = args[3], sender = args[1], identity = args[2],
                                                 text = args[4]}))
-  return {1, seq, epoch, args[5]}
+  return {1, seq, epoch, args[5], args[9]}
 end
 redis.register_function('chat_say', say)
 
@@ -167,13 +172,15 @@ bool number(const redisReply* r, T& out) {
 }  // namespace
 
 std::optional<Said> parse_said(const redisReply* reply) {
-  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return std::nullopt;
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 5) return std::nullopt;
   Said s;
   int fresh = 0;
   if (!number(reply->element[0], fresh) || !number(reply->element[1], s.seq) || !number(reply->element[2], s.epoch) ||
       !number(reply->element[3], s.timestamp_ms)) {
     return std::nullopt;
   }
+  if (reply->element[4]->type != REDIS_REPLY_STRING) return std::nullopt;
+  s.origin.assign(reply->element[4]->str, reply->element[4]->len);
   s.fresh = fresh == 1;
   return s;
 }

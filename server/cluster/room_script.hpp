@@ -62,6 +62,7 @@ struct Said {
   std::uint64_t seq = 0;
   std::uint64_t epoch = 0;
   std::int64_t timestamp_ms = 0;  // the original's, for a repeat
+  std::string origin;             // the original's, for a repeat
 };
 // Nothing if the reply is an error or not the function's shape.
 std::optional<Said> parse_said(const redisReply* reply);

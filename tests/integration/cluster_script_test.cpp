@@ -177,6 +177,7 @@ TEST_F(ClusterScriptTest, ANamedSayAgainIsNotSequencedAgainAndIsNotPublishedTwic
   EXPECT_FALSE(second->fresh);
   EXPECT_EQ(second->seq, first->seq);
   EXPECT_EQ(second->timestamp_ms, first->timestamp_ms) << "the original's";
+  EXPECT_EQ(second->origin, "node:1:1") << "the original's: a node sending its own say again knows it";
   // Another identity with the same id is another say; so is an unnamed one.
   EXPECT_TRUE(call(*admin_, say("#x", "bob", "mine", 99))->fresh);
   EXPECT_TRUE(call(*admin_, say("#x", "ann", "unnamed"))->fresh);

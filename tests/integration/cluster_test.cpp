@@ -18,6 +18,7 @@
 #include "support/chatd_process.hpp"
 #include "support/frames.hpp"
 #include "support/redis_process.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
 
@@ -283,6 +284,46 @@ TEST(ClusterOutageTest, RedisStoppedAndStartedAgainLosesNothingAcknowledgedAndDu
   }
   EXPECT_GE(reconnects, 2) << "each node connected again";
   EXPECT_EQ(refused_counted, refused.load()) << "every refusal counted";
+}
+
+// A say Redis numbered but whose answer the node never got (the link lost
+// it mid-call): the node holds it and sends it again under the same
+// origin once Redis is back, so its sender is answered once with the
+// message, never told to send again a say that was numbered, and has it
+// once, as has everyone.
+TEST(ClusterOutageTest, ASayWhoseAnswerWasLostIsAnsweredOnceWithTheMessageWhenRedisIsBack) {
+  if (!have_redis_server()) GTEST_SKIP() << "redis-server is not installed";
+  RedisProcess redis;
+  TcpProxy proxy(redis.port());
+  ChatdProcess near(ChatdProcess::Options{.args = {"--cluster", "redis://127.0.0.1:" + std::to_string(proxy.port()),
+                                                   "--node-id", "near", "--rate", "0"}});
+  const auto far = node(redis, 1);
+  IoThread io;
+  TestClient ann(io, near.port(), "ann");
+  TestClient bob(io, far->port(), "bob");
+  ASSERT_TRUE(ann.join("#lost").has_join());
+  ASSERT_TRUE(bob.join("#lost").has_join());
+  proxy.lose_answers();
+  ann.say_async("#lost", "in doubt", 7);
+  ASSERT_TRUE(bob.wait_messages("#lost", 1)) << "Redis numbered and published it";
+  proxy.cut();
+  ASSERT_TRUE(ann.wait([&] { return !ann.replies().empty(); }, 15s));
+  const v1::ServerFrame answer = ann.replies()[0];
+  ASSERT_TRUE(answer.has_message()) << answer.DebugString();
+  EXPECT_EQ(answer.message().seq(), 1u);
+  EXPECT_EQ(answer.message().client_msg_id(), 7u);
+  const auto after = ann.say("#lost", "after", 8);
+  ASSERT_TRUE(after.has_message()) << after.DebugString();
+  EXPECT_EQ(after.message().seq(), 2u);
+  ASSERT_TRUE(bob.wait_messages("#lost", 2));
+  for (const TestClient* c : {&ann, &bob}) {
+    const auto got = c->messages("#lost");
+    ASSERT_EQ(got.size(), 2u) << "once each";
+    EXPECT_EQ(got[0].text(), "in doubt");
+    EXPECT_EQ(got[1].text(), "after");
+  }
+  EXPECT_EQ(ann.replies().size(), 1u) << "answered once";
+  EXPECT_EQ(near.metric("chatd_redis_says_refused_total"), 0) << "nobody was told to send it again";
 }
 
 }  // namespace

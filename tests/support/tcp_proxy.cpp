@@ -54,6 +54,15 @@ void TcpProxy::black_hole() {
   done.get_future().get();
 }
 
+void TcpProxy::lose_answers() {
+  std::promise<void> done;
+  asio::post(io_, [&] {
+    for (auto& p : pairs_) p->deaf = true;
+    done.set_value();
+  });
+  done.get_future().get();
+}
+
 int TcpProxy::close_all() {
   int n = 0;
   for (auto& p : pairs_) {
@@ -99,6 +108,7 @@ void TcpProxy::pump(const std::shared_ptr<Pair>& pair, asio::ip::tcp::socket& fr
   from.async_read_some(asio::buffer(buf), [this, pair, &from, &to, &buf](std::error_code ec, std::size_t n) {
     if (holed_) return;
     if (ec || pair->closed) return close(*pair);
+    if (pair->deaf && &from == &pair->up) return pump(pair, from, to, buf);  // dropped
     asio::async_write(to, asio::buffer(buf.data(), n), [this, pair, &from, &to, &buf](std::error_code ec2, std::size_t) {
       if (holed_) return;
       if (ec2 || pair->closed) return close(*pair);

@@ -5,7 +5,9 @@
 // plays a link that dies silently: from then on it reads and forwards
 // nothing in either direction, yet keeps every socket open (no FIN, no
 // reset), as when the far end vanished. Only the kernels' socket buffers
-// still take a little.
+// still take a little. lose_answers() lets requests through but drops
+// what the target sends back, on the connections open now: a server that
+// did the work and whose answer never arrived.
 //
 //   client ── port() ──► [ proxy: down ⇄ up ] ──► target port
 //                          black_hole(): neither side is read again
@@ -39,6 +41,10 @@ class TcpProxy {
   // has cancelled its reads and writes, so no byte is forwarded after it
   // returns. The sockets stay open until cut() or the destructor.
   void black_hole();
+  // From now on, on every connection open now, the target's bytes are read
+  // and dropped; the client's still reach the target. New connections
+  // are not touched.
+  void lose_answers();
   int accepted() const { return accepted_.load(); }
 
  private:
@@ -47,6 +53,7 @@ class TcpProxy {
     asio::ip::tcp::socket down, up;
     std::array<char, 16384> down_buf{}, up_buf{};
     bool closed = false;
+    bool deaf = false;  // lose_answers(): what `up` sends is dropped
   };
 
   int close_all();
