@@ -1,4 +1,5 @@
-# The chat demo image: chatd, the `chat` client and the demo bot script.
+# The chat demo image: chatd, the `chat` client, the demo bot script, and
+# Debian's redis-server for the cluster demo (docker-compose.cluster.yml).
 # Stage 1 builds on Debian 12 with the same packages as .ci/install-deps;
 # stage 2 carries only the binaries and their shared libraries.
 FROM debian:bookworm AS build
@@ -15,7 +16,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCHAT_BUILD_TESTS=
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libncursesw6 libsqlite3-0 libssl3 libsodium23 libhiredis0.14 ca-certificates \
+ && apt-get install -y --no-install-recommends libprotobuf32 libspdlog1.10 libfmt9 libncursesw6 libsqlite3-0 libssl3 libsodium23 libhiredis0.14 redis-server ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /build/server/chatd /build/client/chat /usr/local/bin/
 COPY demo/bot.sh /usr/local/bin/bot.sh

@@ -1,6 +1,7 @@
-// The docker-compose demo: the compose file is valid, and its topology,
-// run without Docker by demo/run-local.sh, has every bot hear every other,
-// for a fixed time or until Ctrl+C.
+// The docker-compose demo: the compose files are valid, and their
+// topologies, run without Docker by demo/run-local.sh, have every bot hear
+// every other, for a fixed time or until Ctrl+C: one chatd, or (--cluster)
+// Redis and two chatd nodes with bots on both.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "integration/term_helpers.hpp"
@@ -21,16 +23,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
-TEST(DemoTest, ComposeFileIsAcceptedByDockerCompose) {
+TEST(DemoTest, ComposeFilesAreAcceptedByDockerCompose) {
   if (run_command("command -v docker-compose >/dev/null").first != 0) GTEST_SKIP() << "docker-compose is not installed";
-  const auto [status, out] =
-      run_command("docker-compose -f " CHAT_SOURCE_DIR "/docker-compose.yml config -q 2>&1");
-  EXPECT_EQ(status, 0) << out;
+  for (const char* file : {"docker-compose.yml", "docker-compose.cluster.yml"}) {
+    const auto [status, out] =
+        run_command(std::string("docker-compose -f " CHAT_SOURCE_DIR "/") + file + " config -q 2>&1");
+    EXPECT_EQ(status, 0) << file << ": " << out;
+  }
 }
 
-// The bots named in docker-compose.yml (services whose name starts "bot").
-std::vector<std::string> compose_bots() {
-  std::ifstream in(CHAT_SOURCE_DIR "/docker-compose.yml");
+// The bots named in a compose file (services whose name starts "bot").
+std::vector<std::string> compose_bots(const std::string& file = "docker-compose.yml") {
+  std::ifstream in(CHAT_SOURCE_DIR "/" + file);
   std::vector<std::string> bots;
   std::string line;
   while (std::getline(in, line)) {
@@ -92,11 +96,32 @@ std::vector<std::string> marked_processes(const std::string& marker) {
   return found;
 }
 
+// The processes whose command line holds `part`: redis-server writes its
+// title over its environment, so it is found by the address in its title.
+std::vector<std::string> processes_titled(const std::string& part) {
+  std::vector<std::string> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string cmdline = read_file(entry.path() / "cmdline");
+    for (char& ch : cmdline) ch = ch == '\0' ? ' ' : ch;
+    if (cmdline.find(part) != std::string::npos) found.push_back(pid + ": " + cmdline);
+  }
+  return found;
+}
+
 // Whatever becomes of the test, nothing the script started outlives it.
 struct KillMarkedOnExit {
   std::string marker;
+  std::string title;  // and, if not empty, processes_titled(title)
   ~KillMarkedOnExit() {
-    for (const auto& p : marked_processes(marker)) ::kill(std::stoi(p.substr(0, p.find(':'))), SIGKILL);
+    auto all = marked_processes(marker);
+    if (!title.empty()) {
+      const auto titled = processes_titled(title);
+      all.insert(all.end(), titled.begin(), titled.end());
+    }
+    for (const auto& p : all) ::kill(std::stoi(p.substr(0, p.find(':'))), SIGKILL);
   }
 };
 
@@ -116,12 +141,12 @@ void run_until_signal(int sig) {
   const fs::path logs = fs::temp_directory_path() / ("chat-demo-int-" + tag);
   fs::remove_all(logs);
   const std::string marker = "CHAT_DEMO_TEST_RUN=" + tag;
-  const KillMarkedOnExit guard{marker};  // destroyed after `script`, which kills the script itself
+  const KillMarkedOnExit guard{marker, ""};  // destroyed after `script`, which kills the script itself
   ChildProcess script({"/bin/bash", CHAT_SOURCE_DIR "/demo/run-local.sh", "--duration", "0", "--port", "0", "--logs",
                        logs.string()},
                       ChildOptions{{"CHAT_BIN=" CHAT_PATH, "CHATD_BIN=" CHATD_PATH, marker}});
   ASSERT_TRUE(script.wait_line("run-local: Ctrl+C stops everything", 60s)) << script.text();
-  const std::regex listening(R"(run-local: chatd listening on 127\.0\.0\.1:(\d+) with)");
+  const std::regex listening(R"(run-local: server: chatd listening on 127\.0\.0\.1:(\d+) with)");
   std::smatch m;
   const std::string first = script.lines().front();
   ASSERT_TRUE(std::regex_search(first, m, listening)) << script.text();
@@ -182,6 +207,76 @@ void run_until_signal(int sig) {
 TEST(DemoTest, LocalRunUntilCtrlCStopsEverythingAndSaysWhatEachBotHeard) { run_until_signal(SIGINT); }
 
 TEST(DemoTest, LocalRunStopsAtOnceOnSigterm) { run_until_signal(SIGTERM); }
+
+// docker-compose.cluster.yml without Docker: Redis, two nodes, bots on
+// both; each bot hears every other across the nodes, and a SIGTERM stops
+// it all, Redis too.
+TEST(DemoTest, LocalClusterRunHasEveryBotHearEveryOtherAcrossTheNodes) {
+  if (run_command("command -v redis-server >/dev/null").first != 0) GTEST_SKIP() << "redis-server is not installed";
+  const auto bots = compose_bots("docker-compose.cluster.yml");
+  ASSERT_GE(bots.size(), 3u);
+  const std::string tag = std::to_string(::getpid()) + "-cluster";
+  const fs::path logs = fs::temp_directory_path() / ("chat-demo-" + tag);
+  fs::remove_all(logs);
+  const std::string marker = "CHAT_DEMO_TEST_RUN=" + tag;
+  KillMarkedOnExit guard{marker, ""};
+  ChildProcess script({"/bin/bash", CHAT_SOURCE_DIR "/demo/run-local.sh", "--cluster", "--duration", "0", "--logs",
+                       logs.string()},
+                      ChildOptions{{"CHAT_BIN=" CHAT_PATH, "CHATD_BIN=" CHATD_PATH, marker}});
+  ASSERT_TRUE(script.wait_line("run-local: Ctrl+C stops everything", 60s)) << script.text();
+  const std::string text = script.text();
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(run-local: redis: redis-server on 127\.0\.0\.1:(\d+))")))
+      << text;
+  guard.title = "redis-server 127.0.0.1:" + m[1].str();
+  std::map<std::string, std::string> node_of_port;
+  const std::regex node_line(R"(run-local: (node-\w+): chatd listening on 127\.0\.0\.1:(\d+) with)");
+  for (auto it = std::sregex_iterator(text.begin(), text.end(), node_line); it != std::sregex_iterator(); ++it) {
+    node_of_port[(*it)[2]] = (*it)[1];
+  }
+  ASSERT_EQ(node_of_port.size(), 2u) << "two nodes on two ports\n" << text;
+  std::set<std::string> nodes_with_bots;
+  for (const auto& bot : bots) {
+    ASSERT_TRUE(std::regex_search(text, m, std::regex("run-local: bot-" + bot + R"(: env CHAT_HOST=127\.0\.0\.1 CHAT_PORT=(\d+) )")))
+        << text;
+    ASSERT_TRUE(node_of_port.contains(m[1])) << bot << " is on no node\n" << text;
+    nodes_with_bots.insert(node_of_port[m[1]]);
+  }
+  EXPECT_EQ(nodes_with_bots.size(), 2u) << "bots on both nodes\n" << text;
+  for (const auto& [port, node] : node_of_port) {
+    const std::string log = read_file(logs / (node + ".log"));
+    EXPECT_NE(log.find("cluster: node " + node + " on Redis at redis://127.0.0.1:"), std::string::npos) << log;
+  }
+  auto everyone_heard = [&] {
+    for (const auto& bot : bots) {
+      const std::string log = read_file(logs / ("bot-" + bot + ".log"));
+      for (const auto& other : bots) {
+        if (other != bot && log.find("#lobby <" + other + "> ") == std::string::npos) return false;
+      }
+    }
+    return true;
+  };
+  ASSERT_TRUE(wait_until(everyone_heard, 60s, 200ms)) << script.text();
+  EXPECT_EQ(processes_titled(guard.title).size(), 1u) << guard.title;
+  script.signal(SIGTERM);
+  const auto status = script.wait_exit(30s);
+  ASSERT_TRUE(status.has_value()) << script.text();
+  EXPECT_EQ(*status, 0) << script.text();
+  std::vector<std::string> left;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        left = marked_processes(marker);
+        const auto redis = processes_titled(guard.title);
+        left.insert(left.end(), redis.begin(), redis.end());
+        return left.empty();
+      },
+      10s, 100ms))
+      << "left running:\n" << joined(left);
+  for (const auto& [port, node] : node_of_port) {
+    EXPECT_EQ(read_file(logs / (node + ".log")).find("ERROR"), std::string::npos) << read_file(logs / (node + ".log"));
+  }
+  fs::remove_all(logs);
+}
 
 }  // namespace
 }  // namespace chat::testing
