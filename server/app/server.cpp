@@ -129,7 +129,7 @@ Server::Server(Config config) {
                                                 context_.config.login_attempts_per_min,
                                                 context_.config.max_stored_directs};
   accounts_ = std::make_unique<AccountService>(account_options, std::move(account_store));
-  context_.epoch = store_->epoch();
+  context_.epoch = cluster_ ? cluster_->epoch() : store_->epoch();
   context_.welcome = welcome_frame(context_.config, context_.epoch);
   if (context_.config.tls()) {
     context_.tls = common::server_tls_context(context_.config.tls_cert, context_.config.tls_key);

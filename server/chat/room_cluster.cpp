@@ -29,7 +29,9 @@ void RoomShard::on(msg::ClusterReady&& m) {
   router_.assert_owner();
   auto node = watching_.extract(m.room);
   if (auto it = rooms_.find(m.room); it != rooms_.end() && it->second.live) {
-    // Subscribed again after the link lost Redis: repair what was missed.
+    // Subscribed again after the link lost Redis: repair what was missed,
+    // or, if Redis lost the room (it came back empty: a new epoch), number
+    // from 1 again.
     RoomState& room = it->second;
     if (!m.ok) return;
     if (m.epoch != 0 && m.epoch != room.incarnation) new_epoch(room, m.epoch);
@@ -70,8 +72,8 @@ void RoomShard::go_live(RoomState& room) {
   auto node = ready_.extract(room.name);
   if (node.empty()) return;
   const msg::ClusterReady& ready = node.mapped();
-  // A room never said in gets a random incarnation (a counter would repeat
-  // across nodes and restarts); its first say gives Redis that epoch.
+  // The room's epoch in Redis, made at its first watch on any node: every
+  // node tells its joiners the same incarnation.
   room.incarnation = ready.epoch != 0 ? ready.epoch : common::random_id();
   room.last_seq = room.delivered_seq = ready.last_seq;
   store_.evict(room.name);
@@ -113,8 +115,10 @@ void RoomShard::on(msg::ClusterDeliver&& m) {
   if (it == rooms_.end() || !it->second.live) return;  // not watched here (any more)
   RoomState& room = it->second;
   if (m.say.epoch != room.incarnation) {
+    // Redis lost the room and a say made it again before this node's
+    // ready did (or the room's first say raced its first watch).
     if (room.delivered_seq != 0 || m.say.seq != 1) new_epoch(room, m.say.epoch);
-    room.incarnation = m.say.epoch;  // the room's first say named its numbering
+    room.incarnation = m.say.epoch;
   }
   if (m.say.seq <= room.delivered_seq) return;  // read with the ready already
   room.ahead.emplace(m.say.seq, std::move(m.say));

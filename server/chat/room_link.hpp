@@ -18,11 +18,12 @@ class RoomLink {
   virtual ~RoomLink() = default;
   // This node's id, as every say's origin names it.
   virtual const std::string& node() const = 0;
-  // Numbered, stored and published by Redis; `new_epoch` names the room's
-  // numbering if it has none there yet.
-  virtual void say(cluster::Say&& say, std::uint64_t new_epoch, SessionId session, std::uint64_t request_id) = 0;
-  // Subscribe to the room's says, then msg::ClusterReady with its newest
-  // `tail`; unwatch when its last member here has left.
+  // Numbered, stored and published by Redis.
+  virtual void say(cluster::Say&& say, SessionId session, std::uint64_t request_id) = 0;
+  // Subscribe to the room's says, then msg::ClusterReady with its epoch
+  // (made in Redis if the room has none, so every node names it alike
+  // from its first join) and newest `tail`; unwatch when its last member
+  // here has left.
   virtual void watch(const std::string& room, std::size_t tail) = 0;
   virtual void unwatch(const std::string& room) = 0;
   // msg::ClusterRange with the says lo..hi.

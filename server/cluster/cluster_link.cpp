@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 #include <spdlog/spdlog.h>
 
@@ -34,6 +35,14 @@ ClusterLink::ClusterLink(Options options) : options_(std::move(options)) {
   sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
   sub_heard_ = Clock::now();
   next_ping_ = sub_heard_ + kPingEvery;
+  // The cluster's epoch: the first node's, or this one's random id.
+  cmd_->command({"SET", cluster::keys::kEpoch, std::to_string(common::random_id()), "NX"});
+  const redis::Reply epoch = cmd_->command({"GET", cluster::keys::kEpoch});
+  const std::string text = redis::text(epoch.get());
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), epoch_);
+  if (ec != std::errc() || end != text.data() + text.size() || epoch_ == 0) {
+    throw redis::Error("Redis at " + options_.endpoint.str() + " has a chat:epoch that is not one: " + text);
+  }
 }
 
 ClusterLink::~ClusterLink() { stop(); }
@@ -119,6 +128,9 @@ void ClusterLink::try_connect() {
     cmd_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
     const redis::Reply loaded = cmd_->command(cluster::load_command());
     if (redis::is_error(loaded.get())) throw redis::Error(redis::text(loaded.get()));
+    // Redis may have come back empty: the cluster keeps this node's epoch
+    // (its clients' seqs are checked by the rooms' incarnations).
+    cmd_->command({"SET", cluster::keys::kEpoch, std::to_string(epoch_), "NX"});
     sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
     if (!watched_.empty()) {
       std::vector<std::string> argv = {"SUBSCRIBE"};
@@ -190,7 +202,9 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
   try {
     // One round trip for the batch.
     for (const auto& s : says) {
-      cmd_->append(cluster::say_command(s.say, options_.limits, s.new_epoch != 0 ? s.new_epoch : common::random_id()));
+      // A room Redis has no epoch for lost its state there (a watch makes
+      // one): a new numbering, under an epoch no node has seen.
+      cmd_->append(cluster::say_command(s.say, options_.limits, common::random_id()));
     }
     for (; answered < says.size(); ++answered) {
       const redis::Reply reply = cmd_->next_reply();
@@ -291,12 +305,14 @@ void ClusterLink::ready(const std::string& room) {
   msg::ClusterReady out{room, false, 0, 0, {}};
   const auto started = Clock::now();
   try {
+    cmd_->append(cluster::open_command(room, common::random_id()));
     cmd_->append(cluster::meta_command(room));
     cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
+    const redis::Reply opened = cmd_->next_reply();
     const redis::Reply meta = cmd_->next_reply();
     const redis::Reply tail = cmd_->next_reply();
     timed(started);
-    const auto m = cluster::parse_meta(meta.get());
+    const auto m = redis::is_error(opened.get()) ? std::nullopt : cluster::parse_meta(meta.get());
     auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
     if (m && says) {
       out.ok = true;

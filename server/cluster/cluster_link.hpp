@@ -45,7 +45,6 @@ namespace chat::server {
 namespace link_mail {
 struct Say {
   cluster::Say say;
-  std::uint64_t new_epoch = 0;  // the room's numbering, if Redis has none for it
   SessionId session = 0;
   std::uint64_t request_id = 0;
 };
@@ -101,6 +100,8 @@ class ClusterLink {
   void stop();
   Mail& inbox() { return mail_; }
   const std::string& node() const { return options_.node; }
+  // The cluster's epoch, read at construction (keys::kEpoch).
+  std::uint64_t epoch() const { return epoch_; }
   // Any thread: the link's counters for /metrics.
   void add_metrics(MetricsSnapshot& out) const;
 
@@ -128,6 +129,7 @@ class ClusterLink {
   std::string channel_room(const std::string& channel) const;
 
   const Options options_;
+  std::uint64_t epoch_ = 0;
   std::unique_ptr<redis::Conn> cmd_;
   std::unique_ptr<redis::Conn> sub_;
   // Watched rooms -> how many newest says their ready reads.
@@ -166,8 +168,8 @@ class ClusterLinkPort final : public RoomLink {
  public:
   explicit ClusterLinkPort(ClusterLink& link) : node_(link.node()), to_link_(link.inbox()) {}
   const std::string& node() const override { return node_; }
-  void say(cluster::Say&& say, std::uint64_t new_epoch, SessionId session, std::uint64_t request_id) override {
-    to_link_.send(link_mail::Say{std::move(say), new_epoch, session, request_id});
+  void say(cluster::Say&& say, SessionId session, std::uint64_t request_id) override {
+    to_link_.send(link_mail::Say{std::move(say), session, request_id});
   }
   void watch(const std::string& room, std::size_t tail) override { to_link_.send(link_mail::Watch{room, tail}); }
   void unwatch(const std::string& room) override { to_link_.send(link_mail::Unwatch{room}); }

@@ -19,7 +19,7 @@ class ClusterSequencer final : public Sequencer {
   void publish(RoomState& room, msg::Publish&& m) override {
     link_.say(cluster::Say{room.name, std::move(m.nick), std::move(m.identity), m.client_msg_id, std::move(m.text),
                            now_ms(), cluster::make_origin(link_.node(), m.session, m.request_id)},
-              room.incarnation, m.session, m.request_id);
+              m.session, m.request_id);
   }
   void on_durable(RoomState&, std::uint64_t) override {}
   void on_store_health(const msg::StoreHealth&) override {}

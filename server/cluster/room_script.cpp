@@ -65,6 +65,14 @@ local function say(keys, args)
 end
 redis.register_function('chat_say', say)
 
+-- A room being watched: KEYS its meta hash and stream; ARGV[1] an epoch
+-- for it if it has none (then no stream entry of an old numbering is left).
+local function open(keys, args)
+  if redis.call('HSETNX', keys[1], 'epoch', args[1]) == 1 then redis.call('DEL', keys[2]) end
+  return 1
+end
+redis.register_function('chat_open', open)
+
 -- Nick leases: KEYS[1] the nick's key; ARGV: this node, seconds.
 -- Returns '' when the node holds it now, else the node that does.
 local function lease(keys, args)
@@ -120,6 +128,10 @@ std::vector<std::string> refresh_command(const std::vector<std::string>& folded,
   argv.emplace_back(node);
   argv.push_back(std::to_string(seconds));
   return argv;
+}
+
+std::vector<std::string> open_command(std::string_view room, std::uint64_t epoch) {
+  return {"FCALL", "chat_open", "2", keys::meta(room), keys::stream(room), std::to_string(epoch)};
 }
 
 std::vector<std::string> meta_command(std::string_view room) { return {"HMGET", keys::meta(room), "epoch", "seq"}; }

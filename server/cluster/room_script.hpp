@@ -34,6 +34,9 @@ std::string stream(std::string_view room);   // entries <seq>-0: sender identity
 std::string said(std::string_view room, std::string_view identity, std::uint64_t client_msg_id);
 std::string channel(std::string_view room);  // where each say is published
 std::string nick(std::string_view folded);   // a nick's lease: the node holding it
+// The cluster's epoch (every node's Welcome.epoch): made by the first node
+// to start, so a client moving to another node keeps its seqs.
+inline constexpr const char* kEpoch = "chat:epoch";
 }  // namespace keys
 
 // Nicks are cluster-unique: a node holds a nick by a lease in Redis (the
@@ -73,6 +76,8 @@ std::optional<Published> parse_published(std::string_view room, std::string_view
 // Reading a room: its epoch and newest seq (HMGET), a range of its stream
 // by seq (XRANGE), its newest `count` (XREVRANGE).
 std::vector<std::string> meta_command(std::string_view room);
+// FCALL chat_open: gives the room `epoch` if it has none in Redis.
+std::vector<std::string> open_command(std::string_view room, std::uint64_t epoch);
 std::vector<std::string> range_command(std::string_view room, std::uint64_t lo, std::uint64_t hi);
 std::vector<std::string> tail_command(std::string_view room, std::size_t count);
 struct RoomMeta {
