@@ -137,9 +137,15 @@ TEST(ClusterOutageTest, ASayWhoseAnswerWasLostIsAnsweredOnceWithTheMessageWhenRe
   ASSERT_TRUE(after.has_message()) << after.DebugString();
   EXPECT_EQ(after.message().seq(), 2u);
   ASSERT_TRUE(bob.wait_messages("#lost", 2));
+  // A reply wakes the test before the client has recorded its message;
+  // what came before a ping's answer has been.
+  ASSERT_TRUE(ann.ping().has_pong());
+  ASSERT_TRUE(bob.ping().has_pong());
   for (const TestClient* c : {&ann, &bob}) {
     const auto got = c->messages("#lost");
-    ASSERT_EQ(got.size(), 2u) << "once each";
+    std::string seen;
+    for (const auto& g : got) seen += " " + std::to_string(g.seq()) + ":" + g.text();
+    ASSERT_EQ(got.size(), 2u) << (c == &ann ? "ann" : "bob") << " once each:" << seen;
     EXPECT_EQ(got[0].text(), "in doubt");
     EXPECT_EQ(got[1].text(), "after");
   }
