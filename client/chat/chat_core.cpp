@@ -64,6 +64,7 @@ ChatCore::ChatCore(asio::io_context& io, Options options, Sink sink)
       sink_(std::move(sink)),
       owner_(std::this_thread::get_id()),
       nick_(options_.nick),
+      servers_(parse_servers(options_.host, options_.port)),
       rng_(std::random_device{}()),
       reconnect_timer_(io),
       ping_timer_(io),
@@ -152,8 +153,9 @@ void ChatCore::connect() {
   if (client_) client_->close();
   client_ = client::Client::create(io_, std::move(ev));
   if (options_.tls) client_->use_tls(options_.tls);
-  set_state(ConnState::kConnecting, options_.host + ":" + std::to_string(options_.port));
-  client_->connect(options_.host, options_.port, [this, live](std::error_code ec) {
+  const Server& server = servers_[server_];
+  set_state(ConnState::kConnecting, server.str());
+  client_->connect(server.host, server.port, [this, live](std::error_code ec) {
     if (!live()) return;
     if (ec) return schedule_reconnect("cannot connect: " + ec.message());
     on_connected();
@@ -256,7 +258,11 @@ void ChatCore::schedule_reconnect(const std::string& why) {
   if (quitting_) return;
   ++gen_;  // whatever the old connection still says is stale now
   hello_pending_ = false;
-  const auto delay = reconnect_delay(attempt_, options_.reconnect_min, options_.reconnect_max, rng_);
+  // With several servers the next is tried; a round of them failing backs
+  // off as one failure does.
+  server_ = (server_ + 1) % servers_.size();
+  const int round = attempt_ / static_cast<int>(servers_.size());
+  const auto delay = reconnect_delay(round, options_.reconnect_min, options_.reconnect_max, rng_);
   ++attempt_;
   set_state(ConnState::kWaiting, why, delay.count());
   reconnect_timer_.expires_after(delay);

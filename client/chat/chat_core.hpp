@@ -44,11 +44,14 @@
 
 #include "client/chat/commands.hpp"
 #include "client/chat/events.hpp"
+#include "client/chat/servers.hpp"
 #include "client/lib/client.hpp"
 
 namespace chat::term {
 
 struct Options {
+  // One server, or a cluster's nodes: "a,b:7779,[::1]" (servers.hpp), each
+  // on `port` unless it names its own. A drop moves to the next.
   std::string host = "127.0.0.1";
   std::uint16_t port = 7777;
   // Speak TLS, verifying the server with this context (null: plaintext).
@@ -231,6 +234,8 @@ class ChatCore {
   // login is refused.
   std::optional<std::string> login_fallback_;
   int attempt_ = 0;
+  std::vector<Server> servers_;
+  std::size_t server_ = 0;  // the one in use, or tried next
   std::mt19937_64 rng_;
   asio::steady_timer reconnect_timer_;
   asio::steady_timer ping_timer_;

@@ -9,10 +9,13 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <stdexcept>
+#include <vector>
 
 #include "client/chat/encoding.hpp"
 #include "client/chat/line_mode.hpp"
 #include "client/chat/probe.hpp"
+#include "client/chat/servers.hpp"
 #include "client/chat/tui.hpp"
 #include "common/tls_context.hpp"
 #include "common/version.hpp"
@@ -31,7 +34,10 @@ int main(int argc, char** argv) {
   std::string tls_ca;
 
   CLI::App app{"chat: a terminal client for chatd", "chat"};
-  app.add_option("--host", options.host, "Server address")->envname("CHAT_HOST")->capture_default_str();
+  app.add_option("--host", options.host,
+                 "Server address; a cluster's nodes as a list (a,b:7779,[::1]), tried in turn when one goes away")
+      ->envname("CHAT_HOST")
+      ->capture_default_str();
   app.add_option("--port", options.port, "Server port")->envname("CHAT_PORT")->capture_default_str();
   app.add_flag("--tls", tls, "Connect with TLS, verifying the server's certificate (chatd's --tls-port, 7778)")
       ->envname("CHAT_TLS");
@@ -67,7 +73,22 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (check) return chat::term::probe(options.host, options.port, options.tls, std::chrono::seconds(5));
+  std::vector<chat::term::Server> servers;
+  try {
+    servers = chat::term::parse_servers(options.host, options.port);
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "chat: --host: " << e.what() << "\n";
+    return 2;
+  }
+  if (check) {
+    // Up if any of them is.
+    int status = 1;
+    for (const auto& s : servers) {
+      status = chat::term::probe(s.host, s.port, options.tls, std::chrono::seconds(5));
+      if (status == 0) break;
+    }
+    return status;
+  }
   if (nick->count() == 0 && options.nick.empty()) {
     std::cerr << "chat: --nick is required (or set CHAT_NICK)\n";
     return 2;

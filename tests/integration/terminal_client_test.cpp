@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 
+#include "integration/json_lines.hpp"
 #include "integration/term_helpers.hpp"
 #include "support/server_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -46,35 +47,6 @@ std::vector<json> events(const ChildProcess& p) {
     if (!j.is_discarded()) out.push_back(std::move(j));
   }
   return out;
-}
-
-// Sequence numbers of the live (non-replayed) messages shown for `room`.
-std::vector<std::uint64_t> shown_seqs(const std::vector<std::string>& lines, const std::string& room) {
-  std::vector<std::uint64_t> seqs;
-  for (const auto& l : lines) {
-    auto j = json::parse(l, nullptr, false);
-    if (j.is_discarded() || j.value("type", "") != "message" || j.value("room", "") != room) continue;
-    if (j.value("history", false)) continue;
-    seqs.push_back(j.value("seq", std::uint64_t{0}));
-  }
-  return seqs;
-}
-
-int count_type(const std::vector<std::string>& lines, const std::string& type, const std::string& key = "",
-               const std::string& value = "") {
-  int n = 0;
-  for (const auto& l : lines) {
-    auto j = json::parse(l, nullptr, false);
-    if (j.is_discarded() || j.value("type", "") != type) continue;
-    if (!key.empty() && j.value(key, "") != value) continue;
-    ++n;
-  }
-  return n;
-}
-
-bool has_seqs_through(const std::vector<std::string>& lines, const std::string& room, std::uint64_t n) {
-  const auto seqs = shown_seqs(lines, room);
-  return std::set<std::uint64_t>(seqs.begin(), seqs.end()).size() >= n;
 }
 
 TEST(TerminalLineModeTest, CutConnectionsCatchUpWithEveryMessageOnceInOrder) {
