@@ -10,8 +10,8 @@ std::int64_t now_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-common::SharedFrame error_frame(v1::Error::Code code, std::string_view message,
-                                std::uint64_t request_id, std::uint32_t retry_after_ms) {
+v1::ServerFrame error_message(v1::Error::Code code, std::string_view message, std::uint64_t request_id,
+                              std::uint32_t retry_after_ms) {
   v1::ServerFrame frame;
   frame.set_request_id(request_id);
   auto* error = frame.mutable_error();
@@ -19,7 +19,12 @@ common::SharedFrame error_frame(v1::Error::Code code, std::string_view message,
   error->set_message(std::string(message));
   error->set_request_id(request_id);
   error->set_retry_after_ms(retry_after_ms);
-  return common::make_shared_frame(frame);
+  return frame;
+}
+
+common::SharedFrame error_frame(v1::Error::Code code, std::string_view message,
+                                std::uint64_t request_id, std::uint32_t retry_after_ms) {
+  return common::make_shared_frame(error_message(code, message, request_id, retry_after_ms));
 }
 
 }  // namespace chat::server

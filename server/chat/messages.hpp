@@ -270,6 +270,9 @@ struct RouteDirect {
   std::string text;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+  // Cluster mode: from a sender on another node ("node:session:request",
+  // session 0 here), which is answered through RemoteDirects.
+  std::string origin = {};
 };
 
 // Direct messages to an offline account (issue 13): the nick owner finds
@@ -328,6 +331,7 @@ struct DeliverDirect {
   SharedFrame frame;
   SessionId sender = 0;
   std::uint64_t request_id = 0;
+  std::string origin = {};  // a sender on another node (RouteDirect::origin)
 };
 
 // store actor -> room owner: the room's messages up to `seq` are durable.

@@ -58,15 +58,7 @@ void NickShard::on(msg::RouteDirect&& m) {
   router_.assert_owner();
   const std::string to = m.to;  // a copy: the callback takes `m`
   registry_.resolve(to, [this, m = std::move(m)](const NickHolder* holder) mutable {
-    if (holder == nullptr) {
-      if (const std::string* account = account_named(m.to); account != nullptr && offline_ != nullptr) {
-        offline_->store(msg::StoreDirect{*account, msg::StoredDirect{0, std::move(m.from_nick), std::move(m.text), now_ms()},
-                                         m.session, m.request_id});
-        return;
-      }
-      router_.error_to_session(m.session, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.to, m.request_id);
-      return;
-    }
+    if (holder == nullptr) return route_elsewhere(std::move(m));
     v1::ServerFrame frame;
     auto* direct = frame.mutable_direct();
     direct->set_sender(std::move(m.from_nick));
@@ -77,10 +69,26 @@ void NickShard::on(msg::RouteDirect&& m) {
     bool first = true;
     for (SessionId target : holder->sessions) {
       router_.send(reactor_of(target), msg::DeliverDirect{target, holder->nick, shared, first ? m.session : 0,
-                                                          m.request_id});
+                                                          m.request_id, first ? m.origin : std::string()});
       first = false;
     }
   });
+}
+
+void NickShard::route_elsewhere(msg::RouteDirect&& m) {
+  const std::string no_such = "no such nick: " + m.to;
+  if (!m.origin.empty()) {
+    // Its node found the nick's lease on this one, but the nick has gone.
+    if (remote_ != nullptr) remote_->answer(m.origin, error_message(v1::Error::CODE_NO_SUCH_NICK, no_such));
+    return;
+  }
+  if (const std::string* account = account_named(m.to); account != nullptr && offline_ != nullptr) {
+    offline_->store(msg::StoreDirect{*account, msg::StoredDirect{0, std::move(m.from_nick), std::move(m.text), now_ms()},
+                                     m.session, m.request_id});
+    return;
+  }
+  if (remote_ != nullptr) return remote_->send(std::move(m));
+  router_.error_to_session(m.session, v1::Error::CODE_NO_SUCH_NICK, no_such, m.request_id);
 }
 
 void NickShard::on(msg::NotifyNick&& m) {

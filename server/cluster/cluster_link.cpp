@@ -26,13 +26,16 @@ constexpr auto kInDoubtFor = std::chrono::seconds(8);
 
 }  // namespace
 
-ClusterLink::ClusterLink(Options options) : options_(std::move(options)) {
+ClusterLink::ClusterLink(Options options)
+    : options_(std::move(options)), node_channel_(cluster::keys::node_channel(options_.node)) {
   cmd_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
   const redis::Reply loaded = cmd_->command(cluster::load_command());
   if (redis::is_error(loaded.get())) {
     throw redis::Error("Redis at " + options_.endpoint.str() + " refused the chat function: " + redis::text(loaded.get()));
   }
   sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+  sub_->append({"SUBSCRIBE", node_channel_});  // DMs for nicks held here
+  sub_->flush();
   sub_heard_ = Clock::now();
   next_ping_ = sub_heard_ + kPingEvery;
   // The cluster's epoch: the first node's, or this one's random id.
@@ -132,15 +135,13 @@ void ClusterLink::try_connect() {
     // (its clients' seqs are checked by the rooms' incarnations).
     cmd_->command({"SET", cluster::keys::kEpoch, std::to_string(epoch_), "NX"});
     sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
-    if (!watched_.empty()) {
-      std::vector<std::string> argv = {"SUBSCRIBE"};
-      for (const auto& [room, tail] : watched_) {
-        argv.push_back(cluster::keys::channel(room));
-        awaiting_confirmation_.insert(room);
-      }
-      sub_->append(argv);
-      sub_->flush();
+    std::vector<std::string> argv = {"SUBSCRIBE", node_channel_};
+    for (const auto& [room, tail] : watched_) {
+      argv.push_back(cluster::keys::channel(room));
+      awaiting_confirmation_.insert(room);
     }
+    sub_->append(argv);
+    sub_->flush();
     sub_heard_ = Clock::now();
     next_ping_ = sub_heard_ + kPingEvery;
     backoff_ = std::chrono::milliseconds(100);
@@ -185,11 +186,13 @@ void ClusterLink::add_metrics(MetricsSnapshot& out) const {
 
 void ClusterLink::refuse(const link_mail::Say& s, const std::string& why) {
   counters_.refused.fetch_add(1, std::memory_order_relaxed);
-  const auto reactor = reactor_of(s.session);
-  if (reactor >= reactors_.size()) return;
-  reactors_[reactor]->send(msg::ToSession{
-      s.session, error_frame(v1::Error::CODE_STORE_UNAVAILABLE, why, s.request_id, kRetryAfterMs),
-      v1::Error::CODE_STORE_UNAVAILABLE});
+  answer_session(s.session, error_frame(v1::Error::CODE_STORE_UNAVAILABLE, why, s.request_id, kRetryAfterMs),
+                 v1::Error::CODE_STORE_UNAVAILABLE);
+}
+
+void ClusterLink::answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code) {
+  const auto reactor = reactor_of(session);
+  if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{session, frame, code});
 }
 
 void ClusterLink::handle(std::vector<link_mail::Say>& says) {
@@ -231,8 +234,7 @@ void ClusterLink::handle(std::vector<link_mail::Say>& says) {
       m->set_seq(said->seq);
       m->set_timestamp_ms(said->timestamp_ms);
       m->set_client_msg_id(s.say.client_msg_id);
-      const auto reactor = reactor_of(s.session);
-      if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{s.session, common::make_shared_frame(frame)});
+      answer_session(s.session, common::make_shared_frame(frame), v1::Error::CODE_UNSPECIFIED);
     }
   } catch (const redis::Error& e) {
     // Whether the rest were numbered is not known. A named say is held and
@@ -351,7 +353,12 @@ void ClusterLink::read_subscriber() {
     while (redis::Reply reply = sub_->ready_reply()) {
       if (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) continue;
       const std::string kind = redis::text(reply->element[0]);
-      const std::string room = channel_room(redis::text(reply->element[1]));
+      const std::string channel = redis::text(reply->element[1]);
+      if (channel == node_channel_) {
+        if (kind == "message" && reply->elements == 3) on_node_message(redis::text(reply->element[2]));
+        continue;
+      }
+      const std::string room = channel_room(channel);
       if (kind == "message" && reply->elements == 3) {
         if (!watched_.contains(room)) continue;
         if (auto p = cluster::parse_published(room, redis::text(reply->element[2]))) {

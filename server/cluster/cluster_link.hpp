@@ -35,6 +35,8 @@
 
 #include "common/mailbox.hpp"
 #include "server/chat/messages.hpp"
+#include "common/names.hpp"
+#include "server/chat/remote_directs.hpp"
 #include "server/chat/room_link.hpp"
 #include "server/cluster/redis_conn.hpp"
 #include "server/cluster/room_script.hpp"
@@ -71,6 +73,21 @@ struct Lease {
 struct Unlease {
   std::string folded;
 };
+// Direct messages across nodes (cluster_link_directs.cpp): one to the node
+// holding `folded`'s lease, and the answer to one that came from another
+// node (a serialized ServerFrame, without its request_id).
+struct Direct {
+  std::string folded;
+  std::string to;
+  std::string from_nick;
+  std::string text;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
+struct Answer {
+  std::string origin;
+  std::string frame;
+};
 struct Stop {};
 }  // namespace link_mail
 
@@ -78,7 +95,7 @@ class ClusterLink {
  public:
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
                                             link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
-                                            link_mail::Stop>>;
+                                            link_mail::Direct, link_mail::Answer, link_mail::Stop>>;
   // A nick lease's life in Redis; the link refreshes its leases every third.
   static constexpr std::uint32_t kLeaseSeconds = 30;
   struct Options {
@@ -118,10 +135,16 @@ class ClusterLink {
   void handle(const link_mail::Lease& l);
   void handle(const link_mail::Unlease& u);
   void refresh_leases();
+  void handle(const link_mail::Direct& d);
+  void handle(const link_mail::Answer& a);
+  // A message on this node's own channel: a DM for a nick held here, or
+  // the answer to one sent from here.
+  void on_node_message(const std::string& payload);
   // Reads what the subscriber has (a failure drops both connections).
   void read_subscriber();
   void ready(const std::string& room);
   void refuse(const link_mail::Say& s, const std::string& why);
+  void answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code);
   // Says whose answer was lost with Redis: sent again (at the front of
   // `says`) once connected, refused once held too long.
   void settle_in_doubt(std::vector<link_mail::Say>& says);
@@ -129,6 +152,7 @@ class ClusterLink {
   std::string channel_room(const std::string& channel) const;
 
   const Options options_;
+  const std::string node_channel_;  // keys::node_channel(options_.node)
   std::uint64_t epoch_ = 0;
   std::unique_ptr<redis::Conn> cmd_;
   std::unique_ptr<redis::Conn> sub_;
@@ -162,12 +186,22 @@ class ClusterLink {
 };
 
 // A reactor's way to the link: the RoomLink its room owners use, and the
-// nick leases of its ClusterNickRegistry.
+// nick leases of its ClusterNickRegistry, and its nick owners'
+// RemoteDirects.
 // Thread safety: reactor-confined (one per reactor, its own Producer).
-class ClusterLinkPort final : public RoomLink {
+class ClusterLinkPort final : public RoomLink, public RemoteDirects {
  public:
   explicit ClusterLinkPort(ClusterLink& link) : node_(link.node()), to_link_(link.inbox()) {}
   const std::string& node() const override { return node_; }
+  // Direct messages to and from other nodes (RemoteDirects).
+  void send(msg::RouteDirect&& m) override {
+    std::string folded = common::fold_case(m.to);
+    to_link_.send(link_mail::Direct{std::move(folded), std::move(m.to), std::move(m.from_nick), std::move(m.text),
+                                    m.session, m.request_id});
+  }
+  void answer(const std::string& origin, const v1::ServerFrame& frame) override {
+    to_link_.send(link_mail::Answer{origin, frame.SerializeAsString()});
+  }
   void say(cluster::Say&& say, SessionId session, std::uint64_t request_id) override {
     to_link_.send(link_mail::Say{std::move(say), session, request_id});
   }

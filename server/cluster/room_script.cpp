@@ -73,6 +73,16 @@ local function open(keys, args)
 end
 redis.register_function('chat_open', open)
 
+-- A direct message for a nick: KEYS[1] its lease; ARGV[1] the message.
+-- Published on the channel of the node holding the lease; returns how
+-- many received it (0: no node holds the nick).
+local function direct(keys, args)
+  local holder = redis.call('GET', keys[1])
+  if not holder then return 0 end
+  return redis.call('PUBLISH', 'chat:node:{' .. holder .. '}:directs', args[1])
+end
+redis.register_function('chat_direct', direct)
+
 -- Nick leases: KEYS[1] the nick's key; ARGV: this node, seconds.
 -- Returns '' when the node holds it now, else the node that does.
 local function lease(keys, args)
@@ -111,7 +121,12 @@ std::vector<std::string> load_command() { return {"FUNCTION", "LOAD", "REPLACE",
 
 namespace keys {
 std::string nick(std::string_view folded) { return "chat:nick:" + std::string(folded); }
+std::string node_channel(std::string_view node) { return "chat:node:{" + std::string(node) + "}:directs"; }
 }  // namespace keys
+
+std::vector<std::string> direct_command(std::string_view folded, std::string_view payload) {
+  return {"FCALL", "chat_direct", "1", keys::nick(folded), std::string(payload)};
+}
 
 std::vector<std::string> lease_command(std::string_view folded, std::string_view node, std::uint32_t seconds) {
   return {"FCALL", "chat_lease", "1", keys::nick(folded), std::string(node), std::to_string(seconds)};

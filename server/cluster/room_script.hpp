@@ -34,6 +34,7 @@ std::string stream(std::string_view room);   // entries <seq>-0: sender identity
 std::string said(std::string_view room, std::string_view identity, std::uint64_t client_msg_id);
 std::string channel(std::string_view room);  // where each say is published
 std::string nick(std::string_view folded);   // a nick's lease: the node holding it
+std::string node_channel(std::string_view node);  // DMs for a node's nicks, and answers to its DMs
 // The cluster's epoch (every node's Welcome.epoch): made by the first node
 // to start, so a client moving to another node keeps its seqs.
 inline constexpr const char* kEpoch = "chat:epoch";
@@ -43,6 +44,8 @@ inline constexpr const char* kEpoch = "chat:epoch";
 // node's id, with an expiry) that it refreshes while a session here holds
 // the nick, and gives up when none does; a node that dies loses its nicks
 // when their leases run out.
+// FCALL chat_direct: `payload` to the node holding `folded`'s lease.
+std::vector<std::string> direct_command(std::string_view folded, std::string_view payload);
 std::vector<std::string> lease_command(std::string_view folded, std::string_view node, std::uint32_t seconds);
 std::vector<std::string> unlease_command(std::string_view folded, std::string_view node);
 std::vector<std::string> refresh_command(const std::vector<std::string>& folded, std::string_view node,

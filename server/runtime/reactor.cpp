@@ -32,8 +32,8 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       cluster_nicks_(cluster_port_ ? std::make_unique<ClusterNickRegistry>(*cluster_port_, index) : nullptr),
       authenticator_(*this, accounts),
       nicks_(*this, cluster_nicks_ ? static_cast<NickRegistry&>(*cluster_nicks_) : nick_registry_,
-             context.config.max_sessions_per_account, &authenticator_),
-      hub_(io_, index, context.config, metrics_, *this, authenticator_) {}
+             context.config.max_sessions_per_account, &authenticator_, cluster_port_.get()),
+      hub_(io_, index, context.config, metrics_, *this, authenticator_, cluster_port_.get()) {}
 
 Reactor::~Reactor() = default;
 

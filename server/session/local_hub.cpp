@@ -25,9 +25,9 @@ std::string reason_text(v1::Presence::Reason reason) {
 }  // namespace
 
 LocalHub::LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
-                   Router& router, Authenticator& authenticator)
+                   Router& router, Authenticator& authenticator, RemoteDirects* remote)
     : io_(io), index_(index), config_(config), metrics_(metrics), router_(router), authenticator_(authenticator),
-      read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
+      remote_(remote), read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
 
 LocalHub::~LocalHub() = default;
 
@@ -147,14 +147,20 @@ void LocalHub::on(msg::NickClaimed&& m) {
 void LocalHub::on(msg::DeliverDirect&& m) {
   assert_owner();
   Session* target = find(m.target);
+  // The sender, here or on another node (cluster mode), hears of the first
+  // copy; a copy for another session of the target's account has neither.
+  const bool remote = m.sender == 0 && !m.origin.empty() && remote_ != nullptr;
+  auto refuse = [&](v1::Error::Code code, const std::string& why, std::uint32_t retry_after_ms = 0) {
+    if (remote) {
+      remote_->answer(m.origin, error_message(code, why, 0, retry_after_ms));
+    } else if (m.sender != 0) {
+      router_.error_to_session(m.sender, code, why, m.request_id, retry_after_ms);
+    }
+  };
   // Gone: closed or closing, or it took another nick since the owner
   // resolved this one. The sender hears so, never an ack.
-  // A copy for another session of the target's account has no sender: the
-  // sender hears only of the first.
   if (target == nullptr || !target->open() || common::fold_case(target->nick()) != common::fold_case(m.target_nick)) {
-    if (m.sender == 0) return;
-    router_.error_to_session(m.sender, v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick, m.request_id);
-    return;
+    return refuse(v1::Error::CODE_NO_SUCH_NICK, "no such nick: " + m.target_nick);
   }
   const auto now = Session::Clock::now();
   std::uint32_t retry_after_ms = 0;
@@ -162,16 +168,14 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   if (admit != Session::DirectAdmit::kOk) {
     const bool rate = admit == Session::DirectAdmit::kRate;
     ReactorMetrics::bump(rate ? metrics_.directs_refused_rate : metrics_.directs_refused_backlog);
-    if (m.sender == 0) return;
-    router_.error_to_session(m.sender, v1::Error::CODE_TARGET_BUSY,
-                             m.target_nick + (rate ? " is being sent all the direct messages it may take now"
-                                                   : " has not read what it was sent yet"),
-                             m.request_id, retry_after_ms);
-    return;
+    return refuse(v1::Error::CODE_TARGET_BUSY,
+                  m.target_nick + (rate ? " is being sent all the direct messages it may take now"
+                                        : " has not read what it was sent yet"),
+                  retry_after_ms);
   }
   const std::size_t ahead = target->unsent_bytes();
   target->send_direct(m.frame);
-  if (m.sender == 0) return;
+  if (m.sender == 0 && !remote) return;
   v1::ServerFrame ack;
   ack.set_request_id(m.request_id);
   auto* reply = ack.mutable_direct_ack();
@@ -179,6 +183,7 @@ void LocalHub::on(msg::DeliverDirect&& m) {
   reply->set_timestamp_ms(now_ms());
   reply->set_target_heard_ms_ago(target->heard_ms_ago(now));
   reply->set_target_unsent_bytes(static_cast<std::uint32_t>(ahead));
+  if (remote) return remote_->answer(m.origin, ack);
   router_.to_session(m.sender, common::make_shared_frame(ack));
 }
 

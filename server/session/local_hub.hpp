@@ -19,6 +19,7 @@
 #include "server/app/config.hpp"
 #include "server/auth/authenticator.hpp"
 #include "common/mailbox.hpp"
+#include "server/chat/remote_directs.hpp"
 #include "server/chat/router.hpp"
 #include "server/net/admission.hpp"
 #include "server/net/transport.hpp"
@@ -31,8 +32,9 @@ class Session;
 
 class LocalHub {
  public:
+  // `remote`: in cluster mode, where a DM from another node is answered.
   LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
-           Router& router, Authenticator& authenticator);
+           Router& router, Authenticator& authenticator, RemoteDirects* remote = nullptr);
   ~LocalHub();
 
   // A new connection, greeted with `welcome`: a session with id `id` (the
@@ -105,6 +107,7 @@ class LocalHub {
   ReactorMetrics& metrics_;
   Router& router_;
   Authenticator& authenticator_;
+  RemoteDirects* remote_;
 
   std::uint64_t next_serial_ = 1;
   std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;

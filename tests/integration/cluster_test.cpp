@@ -20,6 +20,7 @@
 #include "support/frames.hpp"
 #include "support/redis_process.hpp"
 #include "support/test_client.hpp"
+#include "support/wait.hpp"
 
 namespace chat::testing {
 namespace {
@@ -177,6 +178,36 @@ TEST_F(ClusterTest, EveryNodeNamesTheSameEpochAndARoomTheSameIncarnation) {
   TestClient later(io_, nodes_[2]->port(), "late");
   const auto joined = later.join("#quiet");
   EXPECT_EQ(joined.join().incarnation(), *incarnations.begin()) << "its first say kept it";
+}
+
+// A direct message to a nick held on another node goes to that node and is
+// delivered as a local one; the sender hears that node's ack, or its
+// refusal, and NO_SUCH_NICK when no node holds the nick. DMs from one
+// sender arrive in the order sent.
+TEST_F(ClusterTest, ADirectMessageReachesANickOnAnotherNodeAndItsSenderHearsTheAck) {
+  TestClient ann(io_, nodes_[0]->port(), "ann");
+  TestClient bob(io_, nodes_[1]->port(), "bob");
+  const auto ack = ann.direct("bob", "hello from node0");
+  ASSERT_TRUE(ack.has_direct_ack()) << ack.DebugString();
+  EXPECT_EQ(ack.direct_ack().nick(), "bob");
+  ASSERT_TRUE(bob.wait([&] { return bob.directs().size() == 1; }));
+  EXPECT_EQ(bob.directs()[0].sender(), "ann");
+  EXPECT_EQ(bob.directs()[0].text(), "hello from node0");
+  const auto back = bob.direct("ANN", "and back");
+  ASSERT_TRUE(back.has_direct_ack()) << back.DebugString();
+  ASSERT_TRUE(ann.wait([&] { return ann.directs().size() == 1; }));
+  EXPECT_EQ(ann.directs()[0].text(), "and back");
+  EXPECT_EQ(code_of(ann.direct("nobody", "?")), v1::Error::CODE_NO_SUCH_NICK);
+  // In order, each acked once.
+  constexpr int kMany = 30;
+  for (int i = 0; i < kMany; ++i) ASSERT_TRUE(ann.direct("bob", "n" + std::to_string(i)).has_direct_ack()) << i;
+  ASSERT_TRUE(bob.wait([&] { return bob.directs().size() == 1 + kMany; }));
+  for (int i = 0; i < kMany; ++i) EXPECT_EQ(bob.directs()[1 + static_cast<std::size_t>(i)].text(), "n" + std::to_string(i));
+  // Gone from its node: refused, not lost silently.
+  bob.close();
+  TestClient probe(io_, nodes_[2]->port(), "probe");
+  ASSERT_TRUE(wait_until([&] { return code_of(probe.direct("bob", "still there?")) == v1::Error::CODE_NO_SUCH_NICK; },
+                         5s, 50ms));
 }
 
 TEST_F(ClusterTest, ANickHeldOnOneNodeIsRefusedOnAnotherUntilItIsLetGo) {
