@@ -406,8 +406,8 @@ void Connection::fail(const std::string& reason) {
 
 // -------------------------------------------------------------------- Worker
 
-Worker::Worker(const Options& options, RunControl& control, asio::ip::tcp::endpoint server)
-    : options_(options), control_(control), server_(std::move(server)) {}
+Worker::Worker(const Options& options, RunControl& control, std::vector<asio::ip::tcp::endpoint> servers)
+    : options_(options), control_(control), servers_(std::move(servers)) {}
 
 Worker::~Worker() { stop(); }
 
@@ -439,7 +439,8 @@ void Worker::stop() {
 void Worker::connect_more() {
   while (connecting_ < kConnectsInFlight && next_to_connect_ < connections_.size()) {
     ++connecting_;
-    connections_[next_to_connect_++]->connect(server_);
+    Connection& c = *connections_[next_to_connect_++];
+    c.connect(servers_[c.spec().server]);
   }
 }
 
@@ -469,21 +470,31 @@ namespace {
 
 using Workers = std::vector<std::unique_ptr<Worker>>;
 
-asio::ip::tcp::endpoint resolve(const Options& options) {
+// --port, then each --also-port.
+std::vector<asio::ip::tcp::endpoint> resolve(const Options& options) {
   asio::io_context io;
   asio::ip::tcp::resolver resolver(io);
-  const auto results = resolver.resolve(options.host, std::to_string(options.port));
-  if (results.empty()) throw std::runtime_error("cannot resolve " + options.host);
-  return *results.begin();
+  std::vector<std::uint16_t> ports = {options.port};
+  ports.insert(ports.end(), options.also_ports.begin(), options.also_ports.end());
+  std::vector<asio::ip::tcp::endpoint> out;
+  for (const auto port : ports) {
+    const auto results = resolver.resolve(options.host, std::to_string(port));
+    if (results.empty()) throw std::runtime_error("cannot resolve " + options.host);
+    out.push_back(*results.begin());
+  }
+  return out;
 }
 
 Workers start_workers(const Options& options, RunControl& control, std::vector<ConnectionSpec> specs) {
-  const auto server = resolve(options);
+  const auto servers = resolve(options);
   Workers workers;
   for (unsigned i = 0; i < options.threads; ++i) {
-    workers.push_back(std::make_unique<Worker>(options, control, server));
+    workers.push_back(std::make_unique<Worker>(options, control, servers));
   }
-  for (std::size_t i = 0; i < specs.size(); ++i) workers[i % workers.size()]->add(std::move(specs[i]));
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    specs[i].server = static_cast<std::uint32_t>(i % servers.size());
+    workers[i % workers.size()]->add(std::move(specs[i]));
+  }
   for (auto& worker : workers) worker->start();
   return workers;
 }
@@ -609,7 +620,7 @@ int run_pubsub(const Options& options, Result& result) {
   auto rate_limited = [&] { return control.rate_limited(); };
   wait_until(window_start, progress, "warming-up", rate_limited);
   const std::optional<double> server_cpu_0 =
-      options.server_pid ? process_cpu_seconds(options.server_pid) : std::nullopt;
+      server_cpu_seconds(options);
   const double self_cpu_0 = self_cpu_seconds();
   const std::int64_t measured_from = now_ns();
   wait_until(window_end, progress, "measuring", rate_limited);
@@ -617,7 +628,7 @@ int run_pubsub(const Options& options, Result& result) {
   const double self_cpu_1 = self_cpu_seconds();
   if (options.server_pid) result.rss_after_bytes = process_rss_bytes(options.server_pid);
   const std::optional<double> server_cpu_1 =
-      options.server_pid ? process_cpu_seconds(options.server_pid) : std::nullopt;
+      server_cpu_seconds(options);
 
   // Drain: wait (a while) until every publisher has stopped and every
   // subscriber has every message sent inside the window.

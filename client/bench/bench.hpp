@@ -79,6 +79,7 @@ struct ConnectionSpec {
   std::uint32_t room_first_pub = 0;  // the id of the room's first publisher
   unsigned room_pubs = 0;
   unsigned room_subs = 0;
+  std::uint32_t server = 0;  // which of --port and --also-port it connects to
 };
 
 // Counters a worker keeps for the final report.
@@ -191,7 +192,7 @@ class Connection {
 // connections() only after stop(). Everything else is worker-thread only.
 class Worker {
  public:
-  Worker(const Options& options, RunControl& control, asio::ip::tcp::endpoint server);
+  Worker(const Options& options, RunControl& control, std::vector<asio::ip::tcp::endpoint> servers);
   ~Worker();
 
   void add(ConnectionSpec spec);
@@ -218,7 +219,7 @@ class Worker {
 
   const Options& options_;
   RunControl& control_;
-  const asio::ip::tcp::endpoint server_;
+  const std::vector<asio::ip::tcp::endpoint> servers_;  // ConnectionSpec::server indexes it
   asio::io_context io_{1};  // declared first: destroyed after the sockets
   std::vector<std::unique_ptr<Connection>> connections_;
   std::thread thread_;

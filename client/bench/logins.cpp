@@ -179,9 +179,9 @@ int run_logins(const Options& options, Result& result) {
   const std::int64_t end = start + seconds(options.duration_s);
   control.set_window(start, end);
   std::this_thread::sleep_until(std::chrono::steady_clock::now() + std::chrono::nanoseconds(start - now_ns()));
-  const auto cpu_before = process_cpu_seconds(options.server_pid);
+  const auto cpu_before = server_cpu_seconds(options);
   std::this_thread::sleep_until(std::chrono::steady_clock::now() + std::chrono::nanoseconds(end - now_ns()));
-  const auto cpu_after = process_cpu_seconds(options.server_pid);
+  const auto cpu_after = server_cpu_seconds(options);
   stop.store(true);
   for (auto& t : threads) t.join();
 

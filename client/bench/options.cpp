@@ -23,6 +23,8 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   };
   flag("--host", o.host, "Server address");
   flag("--port", o.port, "Server port");
+  app.add_option("--also-port", o.also_ports,
+                 "A cluster's other node on --host (repeatable): connections go to --port and these in turn");
   bool tls = false;
   std::string tls_ca;
   app.add_flag("--tls", tls, "Connect with TLS (chatd's --tls-port), verifying --host's certificate");
@@ -47,6 +49,9 @@ ParsedOptions parse_options(int argc, const char* const* argv) {
   flag("--server-pid", o.server_pid,
        "The server's pid, for its CPU time (/proc/PID/stat) and memory (/proc/PID/status)")
       ->check(CLI::Range(0, 1 << 30));
+  app.add_option("--also-pid", o.also_pids,
+                 "Another process whose CPU counts as the server's (repeatable: the other nodes, Redis)")
+      ->check(CLI::Range(1, 1 << 30));
   flag("--idle", o.idle,
        "Idle mode: open this many logged-in connections, each joined to one of --rooms rooms, and "
        "report the server's RSS growth per connection (needs --server-pid; best on a freshly "

@@ -8,12 +8,16 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace chat::bench {
 
 struct Options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 7777;
+  // A cluster's other nodes (chatd --cluster): connection i goes to the
+  // (i mod n)-th of port, then these, in turn.
+  std::vector<std::uint16_t> also_ports;
   // --tls (and --tls-ca): every connection speaks TLS, verifying --host.
   std::shared_ptr<asio::ssl::context> tls;
 
@@ -29,6 +33,7 @@ struct Options {
   unsigned threads = 1;
 
   int server_pid = 0;  // 0: no server CPU or memory figures
+  std::vector<int> also_pids;  // their CPU counts as the server's too (other nodes, Redis)
   unsigned idle = 0;   // > 0: idle mode with this many connections
   bool logins = false;  // login mode (issue 13): logins with a password
   std::string nick_prefix = "b";

@@ -26,6 +26,17 @@ std::optional<double> process_cpu_seconds(int pid) {
   return static_cast<double>(utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+std::optional<double> server_cpu_seconds(const Options& options) {
+  if (options.server_pid == 0) return std::nullopt;
+  auto total = process_cpu_seconds(options.server_pid);
+  for (const int pid : options.also_pids) {
+    const auto more = process_cpu_seconds(pid);
+    if (!total || !more) return std::nullopt;
+    *total += *more;
+  }
+  return total;
+}
+
 std::optional<std::uint64_t> process_rss_bytes(int pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;

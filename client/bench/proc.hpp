@@ -6,11 +6,17 @@
 #include <cstdint>
 #include <optional>
 
+#include "client/bench/options.hpp"
+
 namespace chat::bench {
 
 // utime + stime of every thread of process `pid`, in seconds
 // (/proc/PID/stat fields 14 and 15); nothing if it cannot be read.
 std::optional<double> process_cpu_seconds(int pid);
+
+// --server-pid's CPU and every --also-pid's, summed; nothing without a
+// --server-pid or if one cannot be read.
+std::optional<double> server_cpu_seconds(const Options& options);
 
 // VmRSS of process `pid` in bytes (/proc/PID/status).
 std::optional<std::uint64_t> process_rss_bytes(int pid);

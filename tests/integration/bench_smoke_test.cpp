@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "support/child_process.hpp"
+#include "support/cluster_node.hpp"
+#include "support/redis_process.hpp"
 #include "support/server_fixture.hpp"
 
 namespace chat::testing {
@@ -99,6 +101,28 @@ TEST(ChatBenchTest, SmokeRunHasNoLossDuplicationOrReordering) {
   EXPECT_GT(*deliveries, 0) << run.out;
   EXPECT_GT(json_number(run.out, "latency_samples").value_or(0), 0) << run.out;
   EXPECT_NE(run.out.find("\"deliveries_per_server_cpu_s\":"), std::string::npos) << run.out;
+}
+
+// --also-port and --also-pid (issue 11): a run over two cluster nodes,
+// subscribers of each room on both, every process's CPU counted.
+TEST(ChatBenchTest, AClusterRunOverTwoNodesHasNoLossDuplicationOrReordering) {
+  if (!have_redis_server()) GTEST_SKIP() << "redis-server is not installed";
+  RedisProcess redis;
+  const auto a = cluster_node(redis.url(), 0);
+  const auto b = cluster_node(redis.url(), 1);
+  const BenchRun run = run_bench({"--port", std::to_string(a->port()), "--also-port", std::to_string(b->port()),
+                                  "--rooms", "2", "--subs", "6", "--pubs", "2", "--rate", "200", "--duration", "1",
+                                  "--warmup", "0.5", "--server-pid", std::to_string(a->pid()), "--also-pid",
+                                  std::to_string(b->pid()), "--also-pid", std::to_string(redis.pid()), "--json",
+                                  "--quiet"});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  for (const char* field : {"lost", "duplicated", "reordered", "seq_gaps", "disconnects", "errors"}) {
+    EXPECT_EQ(json_number(run.out, field), 0) << field << " in " << run.out;
+  }
+  EXPECT_GT(json_number(run.out, "deliveries").value_or(0), 0) << run.out;
+  EXPECT_GT(json_number(run.out, "deliveries_per_server_cpu_s").value_or(0), 0) << run.out;
+  EXPECT_GT(a->metric("chatd_connections_accepted_total"), 0);
+  EXPECT_GT(b->metric("chatd_connections_accepted_total"), 0) << "connections on both nodes";
 }
 
 TEST(ChatBenchTest, RateLimitedServerIsReportedAsAnError) {

@@ -30,6 +30,7 @@ class RedisProcess {
   std::uint16_t port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   const std::string& dir() const { return dir_; }
+  int pid() const { return child_->pid(); }
   // Sends `sig` and waits for the exit status.
   std::optional<int> stop(int sig, std::chrono::milliseconds timeout);
 
