@@ -76,6 +76,17 @@ std::string read_file(const fs::path& path) {
   return text.str();
 }
 
+// Whether each bot's log has a line from every other bot in #lobby.
+bool everyone_heard(const fs::path& logs, const std::vector<std::string>& bots) {
+  for (const auto& bot : bots) {
+    const std::string log = read_file(logs / ("bot-" + bot + ".log"));
+    for (const auto& other : bots) {
+      if (other != bot && log.find("#lobby <" + other + "> ") == std::string::npos) return false;
+    }
+  }
+  return true;
+}
+
 // The processes, the test's descendants or not, whose environment holds
 // `marker` ("NAME=value"): everything run-local.sh started, however it was
 // started, and however its parent died.
@@ -160,16 +171,7 @@ void run_until_signal(int sig) {
       << script.text();
 
   // Let them talk until every bot has heard every other.
-  auto everyone_heard = [&] {
-    for (const auto& bot : bots) {
-      const std::string log = read_file(logs / ("bot-" + bot + ".log"));
-      for (const auto& other : bots) {
-        if (other != bot && log.find("#lobby <" + other + "> ") == std::string::npos) return false;
-      }
-    }
-    return true;
-  };
-  ASSERT_TRUE(wait_until(everyone_heard, 60s, 200ms)) << script.text();
+  ASSERT_TRUE(wait_until([&] { return everyone_heard(logs, bots); }, 60s, 200ms)) << script.text();
   const auto running = marked_processes(marker);
   // At least the script, chatd, and a chat per bot (the bots' shells and sleeps besides).
   ASSERT_GE(running.size(), 2 + 2 * bots.size()) << joined(running);
@@ -247,16 +249,7 @@ TEST(DemoTest, LocalClusterRunHasEveryBotHearEveryOtherAcrossTheNodes) {
     const std::string log = read_file(logs / (node + ".log"));
     EXPECT_NE(log.find("cluster: node " + node + " on Redis at redis://127.0.0.1:"), std::string::npos) << log;
   }
-  auto everyone_heard = [&] {
-    for (const auto& bot : bots) {
-      const std::string log = read_file(logs / ("bot-" + bot + ".log"));
-      for (const auto& other : bots) {
-        if (other != bot && log.find("#lobby <" + other + "> ") == std::string::npos) return false;
-      }
-    }
-    return true;
-  };
-  ASSERT_TRUE(wait_until(everyone_heard, 60s, 200ms)) << script.text();
+  ASSERT_TRUE(wait_until([&] { return everyone_heard(logs, bots); }, 60s, 200ms)) << script.text();
   EXPECT_EQ(processes_titled(guard.title).size(), 1u) << guard.title;
   script.signal(SIGTERM);
   const auto status = script.wait_exit(30s);
