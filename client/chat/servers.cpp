@@ -1,7 +1,8 @@
 #include "client/chat/servers.hpp"
 
-#include <charconv>
 #include <stdexcept>
+
+#include "common/host_port.hpp"
 
 namespace chat::term {
 
@@ -12,32 +13,22 @@ std::string Server::str() const {
 
 namespace {
 
-std::uint16_t port_of(const std::string& text, const std::string& entry) {
-  unsigned value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
-    throw std::invalid_argument("bad port in server '" + entry + "'");
-  }
-  return static_cast<std::uint16_t>(value);
-}
-
 Server parse_one(const std::string& entry, std::uint16_t default_port) {
   if (entry.empty()) throw std::invalid_argument("an empty server in the list");
-  if (entry.front() == '[') {
-    const auto close = entry.find(']');
-    if (close == std::string::npos || close == 1) throw std::invalid_argument("bad server '" + entry + "'");
-    Server s{entry.substr(1, close - 1), default_port};
-    if (close + 1 == entry.size()) return s;
-    if (entry[close + 1] != ':') throw std::invalid_argument("bad server '" + entry + "'");
-    s.port = port_of(entry.substr(close + 2), entry);
-    return s;
-  }
+  const bool bracketed = entry.front() == '[';
   const auto colon = entry.find(':');
-  if (colon == std::string::npos || entry.find(':', colon + 1) != std::string::npos) {
-    return Server{entry, default_port};  // a name, or a bare IPv6 address
-  }
-  if (colon == 0) throw std::invalid_argument("bad server '" + entry + "'");
-  return Server{entry.substr(0, colon), port_of(entry.substr(colon + 1), entry)};
+  Server s{entry, default_port};
+  if (bracketed && entry.back() == ']') {
+    s.host = entry.substr(1, entry.size() - 2);  // "[v6]", on the default port
+  } else if (bracketed || (colon != std::string::npos && colon == entry.rfind(':'))) {
+    std::string error;
+    const auto where = common::split_host_port(entry, error);
+    if (!where) throw std::invalid_argument("bad server '" + entry + "': " + error);
+    if (where->port == 0) throw std::invalid_argument("bad port in server '" + entry + "'");
+    s = Server{where->host, where->port};
+  }  // else a name, or a bare IPv6 address, on the default port
+  if (s.host.empty()) throw std::invalid_argument("bad server '" + entry + "'");
+  return s;
 }
 
 }  // namespace

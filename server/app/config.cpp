@@ -5,6 +5,7 @@
 #include <limits>
 #include <thread>
 
+#include "common/host_port.hpp"
 #include "common/version.hpp"
 #include "server/cluster/redis_conn.hpp"
 #include "server/net/address.hpp"
@@ -299,7 +300,7 @@ void resolve_addresses(Config& c, const std::string& metrics) {
   if (!bind) throw CLI::ValidationError("--bind", error);
   c.bind = bind->to_string();
   if (metrics.empty()) return;
-  const auto where = split_host_port(metrics, error);
+  const auto where = common::split_host_port(metrics, error);
   if (!where) throw CLI::ValidationError("--metrics", error);
   // ":PORT" means every address, as in Prometheus exporters' --web.listen-address.
   const auto host = where->host.empty() ? std::optional(asio::ip::address(asio::ip::address_v4::any()))

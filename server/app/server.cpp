@@ -2,13 +2,11 @@
 
 #include <sys/resource.h>
 
-#include <cstdio>
-#include <random>
-
 #include <spdlog/spdlog.h>
 
 #include <asio/ssl/context.hpp>
 
+#include "common/random_id.hpp"
 #include "common/tls_context.hpp"
 #include "common/version.hpp"
 #include "server/chat/frames.hpp"
@@ -77,13 +75,6 @@ std::string raise_fd_limit(std::uint64_t& now) {
          ", hard limit " + std::to_string(limit.rlim_max) + ")";
 }
 
-std::string random_node_id() {
-  std::random_device rd;
-  char id[17];
-  std::snprintf(id, sizeof id, "%08x%08x", rd(), rd());
-  return id;
-}
-
 Admission::Limits admission_limits(const Config& c, std::string& summary) {
   std::uint64_t fds = 0;
   summary = raise_fd_limit(fds);
@@ -108,7 +99,7 @@ Server::Server(Config config) {
     // Cluster mode: Redis numbers, keeps and publishes the rooms' says;
     // each node keeps only the newest of its rooms in memory, to answer
     // joins and history without a round trip.
-    const std::string node = context_.config.node_id.empty() ? random_node_id() : context_.config.node_id;
+    const std::string node = context_.config.node_id.empty() ? std::to_string(common::random_id()) : context_.config.node_id;
     cluster_ = std::make_unique<ClusterLink>(ClusterLink::Options{redis::Endpoint::parse(context_.config.cluster),
                                                                   context_.config.redis_password, node,
                                                                   cluster::SayLimits{}, std::chrono::milliseconds(2000)});

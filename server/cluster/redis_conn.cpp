@@ -1,6 +1,6 @@
 #include "server/cluster/redis_conn.hpp"
 
-#include <charconv>
+#include "common/host_port.hpp"
 
 namespace chat::server::redis {
 
@@ -15,20 +15,12 @@ timeval to_timeval(std::chrono::milliseconds ms) {
 Endpoint Endpoint::parse(std::string_view url) {
   constexpr std::string_view kScheme = "redis://";
   if (url.substr(0, kScheme.size()) == kScheme) url.remove_prefix(kScheme.size());
-  const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos || colon == 0 || colon + 1 == url.size()) {
-    throw std::invalid_argument("expected redis://HOST:PORT");
-  }
-  Endpoint e;
-  e.host = std::string(url.substr(0, colon));
-  unsigned port = 0;
-  const std::string_view digits = url.substr(colon + 1);
-  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-  if (ec != std::errc() || end != digits.data() + digits.size() || port == 0 || port > 65535) {
-    throw std::invalid_argument("the port must be 1-65535");
-  }
-  e.port = static_cast<std::uint16_t>(port);
-  return e;
+  std::string error;
+  const auto where = common::split_host_port(std::string(url), error);
+  if (!where) throw std::invalid_argument("expected redis://HOST:PORT: " + error);
+  if (where->host.empty()) throw std::invalid_argument("expected redis://HOST:PORT");
+  if (where->port == 0) throw std::invalid_argument("the port must be 1-65535");
+  return Endpoint{where->host, where->port};
 }
 
 std::string Endpoint::str() const { return host + ":" + std::to_string(port); }

@@ -1,8 +1,8 @@
 #pragma once
 // Addresses as an operator writes them: a numeric IPv4 or IPv6 address (an
-// IPv6 one may be in brackets, "[::1]") or a host name, and ADDR:PORT pairs
-// ("127.0.0.1:9100", "[::1]:9100", "localhost:9100", ":9100"). Also the
-// inverse, an endpoint printed so that it can be pasted back: "[::1]:7777".
+// IPv6 one may be in brackets, "[::1]") or a host name (ADDR:PORT pairs
+// are common/host_port.hpp's). Also the inverse, an endpoint printed so
+// that it can be pasted back: "[::1]:7777".
 // Thread safety: free functions with no shared state (getaddrinfo is
 // thread-safe).
 
@@ -17,15 +17,6 @@ namespace chat::server {
 // the resolver gives for it, or its first IPv6 address if it has no IPv4
 // one. On failure returns nothing and says why in `error`.
 std::optional<asio::ip::address> resolve_host(const std::string& host, std::string& error);
-
-struct HostPort {
-  std::string host;  // brackets removed; empty when the text was ":PORT"
-  std::uint16_t port = 0;
-};
-// Splits "HOST:PORT", "[V6]:PORT" or ":PORT"; nothing (and `error`) if the
-// text is none of them, the port is not 0-65535, or an IPv6 address is
-// missing its brackets.
-std::optional<HostPort> split_host_port(const std::string& text, std::string& error);
 
 // The address a peer is counted by, for per-address limits: an IPv4
 // address itself, an IPv6 one by its /64 ("2001:db8:1:2::/64"), an IPv4
