@@ -8,7 +8,16 @@
 // seq past the next is held and the gap read from the room's stream
 // (ClusterRange) before anything after it is delivered: never a silent
 // skip. The last member leaving stops the watch and forgets the room.
+//
+// Presence crosses nodes the same way: each member's join, leave and
+// rename here goes to the room's member set in Redis, which publishes it
+// on the channel; the members on other nodes are mirrored in
+// RoomState::remote from the set as the ready read it and the changes
+// after, and each change is told to the members here as one made here.
 #include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <set>
 
 #include "common/random_id.hpp"
 #include "server/chat/room_shard.hpp"
@@ -34,6 +43,7 @@ void RoomShard::on(msg::ClusterReady&& m) {
     // from 1 again.
     RoomState& room = it->second;
     if (!m.ok) return;
+    resync_members(room, m.members, /*announce=*/true);
     if (m.epoch != 0 && m.epoch != room.incarnation) new_epoch(room, m.epoch);
     if (m.last_seq > room.delivered_seq && !room.repairing) {
       room.repairing = true;
@@ -76,6 +86,7 @@ void RoomShard::go_live(RoomState& room) {
   // node tells its joiners the same incarnation.
   room.incarnation = ready.epoch != 0 ? ready.epoch : common::random_id();
   room.last_seq = room.delivered_seq = ready.last_seq;
+  resync_members(room, ready.members, /*announce=*/false);
   store_.evict(room.name);
   for (const cluster::Published& p : ready.tail) {
     if (p.seq > ready.last_seq) continue;  // after the meta was read: it comes live
@@ -175,6 +186,87 @@ void RoomShard::deliver(RoomState& room, const cluster::Published& p) {
   message->set_client_msg_id(p.say.client_msg_id);
   store_.append(room.name, std::move(*message), p.say.identity);
   room.last_seq = room.delivered_seq = p.seq;
+}
+
+void RoomShard::tell_cluster(const RoomState& room, v1::Presence::Kind kind, v1::Presence::Reason reason,
+                             SessionId session, const std::string& nick, const std::string& old_nick) {
+  if (cluster_ == nullptr) return;
+  cluster_->member(room.name, cluster::MemberChange{kind, reason, nick, old_nick,
+                                                    cluster::member_id(cluster_->node(), session)});
+}
+
+void RoomShard::on(msg::ClusterPresence&& m) {
+  router_.assert_owner();
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end() || !it->second.live) return;  // not watched here (any more)
+  remote_change(it->second, m.change);
+}
+
+void RoomShard::remote_change(RoomState& room, const cluster::MemberChange& c) {
+  const auto kind = static_cast<v1::Presence::Kind>(c.kind);
+  const auto reason = static_cast<v1::Presence::Reason>(c.reason);
+  const bool renamed = kind == v1::Presence::KIND_RENAMED && room.remote.contains({c.old_nick, c.id});
+  if (renamed) {
+    const bool one_by_one = presence_one_by_one(room, c.old_nick);
+    if (!one_by_one) presence_one_by_one(room, c.nick);
+    room.remote.erase({c.old_nick, c.id});
+    room.remote.emplace(c.nick, c.id);
+    if (one_by_one) fan_out_.presence(room, c.nick, kind, reason, c.old_nick);
+    return;
+  }
+  // A rename of a member the mirror did not have is its join.
+  const bool joined = kind == v1::Presence::KIND_JOINED || kind == v1::Presence::KIND_RENAMED;
+  if (joined == room.remote.contains({c.nick, c.id})) return;  // known already: the ready read it
+  const bool one_by_one = presence_one_by_one(room, c.nick);
+  if (joined) {
+    room.remote.emplace(c.nick, c.id);
+  } else {
+    room.remote.erase({c.nick, c.id});
+  }
+  if (one_by_one) fan_out_.presence(room, c.nick, joined ? v1::Presence::KIND_JOINED : kind, reason);
+}
+
+void RoomShard::resync_members(RoomState& room, const std::vector<cluster::Member>& members, bool announce) {
+  const std::string& node = cluster_->node();
+  std::set<std::pair<std::string, std::string>> elsewhere;
+  std::set<SessionId> in_redis;
+  for (const cluster::Member& m : members) {
+    if (!cluster::is_on_node(m.id, node)) {
+      elsewhere.emplace(m.nick, m.id);
+      continue;
+    }
+    // One of this node's: gone from Redis if its session is not here now
+    // (it left while Redis was away).
+    SessionId session = 0;
+    const std::string_view number = std::string_view(m.id).substr(node.size() + 1);
+    std::from_chars(number.data(), number.data() + number.size(), session);
+    auto member = room.members.find(session);
+    if (member != room.members.end() && member->second.nick == m.nick) {
+      in_redis.insert(session);
+    } else {
+      cluster_->member(room.name, cluster::MemberChange{v1::Presence::KIND_QUIT, v1::Presence::REASON_UNSPECIFIED,
+                                                        m.nick, {}, m.id});
+    }
+  }
+  for (const auto& [session, member] : room.members) {
+    if (!in_redis.contains(session)) {
+      tell_cluster(room, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED, session, member.nick);
+    }
+  }
+  if (!announce) {
+    room.remote = std::move(elsewhere);
+    return;
+  }
+  // The members elsewhere that came and went meanwhile, told here.
+  const std::vector<std::pair<std::string, std::string>> before(room.remote.begin(), room.remote.end());
+  for (const auto& [nick, id] : before) {
+    if (!elsewhere.contains({nick, id})) {
+      remote_change(room, {v1::Presence::KIND_QUIT, v1::Presence::REASON_UNSPECIFIED, nick, {}, id});
+    }
+  }
+  for (const auto& [nick, id] : elsewhere) {
+    remote_change(room, {v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED, nick, {}, id});
+  }
 }
 
 }  // namespace chat::server

@@ -59,7 +59,7 @@ bool RoomShard::admit(RoomState& room, const msg::Join& m) {
   if (modes.has_key() && m.key != room.settings.key()) {
     return refuse(Error::CODE_BAD_KEY, m.key.empty() ? "it has a key: join ROOM KEY" : "that is not its key");
   }
-  if (modes.member_limit() != 0 && room.members.size() >= modes.member_limit()) {
+  if (modes.member_limit() != 0 && room.member_count() >= modes.member_limit()) {
     return refuse(Error::CODE_ROOM_FULL, "it holds its most members (" + std::to_string(modes.member_limit()) + ")");
   }
   return true;

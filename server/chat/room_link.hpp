@@ -28,6 +28,14 @@ class RoomLink {
   virtual void unwatch(const std::string& room) = 0;
   // msg::ClusterRange with the says lo..hi.
   virtual void read_range(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi) = 0;
+  // Presence across nodes: a member here joined, left or was renamed (the
+  // room's member set in Redis, and the other nodes, are told).
+  virtual void member(const std::string& room, cluster::MemberChange&& change) = 0;
+  // Who for a room with no member here: answered to `session` from the
+  // room's member set in Redis, a page of at most `limit` nicks and
+  // `max_bytes` of them after `cursor`.
+  virtual void who(const std::string& room, const std::string& cursor, std::size_t limit, std::size_t max_bytes,
+                   SessionId session, std::uint64_t request_id) = 0;
 };
 
 }  // namespace chat::server

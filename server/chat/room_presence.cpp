@@ -22,7 +22,9 @@ constexpr std::size_t kDeltaListBytes = 2048;
 
 bool has_nick(const RoomState& room, const std::string& nick) {
   auto it = room.roster.lower_bound({nick, 0});
-  return it != room.roster.end() && it->first == nick;
+  if (it != room.roster.end() && it->first == nick) return true;
+  auto elsewhere = room.remote.lower_bound({nick, {}});  // cluster mode
+  return elsewhere != room.remote.end() && elsewhere->first == nick;
 }
 
 // Adds `nick` to `list` while the list holds under kDeltaListBytes.
@@ -36,7 +38,7 @@ void add_capped(google::protobuf::RepeatedPtrField<std::string>& list, std::size
 }  // namespace
 
 bool RoomShard::presence_one_by_one(RoomState& room, const std::string& nick) {
-  if (room.members.size() < config_.presence_full_below) {
+  if (room.member_count() < config_.presence_full_below) {
     // Whatever is still noted goes first, so members see the changes in order.
     if (!room.presence_changes.empty()) send_delta(room, now_ms());
     return true;
@@ -70,7 +72,7 @@ void RoomShard::send_delta(RoomState& room, std::int64_t now) {
   room.presence_changes.clear();
   if (joined + left == 0) return;
   delta->set_room(room.name);
-  delta->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+  delta->set_member_count(static_cast<std::uint32_t>(room.member_count()));
   delta->set_joined_count(joined);
   delta->set_left_count(left);
   delta->set_timestamp_ms(now);
@@ -100,21 +102,32 @@ void RoomShard::flush_presence(std::int64_t now) {
 std::string RoomShard::members_page(const RoomState& room, const std::string& cursor, std::size_t limit,
                                     google::protobuf::RepeatedPtrField<std::string>& nicks) const {
   limit = std::clamp<std::size_t>(limit == 0 ? kMaxWhoPage : limit, 1, kMaxWhoPage);
-  auto it = cursor.empty() ? room.roster.begin()
-                           : room.roster.upper_bound({cursor, std::numeric_limits<SessionId>::max()});
+  // The members here and, in cluster mode, those on other nodes, merged in
+  // nick order ('\0' sorts before any nick's next character).
+  auto here = cursor.empty() ? room.roster.begin()
+                             : room.roster.upper_bound({cursor, std::numeric_limits<SessionId>::max()});
+  auto elsewhere = cursor.empty() ? room.remote.begin() : room.remote.lower_bound({cursor + '\0', {}});
   std::size_t bytes = 0;
-  for (; it != room.roster.end(); ++it) {
+  while (here != room.roster.end() || elsewhere != room.remote.end()) {
+    const bool from_here =
+        elsewhere == room.remote.end() || (here != room.roster.end() && here->first <= elsewhere->first);
+    const std::string& nick = from_here ? here->first : elsewhere->first;
     // The cursor is a nick, so sessions that share one (a rename race) stay
     // on one page.
-    const bool same_nick = !nicks.empty() && nicks[nicks.size() - 1] == it->first;
+    const bool same_nick = !nicks.empty() && nicks[nicks.size() - 1] == nick;
     if (!same_nick && (static_cast<std::size_t>(nicks.size()) >= limit ||
-                       bytes + it->first.size() + 2 > config_.max_reply_bytes)) {
+                       bytes + nick.size() + 2 > config_.max_reply_bytes)) {
       break;
     }
-    bytes += it->first.size() + 2;
-    *nicks.Add() = it->first;
+    bytes += nick.size() + 2;
+    *nicks.Add() = nick;
+    if (from_here) {
+      ++here;
+    } else {
+      ++elsewhere;
+    }
   }
-  if (it == room.roster.end()) return {};
+  if (here == room.roster.end() && elsewhere == room.remote.end()) return {};
   return nicks.empty() ? cursor : nicks[nicks.size() - 1];
 }
 

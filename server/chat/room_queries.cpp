@@ -9,6 +9,14 @@ namespace chat::server {
 void RoomShard::on(msg::RoomQuery&& q) {
   router_.assert_owner();
   auto it = rooms_.find(q.room);
+  if (it == rooms_.end() && cluster_ != nullptr && q.kind == msg::RoomQuery::Kind::kWho) {
+    // Cluster mode: a room with members only on other nodes is known to
+    // Redis. Its keepers are per node, so a private room there is not
+    // private here (ARCHITECTURE.md, cluster mode).
+    const std::size_t limit = std::clamp<std::size_t>(q.limit == 0 ? kMaxWhoPage : q.limit, 1, kMaxWhoPage);
+    cluster_->who(q.room, q.cursor, limit, config_.max_reply_bytes, q.session, q.request_id);
+    return;
+  }
   if (it == rooms_.end()) {
     router_.error_to_session(q.session, v1::Error::CODE_NO_SUCH_ROOM, "no such room: " + q.room, q.request_id);
     return;
@@ -26,7 +34,7 @@ void RoomShard::on(msg::RoomQuery&& q) {
     case msg::RoomQuery::Kind::kWho: {
       auto* who = frame.mutable_who();
       who->set_room(room.name);
-      who->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+      who->set_member_count(static_cast<std::uint32_t>(room.member_count()));
       who->set_next_cursor(members_page(room, q.cursor, q.limit, *who->mutable_nicks()));
       break;
     }

@@ -114,6 +114,7 @@ void RoomShard::on(msg::Join&& m) {
   router_.send(reactor_of(m.session), msg::Joined{room->name, m.session, join_reply(*room, role, m.identity, m.request_id),
                                                   m.join, m.create_limit == msg::Join::CreateLimit::kNone, created});
   if (one_by_one) fan_out_.presence(*room, m.nick, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED);
+  tell_cluster(*room, v1::Presence::KIND_JOINED, v1::Presence::REASON_UNSPECIFIED, m.session, m.nick);
 }
 
 SharedFrame RoomShard::join_reply(const RoomState& room, v1::Role role, const std::string& identity,
@@ -125,7 +126,7 @@ SharedFrame RoomShard::join_reply(const RoomState& room, v1::Role role, const st
   reply->set_role(role);
   reply->set_topic(room.topic);
   // All members of a room that announces each join; a first page in a big one.
-  reply->set_member_count(static_cast<std::uint32_t>(room.members.size()));
+  reply->set_member_count(static_cast<std::uint32_t>(room.member_count()));
   reply->set_members_next_cursor(
       members_page(room, {}, std::max<std::size_t>(config_.presence_full_below, 1), *reply->mutable_members()));
   // What members have been sent: a message still waiting for the store
@@ -177,6 +178,7 @@ bool RoomShard::remove_member(RoomState& room, std::unordered_map<SessionId, Mem
   --room.members_per_reactor[reactor_of(session)];
   count_address(room, address, -1);
   if (one_by_one) fan_out_.presence(room, nick, kind, reason);
+  tell_cluster(room, kind, reason, session, nick);
   if (!room.members.empty()) return false;
   if (cluster_ != nullptr) {
     unwatch(room);
@@ -253,6 +255,7 @@ void RoomShard::on(msg::Rename&& m) {
   room.roster.erase({old_nick, m.session});
   room.roster.emplace(m.nick, m.session);
   if (one_by_one) fan_out_.presence(room, m.nick, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, old_nick);
+  tell_cluster(room, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, m.session, m.nick, old_nick);
 }
 
 std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t limit, bool& more) const {
@@ -271,7 +274,7 @@ std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t
     const RoomState& room = *after[i];
     v1::RoomInfo info;
     info.set_name(room.name);
-    info.set_member_count(static_cast<std::uint32_t>(room.members.size()));
+    info.set_member_count(static_cast<std::uint32_t>(room.member_count()));
     if (!room.is_private()) info.set_topic(room.topic);
     info.set_last_seq(room.delivered_seq);
     out.push_back(std::move(info));

@@ -43,6 +43,7 @@ class RoomShard {
   void on(msg::ClusterReady&& m);
   void on(msg::ClusterDeliver&& m);
   void on(msg::ClusterRange&& m);
+  void on(msg::ClusterPresence&& m);
   // The first `limit` rooms named after `cursor`, in name order; `more`:
   // whether rooms are left after them.
   std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
@@ -88,6 +89,16 @@ class RoomShard {
   // the next gap if one is left.
   void drain_ahead(RoomState& room);
   void new_epoch(RoomState& room, std::uint64_t epoch);
+  // Presence across nodes. A member here changed: the cluster is told (a
+  // single node has nobody to tell).
+  void tell_cluster(const RoomState& room, v1::Presence::Kind kind, v1::Presence::Reason reason, SessionId session,
+                    const std::string& nick, const std::string& old_nick = {});
+  // A member elsewhere changed: the mirror follows, and the members here
+  // hear of it as of a change here. Nothing if it changes nothing.
+  void remote_change(RoomState& room, const cluster::MemberChange& change);
+  // Subscribed: the members elsewhere become `members`' (the changes told
+  // here if `announce`), and Redis is set right about the members here.
+  void resync_members(RoomState& room, const std::vector<cluster::Member>& members, bool announce);
 
   // Issue 13, the room's keepers (room_keepers.cpp).
   // Whether the joiner passes the room's bans and modes (told why if not).

@@ -73,6 +73,10 @@ struct RoomState {
   bool live = false;
   std::map<std::uint64_t, cluster::Published> ahead;
   bool repairing = false;
+  // Its members on the other nodes (nick, "<node>:<session>"), mirrored from
+  // Redis: who, the join reply and the counts show them with those here.
+  std::set<std::pair<std::string, std::string>> remote;
+  std::size_t member_count() const { return members.size() + remote.size(); }
   // Read only by members: invite-only, keyed or secret.
   bool is_private() const {
     const v1::RoomModes& m = settings.modes();

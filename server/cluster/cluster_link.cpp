@@ -17,7 +17,6 @@ namespace chat::server {
 namespace {
 constexpr auto kMaxBackoff = std::chrono::seconds(5);
 constexpr auto kPingEvery = std::chrono::seconds(5);
-constexpr std::uint32_t kRetryAfterMs = 1000;
 constexpr std::size_t kBatch = 256;
 // How long a say whose answer was lost with Redis waits for Redis to come
 // back before its sender is told to send it again (less than a client's
@@ -34,6 +33,9 @@ ClusterLink::ClusterLink(Options options)
     throw redis::Error("Redis at " + options_.endpoint.str() + " refused the chat function: " + redis::text(loaded.get()));
   }
   sub_ = std::make_unique<redis::Conn>(options_.endpoint, options_.password, options_.timeout);
+  // What an earlier run of this node held is gone with its sessions.
+  const redis::Reply started = cmd_->command(cluster::alive_command(options_.node, cluster::Beat::kStart));
+  if (redis::is_error(started.get())) throw redis::Error(redis::text(started.get()));
   sub_->append({"SUBSCRIBE", node_channel_});  // DMs for nicks held here
   sub_->flush();
   sub_heard_ = Clock::now();
@@ -66,10 +68,29 @@ void ClusterLink::stop() {
 void ClusterLink::run() {
   bool stopping = false;
   std::vector<link_mail::Say> says;
+  std::vector<link_mail::Member> changes;
   std::vector<link_mail::ReadRange> ranges;
+  // Says and members' changes each go as one pipeline, in their order: a
+  // joiner's join is published before its first say.
+  auto flush_says = [&] {
+    settle_in_doubt(says);
+    if (!says.empty()) handle(says);
+    says.clear();
+  };
+  auto flush_changes = [&] {
+    if (!changes.empty()) handle(changes);
+    changes.clear();
+  };
   auto one = [&](auto&& mail) {
     std::visit(common::Overloaded{[&](link_mail::Stop&) { stopping = true; },
-                                  [&](link_mail::Say& s) { says.push_back(std::move(s)); },
+                                  [&](link_mail::Say& s) {
+                                    flush_changes();
+                                    says.push_back(std::move(s));
+                                  },
+                                  [&](link_mail::Member& m) {
+                                    if (!says.empty()) flush_says();
+                                    changes.push_back(std::move(m));
+                                  },
                                   [&](link_mail::ReadRange& r) { ranges.push_back(std::move(r)); },
                                   [&](auto& m) { handle(m); }},
                mail);
@@ -77,13 +98,13 @@ void ClusterLink::run() {
   while (!stopping) {
     if (!connected() && Clock::now() >= next_attempt_) try_connect();
     const std::size_t got = mail_.drain(kBatch, one);
-    settle_in_doubt(says);
-    if (!says.empty()) handle(says);
+    flush_changes();
+    flush_says();
     for (const auto& r : ranges) handle(r);
-    says.clear();
     ranges.clear();
     counters_.subscriptions.store(watched_.size(), std::memory_order_relaxed);
     if (connected() && Clock::now() >= next_refresh_) refresh_leases();
+    if (connected() && Clock::now() >= next_beat_) beat(cluster::Beat::kBeat);
     if (connected() && Clock::now() >= next_ping_) {
       // A subscriber that stays silent past three pings is gone.
       if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
@@ -113,11 +134,13 @@ void ClusterLink::run() {
     if (connected() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_subscriber();
   }
   for (const InDoubt& d : in_doubt_) refuse(d.say, "the server is stopping; it may not have been said");
-  // Stopping: this node's nicks are free at once, not when their leases end.
+  // Stopping: this node's nicks are free at once, not when their leases
+  // end, and its members gone from every room.
   if (connected()) {
     try {
       for (const auto& folded : leased_) cmd_->append(cluster::unlease_command(folded, options_.node));
-      for (std::size_t i = 0; i < leased_.size(); ++i) cmd_->next_reply();
+      cmd_->append(cluster::alive_command(options_.node, cluster::Beat::kStop));
+      for (std::size_t i = 0; i < leased_.size() + 1; ++i) cmd_->next_reply();
     } catch (const redis::Error& e) {
       spdlog::warn("cluster: could not give the nicks back: {}", e.what());
     }
@@ -144,6 +167,11 @@ void ClusterLink::try_connect() {
     sub_->flush();
     sub_heard_ = Clock::now();
     next_ping_ = sub_heard_ + kPingEvery;
+    // Alive again before any other node forgets this one; the members of
+    // each watched room are set right when it is ready again.
+    beat(cluster::Beat::kBeat);
+    forget_unwatched();
+    if (!connected()) return;
     backoff_ = std::chrono::milliseconds(100);
     counters_.reconnects.fetch_add(1, std::memory_order_relaxed);
     spdlog::info("cluster: connected to Redis at {} again; {} rooms subscribed again", options_.endpoint.str(),
@@ -272,80 +300,6 @@ void ClusterLink::settle_in_doubt(std::vector<link_mail::Say>& says) {
   });
 }
 
-// ------------------------------------------------------------------ rooms
-
-void ClusterLink::handle(const link_mail::Watch& w) {
-  if (!connected()) {
-    to_owner(w.room, msg::ClusterReady{w.room, false, 0, 0, {}});
-    return;
-  }
-  watched_[w.room] = w.tail;
-  try {
-    awaiting_confirmation_.insert(w.room);
-    sub_->append({"SUBSCRIBE", cluster::keys::channel(w.room)});
-    sub_->flush();
-  } catch (const redis::Error& e) {
-    drop(e.what());
-  }
-}
-
-void ClusterLink::handle(const link_mail::Unwatch& u) {
-  watched_.erase(u.room);
-  awaiting_confirmation_.erase(u.room);
-  if (!connected()) return;
-  try {
-    sub_->append({"UNSUBSCRIBE", cluster::keys::channel(u.room)});
-    sub_->flush();
-  } catch (const redis::Error& e) {
-    drop(e.what());
-  }
-}
-
-void ClusterLink::ready(const std::string& room) {
-  const auto it = watched_.find(room);
-  if (it == watched_.end()) return;  // unwatched meanwhile
-  msg::ClusterReady out{room, false, 0, 0, {}};
-  const auto started = Clock::now();
-  try {
-    cmd_->append(cluster::open_command(room, common::random_id()));
-    cmd_->append(cluster::meta_command(room));
-    cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
-    const redis::Reply opened = cmd_->next_reply();
-    const redis::Reply meta = cmd_->next_reply();
-    const redis::Reply tail = cmd_->next_reply();
-    timed(started);
-    const auto m = redis::is_error(opened.get()) ? std::nullopt : cluster::parse_meta(meta.get());
-    auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
-    if (m && says) {
-      out.ok = true;
-      out.epoch = m->epoch;
-      out.last_seq = m->last_seq;
-      out.tail = std::move(*says);
-    }
-  } catch (const redis::Error& e) {
-    drop(e.what());
-  }
-  to_owner(room, std::move(out));
-}
-
-void ClusterLink::handle(const link_mail::ReadRange& r) {
-  msg::ClusterRange out{r.room, false, {}};
-  if (connected()) {
-    try {
-      const auto started = Clock::now();
-      const redis::Reply reply = cmd_->command(cluster::range_command(r.room, r.lo, r.hi));
-      timed(started);
-      if (auto says = cluster::parse_entries(r.room, r.epoch, reply.get(), false)) {
-        out.ok = true;
-        out.says = std::move(*says);
-      }
-    } catch (const redis::Error& e) {
-      drop(e.what());
-    }
-  }
-  to_owner(r.room, std::move(out));
-}
-
 void ClusterLink::read_subscriber() {
   try {
     sub_->read_available();
@@ -360,12 +314,7 @@ void ClusterLink::read_subscriber() {
       }
       const std::string room = channel_room(channel);
       if (kind == "message" && reply->elements == 3) {
-        if (!watched_.contains(room)) continue;
-        if (auto p = cluster::parse_published(room, redis::text(reply->element[2]))) {
-          to_owner(room, msg::ClusterDeliver{std::move(*p)});
-        } else {
-          spdlog::error("cluster: a message on {} that is not a say", room);
-        }
+        if (watched_.contains(room)) on_room_message(room, redis::text(reply->element[2]));
       } else if (kind == "subscribe" && awaiting_confirmation_.erase(room) > 0) {
         // From here on every say to the room reaches us: what was said
         // before is read now, and the owner merges the two by seq.

@@ -8,6 +8,8 @@
 //   room owner ──Watch──▶ SUBSCRIBE; on the confirmation: HMGET meta, XREVRANGE tail ──▶ ClusterReady
 //   Redis ──message──▶ subscriber ──▶ ClusterDeliver ──▶ the room's owner (one producer: Redis's order)
 //   room owner ──ReadRange──▶ XRANGE ──▶ ClusterRange (a repair of a gap)
+//   room owner ──Member──▶ FCALL chat_member (published if it changed the set)
+//   Redis ──a member's change──▶ subscriber ──▶ ClusterPresence ──▶ the room's owner
 //
 // Two connections: commands, and the subscriber. Either failing (refused,
 // reset, a timeout, or a subscriber silent past three pings) drops both;
@@ -38,6 +40,7 @@
 #include "common/names.hpp"
 #include "server/chat/remote_directs.hpp"
 #include "server/chat/room_link.hpp"
+#include "server/cluster/presence_script.hpp"
 #include "server/cluster/redis_conn.hpp"
 #include "server/cluster/room_script.hpp"
 #include "server/ops/metrics.hpp"
@@ -88,6 +91,20 @@ struct Answer {
   std::string origin;
   std::string frame;
 };
+// Presence across nodes (cluster_link_rooms.cpp): a member here changed,
+// and who for a room with no member here.
+struct Member {
+  std::string room;
+  cluster::MemberChange change;
+};
+struct Who {
+  std::string room;
+  std::string cursor;
+  std::size_t limit = 0;
+  std::size_t max_bytes = 0;
+  SessionId session = 0;
+  std::uint64_t request_id = 0;
+};
 struct Stop {};
 }  // namespace link_mail
 
@@ -95,9 +112,12 @@ class ClusterLink {
  public:
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
                                             link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
-                                            link_mail::Direct, link_mail::Answer, link_mail::Stop>>;
+                                            link_mail::Direct, link_mail::Answer, link_mail::Member,
+                                            link_mail::Who, link_mail::Stop>>;
   // A nick lease's life in Redis; the link refreshes its leases every third.
   static constexpr std::uint32_t kLeaseSeconds = 30;
+  // What a refusal for want of Redis tells the client to wait.
+  static constexpr std::uint32_t kRetryAfterMs = 1000;
   struct Options {
     redis::Endpoint endpoint;
     std::string password;  // CHATD_REDIS_PASSWORD
@@ -132,6 +152,14 @@ class ClusterLink {
   void handle(const link_mail::Watch& w);
   void handle(const link_mail::Unwatch& u);
   void handle(const link_mail::ReadRange& r);
+  // Presence (cluster_link_rooms.cpp): the changes of a turn, pipelined.
+  void handle(std::vector<link_mail::Member>& changes);
+  void handle(const link_mail::Who& w);
+  // This node's liveness (presence_script.hpp); a failure drops Redis.
+  void beat(cluster::Beat beat);
+  // Connected again: forgets what Redis holds of this node in rooms it no
+  // longer watches (left while Redis was away).
+  void forget_unwatched();
   void handle(const link_mail::Lease& l);
   void handle(const link_mail::Unlease& u);
   void refresh_leases();
@@ -143,6 +171,8 @@ class ClusterLink {
   // Reads what the subscriber has (a failure drops both connections).
   void read_subscriber();
   void ready(const std::string& room);
+  // A message on a watched room's channel: a say, or a member's change.
+  void on_room_message(const std::string& room, const std::string& payload);
   void refuse(const link_mail::Say& s, const std::string& why);
   void answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code);
   // Says whose answer was lost with Redis: sent again (at the front of
@@ -166,6 +196,7 @@ class ClusterLink {
   };
   std::vector<InDoubt> in_doubt_;
   Clock::time_point next_refresh_{};
+  Clock::time_point next_beat_{};
   Clock::duration backoff_ = std::chrono::milliseconds(100);
   Clock::time_point next_attempt_{};
   Clock::time_point sub_heard_{};
@@ -209,6 +240,13 @@ class ClusterLinkPort final : public RoomLink, public RemoteDirects {
   void unwatch(const std::string& room) override { to_link_.send(link_mail::Unwatch{room}); }
   void read_range(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi) override {
     to_link_.send(link_mail::ReadRange{room, epoch, lo, hi});
+  }
+  void member(const std::string& room, cluster::MemberChange&& change) override {
+    to_link_.send(link_mail::Member{room, std::move(change)});
+  }
+  void who(const std::string& room, const std::string& cursor, std::size_t limit, std::size_t max_bytes,
+           SessionId session, std::uint64_t request_id) override {
+    to_link_.send(link_mail::Who{room, cursor, limit, max_bytes, session, request_id});
   }
   // Nick leases (ClusterNickRegistry).
   void lease(const std::string& folded, std::uint64_t lease, std::uint32_t reactor) {

@@ -13,14 +13,21 @@ namespace chat::server::msg {
 // Cluster mode (issue 11): the cluster link -> a room's owner on this node.
 // The room's channel is subscribed, then its epoch, newest seq and newest
 // says were read: every say after last_seq comes as a ClusterDeliver (some
-// at or before it may come too, and are dropped). !ok: Redis could not be
-// reached; the joins waiting for it are refused.
+// at or before it may come too, and are dropped), and its members on every
+// node, this one's too: every change after them comes as a ClusterPresence.
+// !ok: Redis could not be reached; the joins waiting for it are refused.
 struct ClusterReady {
   std::string room;
   bool ok = false;
   std::uint64_t epoch = 0;
   std::uint64_t last_seq = 0;
   std::vector<cluster::Published> tail;  // oldest first
+  std::vector<cluster::Member> members = {};
+};
+// A member of the room on another node joined, left or was renamed.
+struct ClusterPresence {
+  std::string room;
+  cluster::MemberChange change;
 };
 // A say published on the room's channel, in the room's order.
 struct ClusterDeliver {

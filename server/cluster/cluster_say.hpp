@@ -27,6 +27,31 @@ struct Published {
   Say say;
 };
 
+// Presence across nodes: a member of a room on some node joined, left or
+// was renamed. `id` is "<node>:<session>", unique in the cluster; the room's
+// member set in Redis holds each member as "<nick>\x1f<id>".
+struct MemberChange {
+  int kind = 0;    // v1::Presence::Kind
+  int reason = 0;  // v1::Presence::Reason
+  std::string nick;
+  std::string old_nick;  // a rename's
+  std::string id;
+};
+
+// A member as a room's member set names it.
+struct Member {
+  std::string nick;
+  std::string id;
+};
+
+inline std::string member_id(std::string_view node, std::uint64_t session) {
+  return std::string(node) + ":" + std::to_string(session);
+}
+// Whether member `id` is on `node`.
+inline bool is_on_node(std::string_view id, std::string_view node) {
+  return id.size() > node.size() && id.substr(0, node.size()) == node && id[node.size()] == ':';
+}
+
 // A say's origin: the node it was said on, the session, and its request.
 inline std::string make_origin(std::string_view node, std::uint64_t session, std::uint64_t request_id) {
   return std::string(node) + ":" + std::to_string(session) + ":" + std::to_string(request_id);

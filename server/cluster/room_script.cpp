@@ -4,6 +4,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "server/cluster/presence_script.hpp"
+
 namespace chat::server::cluster {
 
 namespace keys {
@@ -117,7 +119,9 @@ end
 redis.register_function('chat_refresh', refresh)
 )lua";
 
-std::vector<std::string> load_command() { return {"FUNCTION", "LOAD", "REPLACE", kLibrary}; }
+std::vector<std::string> load_command() {
+  return {"FUNCTION", "LOAD", "REPLACE", std::string(kLibrary) + kPresenceFunctions};
+}
 
 namespace keys {
 std::string nick(std::string_view folded) { return "chat:nick:" + std::string(folded); }

@@ -51,7 +51,8 @@ std::vector<std::string> unlease_command(std::string_view folded, std::string_vi
 std::vector<std::string> refresh_command(const std::vector<std::string>& folded, std::string_view node,
                                          std::uint32_t seconds);
 
-// The library's source and its loading (FUNCTION LOAD REPLACE argv).
+// The library's source and its loading (FUNCTION LOAD REPLACE argv), with
+// the presence functions of presence_script.hpp.
 extern const char* const kLibrary;
 std::vector<std::string> load_command();
 

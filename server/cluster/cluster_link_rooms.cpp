@@ -1,0 +1,209 @@
+// The cluster link's rooms (issue 11): watching a room (subscribe, then
+// read its numbering, newest says and members: ClusterReady), repairing a
+// gap from its stream, and presence across nodes: this node's members'
+// changes to the rooms' member sets, the other nodes' changes from the
+// rooms' channels, who for a room with no member here, and this node's
+// liveness, whose end makes the other nodes forget its members.
+#include <spdlog/spdlog.h>
+
+#include "common/random_id.hpp"
+#include "server/chat/frames.hpp"
+#include "server/cluster/cluster_link.hpp"
+
+namespace chat::server {
+
+void ClusterLink::handle(const link_mail::Watch& w) {
+  if (!connected()) {
+    to_owner(w.room, msg::ClusterReady{w.room, false, 0, 0, {}});
+    return;
+  }
+  watched_[w.room] = w.tail;
+  try {
+    awaiting_confirmation_.insert(w.room);
+    sub_->append({"SUBSCRIBE", cluster::keys::channel(w.room)});
+    sub_->flush();
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::handle(const link_mail::Unwatch& u) {
+  watched_.erase(u.room);
+  awaiting_confirmation_.erase(u.room);
+  if (!connected()) return;
+  try {
+    sub_->append({"UNSUBSCRIBE", cluster::keys::channel(u.room)});
+    sub_->flush();
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::ready(const std::string& room) {
+  const auto it = watched_.find(room);
+  if (it == watched_.end()) return;  // unwatched meanwhile
+  msg::ClusterReady out{room, false, 0, 0, {}};
+  const auto started = Clock::now();
+  try {
+    cmd_->append(cluster::open_command(room, common::random_id()));
+    cmd_->append(cluster::meta_command(room));
+    cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
+    cmd_->append(cluster::members_command(room));
+    const redis::Reply opened = cmd_->next_reply();
+    const redis::Reply meta = cmd_->next_reply();
+    const redis::Reply tail = cmd_->next_reply();
+    const redis::Reply members = cmd_->next_reply();
+    timed(started);
+    const auto m = redis::is_error(opened.get()) ? std::nullopt : cluster::parse_meta(meta.get());
+    auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
+    auto who = cluster::parse_members(members.get());
+    if (m && says && who) {
+      out.ok = true;
+      out.epoch = m->epoch;
+      out.last_seq = m->last_seq;
+      out.tail = std::move(*says);
+      out.members = std::move(*who);
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+  to_owner(room, std::move(out));
+}
+
+void ClusterLink::handle(const link_mail::ReadRange& r) {
+  msg::ClusterRange out{r.room, false, {}};
+  if (connected()) {
+    try {
+      const auto started = Clock::now();
+      const redis::Reply reply = cmd_->command(cluster::range_command(r.room, r.lo, r.hi));
+      timed(started);
+      if (auto says = cluster::parse_entries(r.room, r.epoch, reply.get(), false)) {
+        out.ok = true;
+        out.says = std::move(*says);
+      }
+    } catch (const redis::Error& e) {
+      drop(e.what());
+    }
+  }
+  to_owner(r.room, std::move(out));
+}
+
+void ClusterLink::on_room_message(const std::string& room, const std::string& payload) {
+  if (auto p = cluster::parse_published(room, payload)) {
+    to_owner(room, msg::ClusterDeliver{std::move(*p)});
+  } else if (auto c = cluster::parse_change(payload)) {
+    // This node's own changes are known here already.
+    if (!cluster::is_on_node(c->id, options_.node)) to_owner(room, msg::ClusterPresence{room, std::move(*c)});
+  } else {
+    spdlog::error("cluster: a message on {} that is neither a say nor a member's change", room);
+  }
+}
+
+void ClusterLink::handle(std::vector<link_mail::Member>& changes) {
+  // Lost while Redis is away: each watched room's members are set right
+  // when it is ready again.
+  if (!connected()) return;
+  std::size_t answered = 0;
+  try {
+    const auto started = Clock::now();
+    for (const auto& c : changes) cmd_->append(cluster::member_command(c.room, c.change));
+    for (; answered < changes.size(); ++answered) {
+      const redis::Reply reply = cmd_->next_reply();
+      if (answered == 0) timed(started);
+      if (redis::is_error(reply.get())) {
+        counters_.script_errors.fetch_add(1, std::memory_order_relaxed);
+        spdlog::error("cluster: a member's change in {} failed: {}", changes[answered].room, redis::text(reply.get()));
+      }
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::handle(const link_mail::Who& w) {
+  if (!connected()) {
+    answer_session(w.session,
+                   error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
+                               w.request_id, kRetryAfterMs),
+                   v1::Error::CODE_STORE_UNAVAILABLE);
+    return;
+  }
+  std::optional<std::vector<cluster::Member>> page;
+  long long count = 0;
+  try {
+    const auto started = Clock::now();
+    cmd_->append({"ZCARD", cluster::keys::members(w.room)});
+    cmd_->append(cluster::members_page_command(w.room, w.cursor, w.limit));
+    const redis::Reply card = cmd_->next_reply();
+    const redis::Reply members = cmd_->next_reply();
+    timed(started);
+    if (card->type == REDIS_REPLY_INTEGER) count = card->integer;
+    page = cluster::parse_members(members.get());
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+  if (count == 0 || !page) {
+    const bool gone = connected() && page;
+    answer_session(w.session,
+                   gone ? error_frame(v1::Error::CODE_NO_SUCH_ROOM, "no such room: " + w.room, w.request_id)
+                        : error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
+                                      w.request_id, kRetryAfterMs),
+                   gone ? v1::Error::CODE_NO_SUCH_ROOM : v1::Error::CODE_STORE_UNAVAILABLE);
+    return;
+  }
+  v1::ServerFrame frame;
+  frame.set_request_id(w.request_id);
+  auto* who = frame.mutable_who();
+  who->set_room(w.room);
+  who->set_member_count(static_cast<std::uint32_t>(count));
+  std::size_t bytes = 0;
+  bool full = page->size() >= w.limit;
+  for (const auto& m : *page) {
+    const bool same_nick = who->nicks_size() > 0 && who->nicks(who->nicks_size() - 1) == m.nick;
+    if (same_nick) continue;  // one nick, several sessions (a rename race)
+    if (bytes + m.nick.size() + 2 > w.max_bytes) {
+      full = true;
+      break;
+    }
+    bytes += m.nick.size() + 2;
+    who->add_nicks(m.nick);
+  }
+  if (full && who->nicks_size() > 0) who->set_next_cursor(who->nicks(who->nicks_size() - 1));
+  answer_session(w.session, common::make_shared_frame(frame), v1::Error::CODE_UNSPECIFIED);
+}
+
+void ClusterLink::beat(cluster::Beat beat) {
+  next_beat_ = Clock::now() + std::chrono::seconds(cluster::kBeatSeconds);
+  try {
+    const redis::Reply reply = cmd_->command(cluster::alive_command(options_.node, beat));
+    if (reply->type == REDIS_REPLY_INTEGER && reply->integer > 0) {
+      spdlog::info("cluster: forgot the members of {} nodes that stopped beating", reply->integer);
+    } else if (redis::is_error(reply.get())) {
+      counters_.script_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("cluster: chat_alive failed: {}", redis::text(reply.get()));
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::forget_unwatched() {
+  try {
+    const redis::Reply held = cmd_->command(cluster::node_members_command(options_.node));
+    if (held->type != REDIS_REPLY_ARRAY) return;
+    std::vector<link_mail::Member> stale;
+    for (std::size_t i = 0; i < held->elements; ++i) {
+      auto entry = cluster::parse_node_member(redis::text(held->element[i]));
+      if (!entry || watched_.contains(entry->first)) continue;
+      stale.push_back(link_mail::Member{
+          entry->first,
+          cluster::MemberChange{v1::Presence::KIND_QUIT, v1::Presence::REASON_UNSPECIFIED, entry->second.nick, {},
+                                entry->second.id}});
+    }
+    if (!stale.empty()) handle(stale);
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+}  // namespace chat::server
