@@ -187,6 +187,11 @@ struct RoomList {
   std::uint64_t query_id = 0;
   std::vector<v1::RoomInfo> rooms;
   bool more = false;  // the shard has rooms after the last of `rooms`
+  // Cluster mode: the secret rooms after the cursor held here, which the
+  // list from Redis (chat/remote_rooms.hpp) names too but must not show;
+  // and whether this list is Redis's (`elsewhere`), not a shard's.
+  std::vector<std::string> hidden = {};
+  bool elsewhere = false;
 };
 
 // session's reactor -> its authenticator (auth/), and the answer back. The

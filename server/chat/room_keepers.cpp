@@ -295,6 +295,9 @@ void RoomShard::set_modes(RoomState& room, const Member& op, const msg::Moderate
   if (r.has_member_limit()) modes.set_member_limit(r.member_limit());
   if (r.has_secret()) modes.set_secret(r.secret());
   keep_settings(room);
+  // Cluster mode: its keepers are this node's, but no node lists it or
+  // answers who for it from Redis while it is private here.
+  if (cluster_ != nullptr) cluster_->hide(room.name, room.is_private());
   v1::Moderation event = moderation(room, v1::Moderation::ACTION_MODES_CHANGED, op, {});
   *event.mutable_modes() = modes;
   announce(room, event, m);

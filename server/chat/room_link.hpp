@@ -31,6 +31,9 @@ class RoomLink {
   // Presence across nodes: a member here joined, left or was renamed (the
   // room's member set in Redis, and the other nodes, are told).
   virtual void member(const std::string& room, cluster::MemberChange&& change) = 0;
+  // Whether the room is private here (invite-only, keyed or secret): if
+  // so, the other nodes neither list it nor answer who for it from Redis.
+  virtual void hide(const std::string& room, bool hidden) = 0;
   // Who for a room with no member here: answered to `session` from the
   // room's member set in Redis, a page of at most `limit` nicks and
   // `max_bytes` of them after `cursor`.

@@ -258,11 +258,17 @@ void RoomShard::on(msg::Rename&& m) {
   tell_cluster(room, v1::Presence::KIND_RENAMED, v1::Presence::REASON_UNSPECIFIED, m.session, m.nick, old_nick);
 }
 
-std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t limit, bool& more) const {
+std::vector<v1::RoomInfo> RoomShard::list(const std::string& cursor, std::size_t limit, bool& more,
+                                          std::vector<std::string>* hidden) const {
   router_.assert_owner();
   std::vector<const RoomState*> after;
   for (const auto& [name, room] : rooms_) {
-    if (name > cursor && !room.settings.modes().secret()) after.push_back(&room);
+    if (name <= cursor) continue;
+    if (!room.settings.modes().secret()) {
+      after.push_back(&room);
+    } else if (hidden != nullptr) {
+      hidden->push_back(name);
+    }
   }
   const std::size_t n = std::min(limit, after.size());
   more = after.size() > n;

@@ -45,8 +45,10 @@ class RoomShard {
   void on(msg::ClusterRange&& m);
   void on(msg::ClusterPresence&& m);
   // The first `limit` rooms named after `cursor`, in name order; `more`:
-  // whether rooms are left after them.
-  std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more) const;
+  // whether rooms are left after them; `hidden` (if given): the secret
+  // rooms named after `cursor`, which are not listed.
+  std::vector<v1::RoomInfo> list(const std::string& cursor, std::size_t limit, bool& more,
+                                 std::vector<std::string>* hidden = nullptr) const;
 
   // Sends each room's PresenceDelta that is due (room_presence.cpp); on the
   // reactor's tick.

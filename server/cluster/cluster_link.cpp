@@ -103,22 +103,7 @@ void ClusterLink::run() {
     for (const auto& r : ranges) handle(r);
     ranges.clear();
     counters_.subscriptions.store(watched_.size(), std::memory_order_relaxed);
-    if (connected() && Clock::now() >= next_refresh_) refresh_leases();
-    if (connected() && Clock::now() >= next_beat_) beat(cluster::Beat::kBeat);
-    if (connected() && Clock::now() >= next_ping_) {
-      // A subscriber that stays silent past three pings is gone.
-      if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
-        drop("the subscriber connection went silent");
-      } else {
-        try {
-          sub_->append({"PING"});
-          sub_->flush();
-        } catch (const redis::Error& e) {
-          drop(e.what());
-        }
-        next_ping_ = Clock::now() + kPingEvery;
-      }
-    }
+    on_timers();
     if (got > 0) {
       // Busy: look at the subscriber without waiting, then the inbox again.
       pollfd sub{connected() ? sub_->fd() : -1, POLLIN, 0};
@@ -133,17 +118,38 @@ void ClusterLink::run() {
     mail_.clear_wake();
     if (connected() && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) read_subscriber();
   }
+  wind_down();
+}
+
+void ClusterLink::on_timers() {
+  if (connected() && Clock::now() >= next_refresh_) refresh_leases();
+  if (connected() && Clock::now() >= next_beat_) beat(cluster::Beat::kBeat);
+  if (!connected() || Clock::now() < next_ping_) return;
+  // A subscriber that stays silent past three pings is gone.
+  if (Clock::now() - sub_heard_ > 3 * kPingEvery) {
+    drop("the subscriber connection went silent");
+    return;
+  }
+  try {
+    sub_->append({"PING"});
+    sub_->flush();
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+  next_ping_ = Clock::now() + kPingEvery;
+}
+
+void ClusterLink::wind_down() {
   for (const InDoubt& d : in_doubt_) refuse(d.say, "the server is stopping; it may not have been said");
   // Stopping: this node's nicks are free at once, not when their leases
   // end, and its members gone from every room.
-  if (connected()) {
-    try {
-      for (const auto& folded : leased_) cmd_->append(cluster::unlease_command(folded, options_.node));
-      cmd_->append(cluster::alive_command(options_.node, cluster::Beat::kStop));
-      for (std::size_t i = 0; i < leased_.size() + 1; ++i) cmd_->next_reply();
-    } catch (const redis::Error& e) {
-      spdlog::warn("cluster: could not give the nicks back: {}", e.what());
-    }
+  if (!connected()) return;
+  try {
+    for (const auto& folded : leased_) cmd_->append(cluster::unlease_command(folded, options_.node));
+    cmd_->append(cluster::alive_command(options_.node, cluster::Beat::kStop));
+    for (std::size_t i = 0; i < leased_.size() + 1; ++i) cmd_->next_reply();
+  } catch (const redis::Error& e) {
+    spdlog::warn("cluster: could not give the nicks and members back: {}", e.what());
   }
 }
 

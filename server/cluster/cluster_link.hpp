@@ -39,6 +39,7 @@
 #include "server/chat/messages.hpp"
 #include "common/names.hpp"
 #include "server/chat/remote_directs.hpp"
+#include "server/chat/remote_rooms.hpp"
 #include "server/chat/room_link.hpp"
 #include "server/cluster/presence_script.hpp"
 #include "server/cluster/redis_conn.hpp"
@@ -97,6 +98,10 @@ struct Member {
   std::string room;
   cluster::MemberChange change;
 };
+struct Hide {
+  std::string room;
+  bool hidden = false;
+};
 struct Who {
   std::string room;
   std::string cursor;
@@ -104,6 +109,13 @@ struct Who {
   std::size_t max_bytes = 0;
   SessionId session = 0;
   std::uint64_t request_id = 0;
+};
+// A page of the rooms with members on any node (chat/remote_rooms.hpp).
+struct ListRooms {
+  std::uint32_t reply_to = 0;
+  std::uint64_t query_id = 0;
+  std::string cursor;
+  std::size_t limit = 0;
 };
 struct Stop {};
 }  // namespace link_mail
@@ -113,7 +125,7 @@ class ClusterLink {
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
                                             link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
                                             link_mail::Direct, link_mail::Answer, link_mail::Member,
-                                            link_mail::Who, link_mail::Stop>>;
+                                            link_mail::Hide, link_mail::Who, link_mail::ListRooms, link_mail::Stop>>;
   // A nick lease's life in Redis; the link refreshes its leases every third.
   static constexpr std::uint32_t kLeaseSeconds = 30;
   // What a refusal for want of Redis tells the client to wait.
@@ -145,6 +157,12 @@ class ClusterLink {
  private:
   using Clock = std::chrono::steady_clock;
   void run();
+  // The leases' refresh, the liveness beat and the subscriber's ping, when
+  // each is due.
+  void on_timers();
+  // After the Stop: what cannot be done any more is refused, and Redis let
+  // go of this node's nicks and members.
+  void wind_down();
   bool connected() const { return cmd_ != nullptr; }
   void try_connect();
   void drop(const std::string& why);
@@ -154,7 +172,9 @@ class ClusterLink {
   void handle(const link_mail::ReadRange& r);
   // Presence (cluster_link_rooms.cpp): the changes of a turn, pipelined.
   void handle(std::vector<link_mail::Member>& changes);
+  void handle(const link_mail::Hide& h);
   void handle(const link_mail::Who& w);
+  void handle(const link_mail::ListRooms& l);
   // This node's liveness (presence_script.hpp); a failure drops Redis.
   void beat(cluster::Beat beat);
   // Connected again: forgets what Redis holds of this node in rooms it no
@@ -217,10 +237,10 @@ class ClusterLink {
 };
 
 // A reactor's way to the link: the RoomLink its room owners use, and the
-// nick leases of its ClusterNickRegistry, and its nick owners'
-// RemoteDirects.
+// nick leases of its ClusterNickRegistry, its nick owners' RemoteDirects,
+// and its hub's RemoteRooms.
 // Thread safety: reactor-confined (one per reactor, its own Producer).
-class ClusterLinkPort final : public RoomLink, public RemoteDirects {
+class ClusterLinkPort final : public RoomLink, public RemoteDirects, public RemoteRooms {
  public:
   explicit ClusterLinkPort(ClusterLink& link) : node_(link.node()), to_link_(link.inbox()) {}
   const std::string& node() const override { return node_; }
@@ -243,6 +263,10 @@ class ClusterLinkPort final : public RoomLink, public RemoteDirects {
   }
   void member(const std::string& room, cluster::MemberChange&& change) override {
     to_link_.send(link_mail::Member{room, std::move(change)});
+  }
+  void hide(const std::string& room, bool hidden) override { to_link_.send(link_mail::Hide{room, hidden}); }
+  void list(std::uint32_t reply_to, std::uint64_t query_id, const std::string& cursor, std::size_t limit) override {
+    to_link_.send(link_mail::ListRooms{reply_to, query_id, cursor, limit});
   }
   void who(const std::string& room, const std::string& cursor, std::size_t limit, std::size_t max_bytes,
            SessionId session, std::uint64_t request_id) override {

@@ -6,6 +6,8 @@
 // liveness, whose end makes the other nodes forget its members.
 #include <spdlog/spdlog.h>
 
+#include <charconv>
+
 #include "common/random_id.hpp"
 #include "server/chat/frames.hpp"
 #include "server/cluster/cluster_link.hpp"
@@ -120,45 +122,19 @@ void ClusterLink::handle(std::vector<link_mail::Member>& changes) {
   }
 }
 
-void ClusterLink::handle(const link_mail::Who& w) {
-  if (!connected()) {
-    answer_session(w.session,
-                   error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
-                               w.request_id, kRetryAfterMs),
-                   v1::Error::CODE_STORE_UNAVAILABLE);
-    return;
-  }
-  std::optional<std::vector<cluster::Member>> page;
-  long long count = 0;
-  try {
-    const auto started = Clock::now();
-    cmd_->append({"ZCARD", cluster::keys::members(w.room)});
-    cmd_->append(cluster::members_page_command(w.room, w.cursor, w.limit));
-    const redis::Reply card = cmd_->next_reply();
-    const redis::Reply members = cmd_->next_reply();
-    timed(started);
-    if (card->type == REDIS_REPLY_INTEGER) count = card->integer;
-    page = cluster::parse_members(members.get());
-  } catch (const redis::Error& e) {
-    drop(e.what());
-  }
-  if (count == 0 || !page) {
-    const bool gone = connected() && page;
-    answer_session(w.session,
-                   gone ? error_frame(v1::Error::CODE_NO_SUCH_ROOM, "no such room: " + w.room, w.request_id)
-                        : error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
-                                      w.request_id, kRetryAfterMs),
-                   gone ? v1::Error::CODE_NO_SUCH_ROOM : v1::Error::CODE_STORE_UNAVAILABLE);
-    return;
-  }
+namespace {
+
+// The WhoReply of `page`, members of a room of `count`: at most
+// w.max_bytes of nicks, each once.
+SharedFrame who_page(const link_mail::Who& w, std::uint32_t count, const std::vector<cluster::Member>& page) {
   v1::ServerFrame frame;
   frame.set_request_id(w.request_id);
   auto* who = frame.mutable_who();
   who->set_room(w.room);
-  who->set_member_count(static_cast<std::uint32_t>(count));
+  who->set_member_count(count);
   std::size_t bytes = 0;
-  bool full = page->size() >= w.limit;
-  for (const auto& m : *page) {
+  bool full = page.size() >= w.limit;
+  for (const auto& m : page) {
     const bool same_nick = who->nicks_size() > 0 && who->nicks(who->nicks_size() - 1) == m.nick;
     if (same_nick) continue;  // one nick, several sessions (a rename race)
     if (bytes + m.nick.size() + 2 > w.max_bytes) {
@@ -169,7 +145,101 @@ void ClusterLink::handle(const link_mail::Who& w) {
     who->add_nicks(m.nick);
   }
   if (full && who->nicks_size() > 0) who->set_next_cursor(who->nicks(who->nicks_size() - 1));
-  answer_session(w.session, common::make_shared_frame(frame), v1::Error::CODE_UNSPECIFIED);
+  return common::make_shared_frame(frame);
+}
+
+}  // namespace
+
+void ClusterLink::handle(const link_mail::Hide& h) {
+  if (!connected()) return;  // a node that cannot reach Redis lists nothing of it
+  try {
+    cmd_->command({h.hidden ? "SADD" : "SREM", cluster::keys::kHidden, h.room});
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
+void ClusterLink::handle(const link_mail::Who& w) {
+  if (!connected()) {
+    answer_session(w.session,
+                   error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
+                               w.request_id, kRetryAfterMs),
+                   v1::Error::CODE_STORE_UNAVAILABLE);
+    return;
+  }
+  std::optional<std::vector<cluster::Member>> page;
+  long long count = 0;
+  bool hidden = false;
+  try {
+    const auto started = Clock::now();
+    cmd_->append({"SISMEMBER", cluster::keys::kHidden, w.room});
+    cmd_->append({"ZCARD", cluster::keys::members(w.room)});
+    cmd_->append(cluster::members_page_command(w.room, w.cursor, w.limit));
+    const redis::Reply is_hidden = cmd_->next_reply();
+    const redis::Reply card = cmd_->next_reply();
+    const redis::Reply members = cmd_->next_reply();
+    timed(started);
+    hidden = is_hidden->type == REDIS_REPLY_INTEGER && is_hidden->integer == 1;
+    if (card->type == REDIS_REPLY_INTEGER) count = card->integer;
+    page = cluster::parse_members(members.get());
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+  if (hidden && count > 0) {
+    answer_session(w.session,
+                   error_frame(v1::Error::CODE_NOT_A_MEMBER, w.room + " is for its members only", w.request_id),
+                   v1::Error::CODE_NOT_A_MEMBER);
+    return;
+  }
+  if (count == 0 || !page) {
+    const bool gone = connected() && page;
+    answer_session(w.session,
+                   gone ? error_frame(v1::Error::CODE_NO_SUCH_ROOM, "no such room: " + w.room, w.request_id)
+                        : error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
+                                      w.request_id, kRetryAfterMs),
+                   gone ? v1::Error::CODE_NO_SUCH_ROOM : v1::Error::CODE_STORE_UNAVAILABLE);
+    return;
+  }
+  answer_session(w.session, who_page(w, static_cast<std::uint32_t>(count), *page), v1::Error::CODE_UNSPECIFIED);
+}
+
+void ClusterLink::handle(const link_mail::ListRooms& l) {
+  msg::RoomList out{l.query_id, {}, false};
+  out.elsewhere = true;
+  // Without Redis, the rooms held here are listed alone.
+  if (connected()) {
+    try {
+      const auto started = Clock::now();
+      const redis::Reply names = cmd_->command(cluster::rooms_command(l.cursor, l.limit + 1));
+      timed(started);
+      const std::size_t n = names->type == REDIS_REPLY_ARRAY ? std::min(names->elements, l.limit) : 0;
+      out.more = names->type == REDIS_REPLY_ARRAY && names->elements > l.limit;
+      for (std::size_t i = 0; i < n; ++i) {
+        const std::string room = redis::text(names->element[i]);
+        cmd_->append({"SISMEMBER", cluster::keys::kHidden, room});
+        cmd_->append({"ZCARD", cluster::keys::members(room)});
+        cmd_->append({"HGET", cluster::keys::meta(room), "seq"});
+      }
+      for (std::size_t i = 0; i < n; ++i) {
+        const redis::Reply hidden = cmd_->next_reply();
+        const redis::Reply count = cmd_->next_reply();
+        const redis::Reply seq = cmd_->next_reply();
+        if (hidden->type == REDIS_REPLY_INTEGER && hidden->integer == 1) continue;  // private on some node
+        v1::RoomInfo info;
+        info.set_name(redis::text(names->element[i]));
+        if (count->type == REDIS_REPLY_INTEGER) info.set_member_count(static_cast<std::uint32_t>(count->integer));
+        const std::string last = redis::text(seq.get());
+        std::uint64_t last_seq = 0;
+        std::from_chars(last.data(), last.data() + last.size(), last_seq);
+        info.set_last_seq(last_seq);
+        out.rooms.push_back(std::move(info));
+      }
+    } catch (const redis::Error& e) {
+      out.rooms.clear();
+      drop(e.what());
+    }
+  }
+  if (l.reply_to < reactors_.size()) reactors_[l.reply_to]->send(std::move(out));
 }
 
 void ClusterLink::beat(cluster::Beat beat) {

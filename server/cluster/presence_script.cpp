@@ -17,7 +17,8 @@ std::string alive(std::string_view node) { return "chat:node:{" + std::string(no
 // before the first write.
 const char* const kPresenceFunctions = R"lua(
 -- One member of a room on a node (presence across nodes, issue 11).
--- KEYS: the room's member set, the node's member index, the room index.
+-- KEYS: the room's member set, the node's member index, the room index,
+--       the hidden rooms (a room no member holds is hidden no more).
 -- ARGV: '+' (joined), '-' (left) or '~' (renamed), the room, the entry
 --       '<nick>\31<node>:<session>', a rename's old entry (else ''), the
 --       room's channel, the change to publish.
@@ -39,6 +40,7 @@ local function member(keys, args)
     redis.call('ZADD', keys[3], 0, room)
   elseif redis.call('EXISTS', keys[1]) == 0 then
     redis.call('ZREM', keys[3], room)
+    redis.call('SREM', keys[4], room)
   end
   if changed == 1 then redis.call('PUBLISH', args[5], args[6]) end
   return changed
@@ -60,7 +62,10 @@ local function forget(node, nodes, rooms)
                    cjson.encode({p = 3, r = 5, nick = string.sub(held, a + 1, b - 1), old = '',
                                  id = string.sub(held, b + 1)}))
       end
-      if redis.call('EXISTS', set) == 0 then redis.call('ZREM', rooms, room) end
+      if redis.call('EXISTS', set) == 0 then
+        redis.call('ZREM', rooms, room)
+        redis.call('SREM', 'chat:hidden', room)
+      end
     end
   end
   redis.call('DEL', index)
@@ -104,10 +109,11 @@ std::vector<std::string> member_command(std::string_view room, const MemberChang
   const std::string node = change.id.substr(0, change.id.rfind(':'));
   return {"FCALL",
           "chat_member",
-          "3",
+          "4",
           keys::members(room),
           keys::node_members(node),
           keys::kRooms,
+          keys::kHidden,
           op,
           std::string(room),
           entry(change.nick, change.id),

@@ -10,6 +10,8 @@
 //   chat:node:{N}:alive    node N's liveness, refreshed every 5 s, 15 s life
 //   chat:nodes, chat:rooms the nodes that have said they live; the rooms with
 //                          a member anywhere (sorted set, for list_rooms)
+//   chat:hidden            rooms private on some node: listed by none, and
+//                          who from Redis is refused for them
 //
 // chat_member adds or removes one member and, only if that changed the set,
 // publishes the change on the room's channel, in the room's order with its
@@ -38,6 +40,7 @@ std::string node_members(std::string_view node);
 std::string alive(std::string_view node);
 inline constexpr const char* kNodes = "chat:nodes";
 inline constexpr const char* kRooms = "chat:rooms";
+inline constexpr const char* kHidden = "chat:hidden";
 }  // namespace keys
 
 // The Lua source of chat_member and chat_alive, loaded with the library.

@@ -33,7 +33,7 @@ Reactor::Reactor(std::uint32_t index, const ServerContext& context, Store& store
       authenticator_(*this, accounts),
       nicks_(*this, cluster_nicks_ ? static_cast<NickRegistry&>(*cluster_nicks_) : nick_registry_,
              context.config.max_sessions_per_account, &authenticator_, cluster_port_.get()),
-      hub_(io_, index, context.config, metrics_, *this, authenticator_, cluster_port_.get()) {}
+      hub_(io_, index, context.config, metrics_, *this, authenticator_, cluster_port_.get(), cluster_port_.get()) {}
 
 Reactor::~Reactor() = default;
 
@@ -187,7 +187,7 @@ void Reactor::on(msg::Adopt&& m) {
 
 void Reactor::on(msg::ListRooms&& m) {
   msg::RoomList list{m.query_id, {}, false};
-  list.rooms = rooms_.list(m.cursor, m.limit, list.more);
+  list.rooms = rooms_.list(m.cursor, m.limit, list.more, cluster_port_ ? &list.hidden : nullptr);
   send(m.reply_to, std::move(list));
 }
 

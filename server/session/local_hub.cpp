@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <set>
 #include <cctype>
 
 #include "common/names.hpp"
@@ -25,9 +26,10 @@ std::string reason_text(v1::Presence::Reason reason) {
 }  // namespace
 
 LocalHub::LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
-                   Router& router, Authenticator& authenticator, RemoteDirects* remote)
+                   Router& router, Authenticator& authenticator, RemoteDirects* remote,
+                   RemoteRooms* rooms_elsewhere)
     : io_(io), index_(index), config_(config), metrics_(metrics), router_(router), authenticator_(authenticator),
-      remote_(remote), read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
+      remote_(remote), rooms_elsewhere_(rooms_elsewhere), read_buffer_(kReadBufferBytes), write_buffer_(kWriteBufferBytes) {}
 
 LocalHub::~LocalHub() = default;
 
@@ -213,9 +215,12 @@ void LocalHub::list_rooms(SessionId session, std::uint64_t request_id, const v1:
   const std::uint64_t query = next_query_++;
   const std::uint32_t reactors = router_.reactor_count();
   const std::size_t limit = request.limit() == 0 ? kMaxListPage : std::min<std::size_t>(request.limit(), kMaxListPage);
-  pending_lists_[query] = PendingList{session, request_id, reactors, limit, false, {}};
-  // Each shard sends its first `limit` after the cursor: the page is among them.
+  const std::uint32_t answers = reactors + (rooms_elsewhere_ != nullptr ? 1 : 0);
+  pending_lists_[query] = PendingList{session, request_id, answers, limit, false, {}, {}, {}};
+  // Each shard sends its first `limit` after the cursor, and so does the
+  // cluster: the page is among them.
   for (std::uint32_t r = 0; r < reactors; ++r) router_.send(r, msg::ListRooms{index_, query, request.cursor(), limit});
+  if (rooms_elsewhere_ != nullptr) rooms_elsewhere_->list(index_, query, request.cursor(), limit);
 }
 
 void LocalHub::on(msg::RoomList&& m) {
@@ -223,7 +228,9 @@ void LocalHub::on(msg::RoomList&& m) {
   auto it = pending_lists_.find(m.query_id);
   if (it == pending_lists_.end()) return;
   PendingList& pending = it->second;
-  for (auto& room : m.rooms) pending.rooms.push_back(std::move(room));
+  auto& into = m.elsewhere ? pending.elsewhere : pending.rooms;
+  for (auto& room : m.rooms) into.push_back(std::move(room));
+  for (auto& name : m.hidden) pending.hidden.push_back(std::move(name));
   pending.more = pending.more || m.more;
   if (--pending.waiting > 0) return;
   // Out of the map first: the reply lets the session go on, and a list it
@@ -238,6 +245,15 @@ void LocalHub::on(msg::RoomList&& m) {
 // rooms are left.
 void LocalHub::reply_list(PendingList& pending) {
   auto by_name = [](const auto& a, const auto& b) { return a.name() < b.name(); };
+  if (!pending.elsewhere.empty()) {
+    // Cluster mode: a room held here is shown as held here (its topic,
+    // whether it is secret); one held only elsewhere as Redis lists it.
+    std::set<std::string> here(pending.hidden.begin(), pending.hidden.end());
+    for (const auto& room : pending.rooms) here.insert(room.name());
+    for (auto& room : pending.elsewhere) {
+      if (!here.contains(room.name())) pending.rooms.push_back(std::move(room));
+    }
+  }
   std::sort(pending.rooms.begin(), pending.rooms.end(), by_name);
   v1::ServerFrame reply;
   reply.set_request_id(pending.request_id);

@@ -20,6 +20,7 @@
 #include "server/auth/authenticator.hpp"
 #include "common/mailbox.hpp"
 #include "server/chat/remote_directs.hpp"
+#include "server/chat/remote_rooms.hpp"
 #include "server/chat/router.hpp"
 #include "server/net/admission.hpp"
 #include "server/net/transport.hpp"
@@ -32,9 +33,11 @@ class Session;
 
 class LocalHub {
  public:
-  // `remote`: in cluster mode, where a DM from another node is answered.
+  // `remote`: in cluster mode, where a DM from another node is answered;
+  // `rooms_elsewhere`: where the room list asks for the other nodes' rooms.
   LocalHub(asio::io_context& io, std::uint32_t index, const Config& config, ReactorMetrics& metrics,
-           Router& router, Authenticator& authenticator, RemoteDirects* remote = nullptr);
+           Router& router, Authenticator& authenticator, RemoteDirects* remote = nullptr,
+           RemoteRooms* rooms_elsewhere = nullptr);
   ~LocalHub();
 
   // A new connection, greeted with `welcome`: a session with id `id` (the
@@ -108,6 +111,7 @@ class LocalHub {
   Router& router_;
   Authenticator& authenticator_;
   RemoteDirects* remote_;
+  RemoteRooms* rooms_elsewhere_;
 
   std::uint64_t next_serial_ = 1;
   std::unordered_map<SessionId, std::shared_ptr<Session>> sessions_;
@@ -123,6 +127,9 @@ class LocalHub {
     std::size_t limit = 0;
     bool more = false;  // some shard has rooms after those it sent
     std::vector<v1::RoomInfo> rooms;
+    // Cluster mode: secret rooms held here, and the rooms Redis listed.
+    std::vector<std::string> hidden;
+    std::vector<v1::RoomInfo> elsewhere;
   };
   void reply_list(PendingList& pending);
   std::uint64_t next_query_ = 1;

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <map>
 #include <memory>
 #include <set>
 
@@ -101,6 +102,35 @@ TEST_F(ClusterPresenceTest, MembersOnEveryNodeHearEachOtherAndWhoListsThemAll) {
   ASSERT_TRUE(wait_until([&] { return nicks(who(dan, "#hall")) == std::set<std::string>{"kit"}; }, 5s, 50ms));
   const auto last = who(ann, "#hall");
   EXPECT_EQ(last.who().member_count(), 1u) << last.DebugString();
+}
+
+TEST_F(ClusterPresenceTest, EveryNodeListsTheRoomsOfAllWithTheirMembersButNoneAPrivateOne) {
+  TestClient ann(io_, port(0), "ann");
+  TestClient bob(io_, port(1), "bob");
+  TestClient cat(io_, port(2), "cat");
+  ASSERT_TRUE(ann.join("#alpha").has_join());
+  ASSERT_TRUE(bob.join("#alpha").has_join());
+  ASSERT_TRUE(bob.join("#beta").has_join());
+  ASSERT_TRUE(ann.join("#vault").has_join());
+  // ann founded #vault on node0 and makes it secret.
+  v1::SetModesRequest secret;
+  secret.set_secret(true);
+  const auto set = ann.call([&](client::Client& c, client::ReplyHandler h) { c.set_modes("#vault", secret, std::move(h)); });
+  ASSERT_FALSE(set.has_error()) << set.DebugString();
+  auto list = [](TestClient& c) {
+    return c.call([](client::Client& cl, client::ReplyHandler h) { cl.list_rooms(std::move(h)); });
+  };
+  for (TestClient* asker : {&ann, &bob, &cat}) {
+    const auto rooms = list(*asker);
+    ASSERT_TRUE(rooms.has_list_rooms()) << rooms.DebugString();
+    std::map<std::string, std::uint32_t> counts;
+    for (const auto& r : rooms.list_rooms().rooms()) counts[r.name()] = r.member_count();
+    // cat's node holds no room; #beta is on node1 only; #vault is secret.
+    EXPECT_EQ(counts, (std::map<std::string, std::uint32_t>{{"#alpha", 2}, {"#beta", 1}})) << rooms.DebugString();
+  }
+  // Nor does another node answer who for it.
+  EXPECT_EQ(code_of(who(cat, "#vault")), v1::Error::CODE_NOT_A_MEMBER);
+  EXPECT_TRUE(who(cat, "#beta").has_who());
 }
 
 TEST_F(ClusterPresenceTest, ANodeThatStopsTakesItsMembersAtOnceOneKilledWithinThirtySeconds) {

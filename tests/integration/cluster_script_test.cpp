@@ -14,6 +14,7 @@
 #include <set>
 #include <thread>
 
+#include "server/cluster/presence_script.hpp"
 #include "server/cluster/redis_conn.hpp"
 #include "server/cluster/room_script.hpp"
 #include "support/redis_process.hpp"
@@ -206,6 +207,70 @@ TEST_F(ClusterScriptTest, BadArgumentsAreRefusedBeforeAnyWrite) {
   const auto reply = admin_->command(argv);
   EXPECT_TRUE(redis::is_error(reply.get()));
   EXPECT_EQ(admin_->command({"EXISTS", keys::meta("#z")})->integer, 0);
+}
+
+// Presence (presence_script.hpp): chat_member publishes a change only if
+// it changed the member set, and chat_alive forgets a node whose liveness
+// ran out, publishing each of its members as gone.
+TEST_F(ClusterScriptTest, AMemberChangeIsPublishedOnceAndADeadNodesMembersAreForgotten) {
+  namespace c = server::cluster;
+  const auto joined = [](const std::string& nick, const std::string& id) {
+    return c::MemberChange{1, 0, nick, {}, id};  // KIND_JOINED
+  };
+  // Raw messages on the room's channel.
+  auto sub = connect(*redis_);
+  sub->append({"SUBSCRIBE", keys::channel("#p")});
+  sub->next_reply();
+  auto next_change = [&]() -> std::optional<c::MemberChange> {
+    auto reply = sub->ready_reply();  // one read may bring several
+    if (!reply) {
+      pollfd readable{sub->fd(), POLLIN, 0};
+      if (::poll(&readable, 1, 500) <= 0) return std::nullopt;
+      reply = sub->next_reply();
+    }
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) return std::nullopt;
+    return c::parse_change(redis::text(reply->element[2]));
+  };
+  auto next_nick = [&] {
+    const auto change = next_change();
+    return change ? change->nick : std::string("(nothing)");
+  };
+  ASSERT_EQ(admin_->command(c::alive_command("n1", c::Beat::kStart))->integer, 0);
+  ASSERT_EQ(admin_->command(c::alive_command("n2", c::Beat::kStart))->integer, 0);
+  EXPECT_EQ(admin_->command(c::member_command("#p", joined("ann", "n1:7")))->integer, 1);
+  EXPECT_EQ(admin_->command(c::member_command("#p", joined("ann", "n1:7")))->integer, 0) << "known already";
+  EXPECT_EQ(admin_->command(c::member_command("#p", joined("bob", "n2:9")))->integer, 1);
+  auto first = next_change();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->nick, "ann");
+  EXPECT_EQ(first->id, "n1:7");
+  EXPECT_EQ(next_nick(), "bob") << "the repeat was not published";
+  const auto all = c::parse_members(admin_->command(c::members_command("#p")).get());
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].nick, "ann");
+  EXPECT_EQ((*all)[1].id, "n2:9");
+  EXPECT_EQ(admin_->command({"ZCARD", keys::kRooms})->integer, 1);
+  // A bad operation writes nothing.
+  auto bad = c::member_command("#q", joined("cat", "n1:1"));
+  bad[7] = "?";
+  EXPECT_TRUE(redis::is_error(admin_->command(bad).get()));
+  EXPECT_EQ(admin_->command({"EXISTS", keys::members("#q")})->integer, 0);
+
+  // n2 stops beating: its liveness runs out, and n1's next beat forgets it.
+  admin_->command({"DEL", keys::alive("n2")});
+  EXPECT_EQ(admin_->command(c::alive_command("n1", c::Beat::kBeat))->integer, 1);
+  const auto gone = next_change();
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->nick, "bob");
+  EXPECT_EQ(gone->kind, 3) << "KIND_QUIT";
+  EXPECT_EQ(admin_->command({"ZCARD", keys::members("#p")})->integer, 1);
+  EXPECT_EQ(admin_->command({"SISMEMBER", keys::kNodes, "n2"})->integer, 0);
+  // n1 stops cleanly: its members go at once, and so does the room.
+  admin_->command(c::alive_command("n1", c::Beat::kStop));
+  EXPECT_EQ(next_nick(), "ann");
+  EXPECT_EQ(admin_->command({"EXISTS", keys::members("#p")})->integer, 0);
+  EXPECT_EQ(admin_->command({"ZCARD", keys::kRooms})->integer, 0);
 }
 
 // FUNCTION LOAD persists with the data, unlike a script cache: a Redis

@@ -89,6 +89,29 @@ TEST_F(ClusterTest, FortyClientsOnThreeNodesSeeEveryMessageOnceInOneGaplessOrder
       EXPECT_EQ(texts, it->second) << "user" << i << " saw " << room << " in another order";
     }
   }
+  // Presence crossed the nodes: each member heard all 10 of its room join
+  // (the members on the other two nodes too), and who on any node names
+  // them all.
+  for (int i = 0; i < kClients; ++i) {
+    TestClient& c = *clients[static_cast<std::size_t>(i)];
+    std::set<std::string> later;  // its own join and those after it
+    for (int j = i; j < kClients; j += kRooms) later.insert("user" + std::to_string(j));
+    auto joined = [&] {
+      std::set<std::string> heard;
+      for (const auto& p : c.presences()) {
+        if (p.kind() == v1::Presence::KIND_JOINED) heard.insert(p.nick());
+      }
+      return heard;
+    };
+    EXPECT_TRUE(c.wait([&] { return joined() == later; })) << "user" << i << " heard " << joined().size();
+  }
+  for (int r = 0; r < kRooms; ++r) {
+    const auto who = clients[static_cast<std::size_t>(r)]->call(
+        [r](client::Client& c, client::ReplyHandler h) { c.who("#room" + std::to_string(r), std::move(h)); });
+    ASSERT_TRUE(who.has_who()) << who.DebugString();
+    EXPECT_EQ(who.who().member_count(), static_cast<std::uint32_t>(kClients / kRooms));
+    EXPECT_EQ(who.who().nicks_size(), kClients / kRooms);
+  }
   // The nodes count their round trips to Redis and the rooms they watch.
   const auto page = nodes_[0]->metrics();
   EXPECT_GT(page.at("chatd_redis_roundtrips_total"), 0) << "a node that said nothing to Redis?";
