@@ -153,6 +153,60 @@ TEST(ClusterOutageTest, ASayWhoseAnswerWasLostIsAnsweredOnceWithTheMessageWhenRe
   EXPECT_EQ(near.metric("chatd_redis_says_refused_total"), 0) << "nobody was told to send it again";
 }
 
+// Presence through an outage: members who leave or join while Redis is
+// away (a leave, and a join of a room already watched, go on locally) are
+// told to the other nodes once it is back, from each room's member set set
+// right by the node that holds them, also for a room that node no longer
+// watches.
+TEST(ClusterOutageTest, MembersWhoCameAndWentWhileRedisWasAwayAreToldOnceItIsBack) {
+  if (!have_redis_server()) GTEST_SKIP() << "redis-server is not installed";
+  TempDir dir("redis-presence");
+  auto redis = std::make_unique<RedisProcess>(RedisProcess::Options{.persist = true, .dir = dir.str()});
+  const std::uint16_t port = redis->port();
+  auto node0 = cluster_node(redis->url(), 0);
+  auto node1 = cluster_node(redis->url(), 1);
+  IoThread io;
+  TestClient ann(io, node0->port(), "ann");
+  TestClient dan(io, node0->port(), "dan");
+  TestClient bob(io, node1->port(), "bob");
+  TestClient cat(io, node1->port(), "cat");
+  TestClient eve(io, node1->port(), "eve");
+  TestClient fay(io, node1->port(), "fay");
+  for (TestClient* c : {&ann, &bob, &cat}) ASSERT_TRUE(c->join("#a").has_join());
+  for (TestClient* c : {&dan, &eve}) ASSERT_TRUE(c->join("#b").has_join());
+  auto who = [](TestClient& c, const std::string& room) {
+    const auto w = c.call([room](client::Client& cl, client::ReplyHandler h) { cl.who(room, std::move(h)); });
+    return std::set<std::string>(w.who().nicks().begin(), w.who().nicks().end());
+  };
+  ASSERT_TRUE(ann.wait([&] { return who(ann, "#a").size() == 3 && who(dan, "#b").size() == 2; }));
+
+  ASSERT_EQ(redis->stop(SIGKILL, 10s), 128 + SIGKILL);
+  ASSERT_TRUE(bob.leave("#a").has_leave());
+  ASSERT_TRUE(eve.leave("#b").has_leave());  // #b's last member on node1
+  const auto joined = fay.join("#a");
+  ASSERT_TRUE(joined.has_join()) << "a watched room takes joins without Redis: " << joined.DebugString();
+  std::this_thread::sleep_for(1s);  // the nodes find Redis gone
+  redis.reset();
+  redis = std::make_unique<RedisProcess>(RedisProcess::Options{.persist = true, .dir = dir.str(), .port = port});
+
+  auto heard = [](const TestClient& c, const std::string& nick, bool joining) {
+    for (const auto& p : c.presences()) {
+      if (p.nick() != nick) continue;
+      if (joining == (p.kind() == v1::Presence::KIND_JOINED)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(ann.wait([&] { return heard(ann, "bob", false) && heard(ann, "fay", true); }, 20s));
+  EXPECT_TRUE(dan.wait([&] { return heard(dan, "eve", false); }, 20s));
+  EXPECT_GE(node1->metric("chatd_redis_reconnects_total"), 1) << "node1 lost Redis and connected again";
+  EXPECT_EQ(who(ann, "#a"), (std::set<std::string>{"ann", "cat", "fay"}));
+  EXPECT_EQ(who(dan, "#b"), (std::set<std::string>{"dan"}));
+  ann.ping();
+  std::size_t fay_joins = 0;
+  for (const auto& p : ann.presences()) fay_joins += p.nick() == "fay" ? 1 : 0;
+  EXPECT_EQ(fay_joins, 1u) << "told once";
+}
+
 // Redis restarted without its data (no AOF): the rooms' state is gone.
 // A watched room gets a new epoch, so its numbering starts again at 1 and
 // the says after the restart reach every member; none is dropped as "seen
