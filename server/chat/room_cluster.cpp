@@ -44,6 +44,7 @@ void RoomShard::on(msg::ClusterReady&& m) {
     RoomState& room = it->second;
     if (!m.ok) return;
     resync_members(room, m.members, /*announce=*/true);
+    room.stream_first = m.first_seq;
     if (m.epoch != 0 && m.epoch != room.incarnation) new_epoch(room, m.epoch);
     if (m.last_seq > room.delivered_seq && !room.repairing) {
       room.repairing = true;
@@ -87,6 +88,7 @@ void RoomShard::go_live(RoomState& room) {
   room.incarnation = ready.epoch != 0 ? ready.epoch : common::random_id();
   room.last_seq = room.delivered_seq = ready.last_seq;
   resync_members(room, ready.members, /*announce=*/false);
+  room.stream_first = ready.first_seq;
   store_.evict(room.name);
   for (const cluster::Published& p : ready.tail) {
     if (p.seq > ready.last_seq) continue;  // after the meta was read: it comes live
@@ -116,6 +118,7 @@ void RoomShard::new_epoch(RoomState& room, std::uint64_t epoch) {
                room.incarnation, epoch);
   room.incarnation = epoch;
   room.last_seq = room.delivered_seq = 0;
+  room.stream_first = 0;
   room.ahead.clear();
   store_.evict(room.name);
 }

@@ -31,6 +31,13 @@ class RoomLink {
   // Presence across nodes: a member here joined, left or was renamed (the
   // room's member set in Redis, and the other nodes, are told).
   virtual void member(const std::string& room, cluster::MemberChange&& change) = 0;
+  // A history page older than this node's ring: the says lo..hi of
+  // incarnation `epoch` read from the room's stream into `reply` (its
+  // history, cut to `max_bytes`, the newest kept if `keep_newest`;
+  // client_msg_id only on `reader`'s own), sent to `session`.
+  virtual void history(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi,
+                       const std::string& reader, bool keep_newest, std::size_t max_bytes, v1::ServerFrame&& reply,
+                       SessionId session) = 0;
   // Whether the room is private here (invite-only, keyed or secret): if
   // so, the other nodes neither list it nor answer who for it from Redis.
   virtual void hide(const std::string& room, bool hidden) = 0;

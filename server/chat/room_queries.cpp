@@ -88,7 +88,12 @@ void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
   reply->set_room(room.name);
   const std::uint64_t last = room.delivered_seq;  // nothing members have not been sent
   reply->set_last_seq(last);
-  const std::uint64_t first = store_.first_seq(room.name);
+  const std::uint64_t held = store_.first_seq(room.name);
+  // Cluster mode: Redis's stream goes further back than this node's ring.
+  const std::uint64_t first = cluster_ == nullptr ? held
+                              : room.stream_first != 0 ? std::min(room.stream_first, held == 0 ? last : held)
+                              : last != 0              ? 1
+                                                       : held;
   if (first != 0) {
     reply->set_first_available_seq(first);
     const std::uint64_t page = std::clamp<std::uint64_t>(q.limit == 0 ? config_.max_history_page : q.limit, 1,
@@ -102,6 +107,11 @@ void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {
     } else {
       hi = (q.before_seq == 0) ? last : std::min(last, q.before_seq - 1);
       lo = (hi + 1 > first + page) ? hi + 1 - page : first;
+    }
+    if (lo <= hi && cluster_ != nullptr && (held == 0 || lo < held)) {
+      cluster_->history(room.name, room.incarnation, lo, hi, q.identity, !q.has_after, config_.max_reply_bytes,
+                        std::move(frame), q.session);
+      return;
     }
     if (lo <= hi && !store_.read(room.name, lo, hi, q.identity, *reply->mutable_messages())) {
       reply->clear_messages();

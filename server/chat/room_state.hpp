@@ -76,6 +76,9 @@ struct RoomState {
   // Its members on the other nodes (nick, "<node>:<session>"), mirrored from
   // Redis: who, the join reply and the counts show them with those here.
   std::set<std::pair<std::string, std::string>> remote;
+  // The oldest say Redis kept of it, as its last ready read: history
+  // pages older than this node's ring are read from the stream.
+  std::uint64_t stream_first = 0;
   std::size_t member_count() const { return members.size() + remote.size(); }
   // Read only by members: invite-only, keyed or secret.
   bool is_private() const {

@@ -224,9 +224,9 @@ void ClusterLink::refuse(const link_mail::Say& s, const std::string& why) {
                  v1::Error::CODE_STORE_UNAVAILABLE);
 }
 
-void ClusterLink::answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code) {
+void ClusterLink::answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code, bool page) {
   const auto reactor = reactor_of(session);
-  if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{session, frame, code});
+  if (reactor < reactors_.size()) reactors_[reactor]->send(msg::ToSession{session, frame, code, page});
 }
 
 void ClusterLink::handle(std::vector<link_mail::Say>& says) {

@@ -98,6 +98,17 @@ struct Member {
   std::string room;
   cluster::MemberChange change;
 };
+struct History {
+  std::string room;
+  std::uint64_t epoch = 0;
+  std::uint64_t lo = 0;
+  std::uint64_t hi = 0;
+  std::string reader;
+  bool keep_newest = false;
+  std::size_t max_bytes = 0;
+  v1::ServerFrame reply;
+  SessionId session = 0;
+};
 struct Hide {
   std::string room;
   bool hidden = false;
@@ -125,7 +136,7 @@ class ClusterLink {
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
                                             link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
                                             link_mail::Direct, link_mail::Answer, link_mail::Member,
-                                            link_mail::Hide, link_mail::Who, link_mail::ListRooms, link_mail::Stop>>;
+                                            link_mail::History, link_mail::Hide, link_mail::Who, link_mail::ListRooms, link_mail::Stop>>;
   // A nick lease's life in Redis; the link refreshes its leases every third.
   static constexpr std::uint32_t kLeaseSeconds = 30;
   // What a refusal for want of Redis tells the client to wait.
@@ -172,6 +183,7 @@ class ClusterLink {
   void handle(const link_mail::ReadRange& r);
   // Presence (cluster_link_rooms.cpp): the changes of a turn, pipelined.
   void handle(std::vector<link_mail::Member>& changes);
+  void handle(link_mail::History& h);
   void handle(const link_mail::Hide& h);
   void handle(const link_mail::Who& w);
   void handle(const link_mail::ListRooms& l);
@@ -194,7 +206,8 @@ class ClusterLink {
   // A message on a watched room's channel: a say, or a member's change.
   void on_room_message(const std::string& room, const std::string& payload);
   void refuse(const link_mail::Say& s, const std::string& why);
-  void answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code);
+  // `page`: it answers one of the session's large requests (msg::ToSession).
+  void answer_session(SessionId session, const SharedFrame& frame, v1::Error::Code code, bool page = false);
   // Says whose answer was lost with Redis: sent again (at the front of
   // `says`) once connected, refused once held too long.
   void settle_in_doubt(std::vector<link_mail::Say>& says);
@@ -263,6 +276,12 @@ class ClusterLinkPort final : public RoomLink, public RemoteDirects, public Remo
   }
   void member(const std::string& room, cluster::MemberChange&& change) override {
     to_link_.send(link_mail::Member{room, std::move(change)});
+  }
+  void history(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi,
+               const std::string& reader, bool keep_newest, std::size_t max_bytes, v1::ServerFrame&& reply,
+               SessionId session) override {
+    to_link_.send(
+        link_mail::History{room, epoch, lo, hi, reader, keep_newest, max_bytes, std::move(reply), session});
   }
   void hide(const std::string& room, bool hidden) override { to_link_.send(link_mail::Hide{room, hidden}); }
   void list(std::uint32_t reply_to, std::uint64_t query_id, const std::string& cursor, std::size_t limit) override {

@@ -11,6 +11,7 @@
 #include "common/random_id.hpp"
 #include "server/chat/frames.hpp"
 #include "server/cluster/cluster_link.hpp"
+#include "server/store/history_store.hpp"
 
 namespace chat::server {
 
@@ -51,10 +52,12 @@ void ClusterLink::ready(const std::string& room) {
     cmd_->append(cluster::meta_command(room));
     cmd_->append(cluster::tail_command(room, std::max<std::size_t>(it->second, 1)));
     cmd_->append(cluster::members_command(room));
+    cmd_->append({"XRANGE", cluster::keys::stream(room), "-", "+", "COUNT", "1"});
     const redis::Reply opened = cmd_->next_reply();
     const redis::Reply meta = cmd_->next_reply();
     const redis::Reply tail = cmd_->next_reply();
     const redis::Reply members = cmd_->next_reply();
+    const redis::Reply oldest = cmd_->next_reply();
     timed(started);
     const auto m = redis::is_error(opened.get()) ? std::nullopt : cluster::parse_meta(meta.get());
     auto says = m ? cluster::parse_entries(room, m->epoch, tail.get(), /*newest_first=*/true) : std::nullopt;
@@ -65,6 +68,9 @@ void ClusterLink::ready(const std::string& room) {
       out.last_seq = m->last_seq;
       out.tail = std::move(*says);
       out.members = std::move(*who);
+      if (auto first = cluster::parse_entries(room, m->epoch, oldest.get(), false); first && !first->empty()) {
+        out.first_seq = first->front().seq;
+      }
     }
   } catch (const redis::Error& e) {
     drop(e.what());
@@ -149,6 +155,41 @@ SharedFrame who_page(const link_mail::Who& w, std::uint32_t count, const std::ve
 }
 
 }  // namespace
+
+void ClusterLink::handle(link_mail::History& h) {
+  if (!connected()) {
+    answer_session(h.session,
+                   error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis cannot be reached now",
+                               h.reply.request_id(), kRetryAfterMs),
+                   v1::Error::CODE_STORE_UNAVAILABLE, true);
+    return;
+  }
+  auto* page = h.reply.mutable_history();
+  try {
+    const auto started = Clock::now();
+    const redis::Reply reply = cmd_->command(cluster::range_command(h.room, h.lo, h.hi));
+    timed(started);
+    auto says = cluster::parse_entries(h.room, h.epoch, reply.get(), false);
+    for (const cluster::Published& p : says ? *says : std::vector<cluster::Published>{}) {
+      v1::RoomMessage* m = page->add_messages();
+      m->set_room(h.room);
+      m->set_seq(p.seq);
+      m->set_sender(p.say.sender);
+      m->set_text(p.say.text);
+      m->set_timestamp_ms(p.say.timestamp_ms);
+      if (p.say.identity == h.reader) m->set_client_msg_id(p.say.client_msg_id);
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+    answer_session(h.session,
+                   error_frame(v1::Error::CODE_STORE_UNAVAILABLE, "the cluster's Redis went away; ask again later",
+                               h.reply.request_id(), kRetryAfterMs),
+                   v1::Error::CODE_STORE_UNAVAILABLE, true);
+    return;
+  }
+  if (trim_page(*page->mutable_messages(), h.max_bytes, h.keep_newest)) page->set_truncated(true);
+  answer_session(h.session, common::make_shared_frame(h.reply), v1::Error::CODE_UNSPECIFIED, true);
+}
 
 void ClusterLink::handle(const link_mail::Hide& h) {
   if (!connected()) return;  // a node that cannot reach Redis lists nothing of it

@@ -23,6 +23,7 @@ struct ClusterReady {
   std::uint64_t last_seq = 0;
   std::vector<cluster::Published> tail;  // oldest first
   std::vector<cluster::Member> members = {};
+  std::uint64_t first_seq = 0;  // the oldest say its stream keeps (0: none)
 };
 // A member of the room on another node joined, left or was renamed.
 struct ClusterPresence {

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "server/cluster/redis_conn.hpp"
@@ -123,6 +124,57 @@ TEST_F(ClusterTest, FortyClientsOnThreeNodesSeeEveryMessageOnceInOneGaplessOrder
     ASSERT_TRUE(c.wait([&] { return c.replies().size() == kSays; }, 10s)) << "sender " << i;
     for (const auto& reply : c.replies()) EXPECT_TRUE(reply.has_message() && reply.message().seq() > 0) << reply.DebugString();
   }
+}
+
+// A node new to a room has only what it read at the first join there (the
+// replay) and what came after; older pages come from the room's stream in
+// Redis, so a client that moves to it loses nothing it had not seen.
+TEST_F(ClusterTest, ANodeNewToARoomPagesItsWholeHistoryFromRedis) {
+  TestClient ann(io_, nodes_[0]->port(), "ann");
+  ASSERT_TRUE(ann.join("#old").has_join());
+  constexpr int kSays = 150;  // past the 50 of a replay
+  for (int k = 1; k <= kSays; ++k) {
+    ASSERT_TRUE(ann.say("#old", "old " + std::to_string(k), static_cast<std::uint64_t>(k)).has_message());
+  }
+  TestClient bob(io_, nodes_[1]->port(), "bob");
+  const auto joined = bob.join("#old");
+  ASSERT_TRUE(joined.has_join()) << joined.DebugString();
+  ASSERT_EQ(joined.join().last_seq(), static_cast<std::uint64_t>(kSays));
+  auto history = [&](TestClient& c, std::uint64_t before, std::optional<std::uint64_t> after, std::uint32_t limit) {
+    return c.call([=](client::Client& cl, client::ReplyHandler h) { cl.history("#old", before, after, limit, std::move(h)); });
+  };
+  // Forward from the first, a page at a time, as a client resuming by seq.
+  std::vector<std::uint64_t> seqs;
+  std::uint64_t after = 0;
+  while (seqs.size() < static_cast<std::size_t>(kSays)) {
+    const auto page = history(bob, 0, after, 40);
+    ASSERT_TRUE(page.has_history()) << page.DebugString();
+    EXPECT_EQ(page.history().first_available_seq(), 1u);
+    EXPECT_EQ(page.history().last_seq(), static_cast<std::uint64_t>(kSays));
+    ASSERT_GT(page.history().messages_size(), 0) << "after " << after;
+    for (const auto& m : page.history().messages()) {
+      seqs.push_back(m.seq());
+      EXPECT_EQ(m.text(), "old " + std::to_string(m.seq()));
+      EXPECT_EQ(m.client_msg_id(), 0u) << "ann's, not bob's";
+    }
+    after = seqs.back();
+  }
+  for (std::size_t i = 0; i < seqs.size(); ++i) EXPECT_EQ(seqs[i], i + 1) << "once each, in order";
+  // Backward from before seq 30, the newest 20 of what is before it; the
+  // sender's own page names its client_msg_ids.
+  const auto back = history(bob, 30, std::nullopt, 20);
+  ASSERT_EQ(back.history().messages_size(), 20) << back.DebugString();
+  EXPECT_EQ(back.history().messages(0).seq(), 10u);
+  EXPECT_EQ(back.history().messages(19).seq(), 29u);
+  // ann moves to node2, new to the room: her own says from Redis name
+  // their client_msg_ids to her (a guest speaks for her nick).
+  ann.close();
+  TestClient moved(io_, nodes_[2]->port());
+  ASSERT_TRUE(moved.hello_when_free("ann").has_hello());
+  ASSERT_TRUE(moved.join("#old").has_join());
+  const auto own = history(moved, 0, 0, 5);
+  ASSERT_EQ(own.history().messages_size(), 5) << own.DebugString();
+  EXPECT_EQ(own.history().messages(4).client_msg_id(), 5u) << "ann's own";
 }
 
 TEST_F(ClusterTest, AJoinerOnAnotherNodeGetsTheNewestSaysThenEverythingAfter) {
