@@ -380,6 +380,6 @@ using Message = std::variant<msg::Adopt, msg::Stop, msg::Barrier, msg::Join, msg
                              msg::DropPreLogin, msg::UseTls, msg::AccountChanged, msg::Registration,
                              msg::Regained, msg::Moderate, msg::Removed, msg::NotifyNick,
                              msg::StoredDirects, msg::ClusterReady, msg::ClusterDeliver, msg::ClusterRange,
-                             msg::ClusterPresence, msg::NickLeased>;
+                             msg::ClusterPresence, msg::ClusterTopic, msg::NickLeased>;
 
 }  // namespace chat::server

@@ -45,6 +45,7 @@ void RoomShard::on(msg::ClusterReady&& m) {
     if (!m.ok) return;
     resync_members(room, m.members, /*announce=*/true);
     room.stream_first = m.first_seq;
+    if (m.topic != room.topic) change_topic(room, m.topic, m.topic_set_by);  // set elsewhere meanwhile
     if (m.epoch != 0 && m.epoch != room.incarnation) new_epoch(room, m.epoch);
     if (m.last_seq > room.delivered_seq && !room.repairing) {
       room.repairing = true;
@@ -89,6 +90,8 @@ void RoomShard::go_live(RoomState& room) {
   room.last_seq = room.delivered_seq = ready.last_seq;
   resync_members(room, ready.members, /*announce=*/false);
   room.stream_first = ready.first_seq;
+  room.topic = ready.topic;
+  room.topic_set_by = ready.topic_set_by;
   store_.evict(room.name);
   for (const cluster::Published& p : ready.tail) {
     if (p.seq > ready.last_seq) continue;  // after the meta was read: it comes live
@@ -196,6 +199,13 @@ void RoomShard::tell_cluster(const RoomState& room, v1::Presence::Kind kind, v1:
   if (cluster_ == nullptr) return;
   cluster_->member(room.name, cluster::MemberChange{kind, reason, nick, old_nick,
                                                     cluster::member_id(cluster_->node(), session)});
+}
+
+void RoomShard::on(msg::ClusterTopic&& m) {
+  router_.assert_owner();
+  auto it = rooms_.find(m.room);
+  if (it == rooms_.end() || !it->second.live) return;
+  change_topic(it->second, m.topic, m.set_by);
 }
 
 void RoomShard::on(msg::ClusterPresence&& m) {

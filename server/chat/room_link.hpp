@@ -38,6 +38,9 @@ class RoomLink {
   virtual void history(const std::string& room, std::uint64_t epoch, std::uint64_t lo, std::uint64_t hi,
                        const std::string& reader, bool keep_newest, std::size_t max_bytes, v1::ServerFrame&& reply,
                        SessionId session) = 0;
+  // The room's topic was set here: kept in Redis and told to the other
+  // nodes (msg::ClusterTopic), and read by each node's next first join.
+  virtual void topic(const std::string& room, const std::string& topic, const std::string& set_by) = 0;
   // Whether the room is private here (invite-only, keyed or secret): if
   // so, the other nodes neither list it nor answer who for it from Redis.
   virtual void hide(const std::string& room, bool hidden) = 0;

@@ -62,15 +62,8 @@ void RoomShard::set_topic(RoomState& room, const msg::RoomQuery& q) {
                              "the topic of " + room.name + " is locked: only its ops set it", q.request_id);
     return;
   }
-  room.topic = q.topic;
-  room.topic_set_by = q.nick;
-  store_.set_topic(room.name, room.topic, room.topic_set_by);
-  v1::ServerFrame event;
-  auto* changed = event.mutable_topic_changed();
-  changed->set_room(room.name);
-  changed->set_topic(room.topic);
-  changed->set_set_by(room.topic_set_by);
-  fan_out_.broadcast(room, common::make_shared_frame(event));
+  change_topic(room, q.topic, q.nick);
+  if (cluster_ != nullptr) cluster_->topic(room.name, room.topic, room.topic_set_by);
 
   v1::ServerFrame reply;
   reply.set_request_id(q.request_id);
@@ -79,6 +72,18 @@ void RoomShard::set_topic(RoomState& room, const msg::RoomQuery& q) {
   topic->set_topic(room.topic);
   topic->set_set_by(room.topic_set_by);
   router_.to_session(q.session, common::make_shared_frame(reply));
+}
+
+void RoomShard::change_topic(RoomState& room, const std::string& topic, const std::string& set_by) {
+  room.topic = topic;
+  room.topic_set_by = set_by;
+  store_.set_topic(room.name, room.topic, room.topic_set_by);
+  v1::ServerFrame event;
+  auto* changed = event.mutable_topic_changed();
+  changed->set_room(room.name);
+  changed->set_topic(room.topic);
+  changed->set_set_by(room.topic_set_by);
+  fan_out_.broadcast(room, common::make_shared_frame(event));
 }
 
 void RoomShard::reply_history(const RoomState& room, const msg::RoomQuery& q) {

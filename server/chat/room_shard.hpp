@@ -44,6 +44,7 @@ class RoomShard {
   void on(msg::ClusterDeliver&& m);
   void on(msg::ClusterRange&& m);
   void on(msg::ClusterPresence&& m);
+  void on(msg::ClusterTopic&& m);
   // The first `limit` rooms named after `cursor`, in name order; `more`:
   // whether rooms are left after them; `hidden` (if given): the secret
   // rooms named after `cursor`, which are not listed.
@@ -142,6 +143,8 @@ class RoomShard {
   SharedFrame join_reply(const RoomState& room, v1::Role role, const std::string& identity,
                          std::uint64_t request_id) const;
   void set_topic(RoomState& room, const msg::RoomQuery& q);
+  // The topic is now `topic`: kept, and the members told.
+  void change_topic(RoomState& room, const std::string& topic, const std::string& set_by);
   void reply_history(const RoomState& room, const msg::RoomQuery& q);
   // A member of `room`, or null after telling `session` it is not one.
   RoomState* member_room(const std::string& room, SessionId session, std::uint64_t request_id);

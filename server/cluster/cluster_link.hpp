@@ -109,6 +109,10 @@ struct History {
   v1::ServerFrame reply;
   SessionId session = 0;
 };
+struct Topic {
+  std::string room;
+  cluster::TopicChange change;
+};
 struct Hide {
   std::string room;
   bool hidden = false;
@@ -136,7 +140,8 @@ class ClusterLink {
   using Mail = common::Mailbox<std::variant<link_mail::Say, link_mail::Watch, link_mail::Unwatch,
                                             link_mail::ReadRange, link_mail::Lease, link_mail::Unlease,
                                             link_mail::Direct, link_mail::Answer, link_mail::Member,
-                                            link_mail::History, link_mail::Hide, link_mail::Who, link_mail::ListRooms, link_mail::Stop>>;
+                                            link_mail::History, link_mail::Topic,
+                                            link_mail::Hide, link_mail::Who, link_mail::ListRooms, link_mail::Stop>>;
   // A nick lease's life in Redis; the link refreshes its leases every third.
   static constexpr std::uint32_t kLeaseSeconds = 30;
   // What a refusal for want of Redis tells the client to wait.
@@ -184,6 +189,7 @@ class ClusterLink {
   // Presence (cluster_link_rooms.cpp): the changes of a turn, pipelined.
   void handle(std::vector<link_mail::Member>& changes);
   void handle(link_mail::History& h);
+  void handle(const link_mail::Topic& t);
   void handle(const link_mail::Hide& h);
   void handle(const link_mail::Who& w);
   void handle(const link_mail::ListRooms& l);
@@ -282,6 +288,9 @@ class ClusterLinkPort final : public RoomLink, public RemoteDirects, public Remo
                SessionId session) override {
     to_link_.send(
         link_mail::History{room, epoch, lo, hi, reader, keep_newest, max_bytes, std::move(reply), session});
+  }
+  void topic(const std::string& room, const std::string& topic, const std::string& set_by) override {
+    to_link_.send(link_mail::Topic{room, cluster::TopicChange{topic, set_by, node_}});
   }
   void hide(const std::string& room, bool hidden) override { to_link_.send(link_mail::Hide{room, hidden}); }
   void list(std::uint32_t reply_to, std::uint64_t query_id, const std::string& cursor, std::size_t limit) override {

@@ -68,6 +68,8 @@ void ClusterLink::ready(const std::string& room) {
       out.last_seq = m->last_seq;
       out.tail = std::move(*says);
       out.members = std::move(*who);
+      out.topic = std::move(m->topic);
+      out.topic_set_by = std::move(m->topic_set_by);
       if (auto first = cluster::parse_entries(room, m->epoch, oldest.get(), false); first && !first->empty()) {
         out.first_seq = first->front().seq;
       }
@@ -102,6 +104,8 @@ void ClusterLink::on_room_message(const std::string& room, const std::string& pa
   } else if (auto c = cluster::parse_change(payload)) {
     // This node's own changes are known here already.
     if (!cluster::is_on_node(c->id, options_.node)) to_owner(room, msg::ClusterPresence{room, std::move(*c)});
+  } else if (auto t = cluster::parse_topic(payload)) {
+    if (t->node != options_.node) to_owner(room, msg::ClusterTopic{room, std::move(t->topic), std::move(t->set_by)});
   } else {
     spdlog::error("cluster: a message on {} that is neither a say nor a member's change", room);
   }
@@ -191,6 +195,19 @@ void ClusterLink::handle(link_mail::History& h) {
   answer_session(h.session, common::make_shared_frame(h.reply), v1::Error::CODE_UNSPECIFIED, true);
 }
 
+void ClusterLink::handle(const link_mail::Topic& t) {
+  if (!connected()) return;  // set here; the other nodes see it at their next first join after one here
+  try {
+    const redis::Reply reply = cmd_->command(cluster::topic_command(t.room, t.change));
+    if (redis::is_error(reply.get())) {
+      counters_.script_errors.fetch_add(1, std::memory_order_relaxed);
+      spdlog::error("cluster: the topic of {} was not kept: {}", t.room, redis::text(reply.get()));
+    }
+  } catch (const redis::Error& e) {
+    drop(e.what());
+  }
+}
+
 void ClusterLink::handle(const link_mail::Hide& h) {
   if (!connected()) return;  // a node that cannot reach Redis lists nothing of it
   try {
@@ -259,7 +276,7 @@ void ClusterLink::handle(const link_mail::ListRooms& l) {
         const std::string room = redis::text(names->element[i]);
         cmd_->append({"SISMEMBER", cluster::keys::kHidden, room});
         cmd_->append({"ZCARD", cluster::keys::members(room)});
-        cmd_->append({"HGET", cluster::keys::meta(room), "seq"});
+        cmd_->append({"HMGET", cluster::keys::meta(room), "seq", "topic"});
       }
       for (std::size_t i = 0; i < n; ++i) {
         const redis::Reply hidden = cmd_->next_reply();
@@ -269,10 +286,13 @@ void ClusterLink::handle(const link_mail::ListRooms& l) {
         v1::RoomInfo info;
         info.set_name(redis::text(names->element[i]));
         if (count->type == REDIS_REPLY_INTEGER) info.set_member_count(static_cast<std::uint32_t>(count->integer));
-        const std::string last = redis::text(seq.get());
-        std::uint64_t last_seq = 0;
-        std::from_chars(last.data(), last.data() + last.size(), last_seq);
-        info.set_last_seq(last_seq);
+        if (seq->type == REDIS_REPLY_ARRAY && seq->elements == 2) {
+          const std::string last = redis::text(seq->element[0]);
+          std::uint64_t last_seq = 0;
+          std::from_chars(last.data(), last.data() + last.size(), last_seq);
+          info.set_last_seq(last_seq);
+          if (seq->element[1]->type == REDIS_REPLY_STRING) info.set_topic(redis::text(seq->element[1]));
+        }
         out.rooms.push_back(std::move(info));
       }
     } catch (const redis::Error& e) {

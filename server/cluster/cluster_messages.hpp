@@ -24,6 +24,14 @@ struct ClusterReady {
   std::vector<cluster::Published> tail;  // oldest first
   std::vector<cluster::Member> members = {};
   std::uint64_t first_seq = 0;  // the oldest say its stream keeps (0: none)
+  std::string topic = {};
+  std::string topic_set_by = {};
+};
+// The room's topic was set on another node.
+struct ClusterTopic {
+  std::string room;
+  std::string topic;
+  std::string set_by;
 };
 // A member of the room on another node joined, left or was renamed.
 struct ClusterPresence {

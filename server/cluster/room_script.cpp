@@ -75,6 +75,16 @@ local function open(keys, args)
 end
 redis.register_function('chat_open', open)
 
+-- A room's topic: KEYS[1] its meta hash; ARGV: the topic, who set it,
+-- the room's channel, the change to publish.
+local function topic(keys, args)
+  if #args ~= 4 then return redis.error_reply('ERR chat_topic: bad arguments') end
+  redis.call('HSET', keys[1], 'topic', args[1], 'topic_by', args[2])
+  redis.call('PUBLISH', args[3], args[4])
+  return 1
+end
+redis.register_function('chat_topic', topic)
+
 -- A direct message for a nick: KEYS[1] its lease; ARGV[1] the message.
 -- Published on the channel of the node holding the lease; returns how
 -- many received it (0: no node holds the nick).
@@ -153,7 +163,27 @@ std::vector<std::string> open_command(std::string_view room, std::uint64_t epoch
   return {"FCALL", "chat_open", "2", keys::meta(room), keys::stream(room), std::to_string(epoch)};
 }
 
-std::vector<std::string> meta_command(std::string_view room) { return {"HMGET", keys::meta(room), "epoch", "seq"}; }
+std::vector<std::string> meta_command(std::string_view room) {
+  return {"HMGET", keys::meta(room), "epoch", "seq", "topic", "topic_by"};
+}
+
+std::vector<std::string> topic_command(std::string_view room, const TopicChange& change) {
+  const std::string payload =
+      nlohmann::json{{"t", change.topic}, {"by", change.set_by}, {"node", change.node}}.dump();
+  return {"FCALL", "chat_topic", "1", keys::meta(room), change.topic, change.set_by, keys::channel(room), payload};
+}
+
+std::optional<TopicChange> parse_topic(std::string_view payload) {
+  const auto j = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  const auto t = j.find("t");
+  const auto by = j.find("by");
+  const auto node = j.find("node");
+  if (t == j.end() || !t->is_string() || by == j.end() || !by->is_string() || node == j.end() || !node->is_string()) {
+    return std::nullopt;
+  }
+  return TopicChange{t->get<std::string>(), by->get<std::string>(), node->get<std::string>()};
+}
 
 std::vector<std::string> range_command(std::string_view room, std::uint64_t lo, std::uint64_t hi) {
   return {"XRANGE", keys::stream(room), std::to_string(lo) + "-0", std::to_string(hi) + "-0"};
@@ -217,11 +247,15 @@ std::optional<Said> parse_said(const redisReply* reply) {
 }
 
 std::optional<RoomMeta> parse_meta(const redisReply* reply) {
-  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return std::nullopt;
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return std::nullopt;
   RoomMeta m;
   if (reply->element[0]->type == REDIS_REPLY_NIL) return m;  // no such room yet
   if (!number(reply->element[0], m.epoch)) return std::nullopt;
   if (reply->element[1]->type != REDIS_REPLY_NIL && !number(reply->element[1], m.last_seq)) return std::nullopt;
+  for (int i : {2, 3}) {
+    const redisReply* e = reply->element[i];
+    if (e->type == REDIS_REPLY_STRING) (i == 2 ? m.topic : m.topic_set_by).assign(e->str, e->len);
+  }
   return m;
 }
 

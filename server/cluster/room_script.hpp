@@ -77,7 +77,18 @@ std::optional<Said> parse_said(const redisReply* reply);
 // Nothing if `payload` is not one.
 std::optional<Published> parse_published(std::string_view room, std::string_view payload);
 
-// Reading a room: its epoch and newest seq (HMGET), a range of its stream
+// A room's topic is shared too: FCALL chat_topic keeps it in the room's
+// meta hash and publishes the change on the room's channel.
+struct TopicChange {
+  std::string topic;
+  std::string set_by;
+  std::string node;  // where it was set
+};
+std::vector<std::string> topic_command(std::string_view room, const TopicChange& change);
+// Nothing if `payload` is not one.
+std::optional<TopicChange> parse_topic(std::string_view payload);
+
+// Reading a room: its epoch, newest seq and topic (HMGET), a range of its stream
 // by seq (XRANGE), its newest `count` (XREVRANGE).
 std::vector<std::string> meta_command(std::string_view room);
 // FCALL chat_open: gives the room `epoch` if it has none in Redis.
@@ -87,6 +98,8 @@ std::vector<std::string> tail_command(std::string_view room, std::size_t count);
 struct RoomMeta {
   std::uint64_t epoch = 0;  // 0: the room has never been said in
   std::uint64_t last_seq = 0;
+  std::string topic = {};
+  std::string topic_set_by = {};
 };
 std::optional<RoomMeta> parse_meta(const redisReply* reply);
 // Stream entries as says of `epoch`, oldest first (`newest_first`: the

@@ -120,6 +120,7 @@ void Reactor::dispatch(Message&& m) {
                  [this](msg::ClusterDeliver&& c) { rooms_.on(std::move(c)); },
                  [this](msg::ClusterRange&& c) { rooms_.on(std::move(c)); },
                  [this](msg::ClusterPresence&& c) { rooms_.on(std::move(c)); },
+                 [this](msg::ClusterTopic&& c) { rooms_.on(std::move(c)); },
                  [this](msg::NickLeased&& l) {
                    if (cluster_nicks_) cluster_nicks_->on(l);
                  },

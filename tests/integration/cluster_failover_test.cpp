@@ -64,7 +64,9 @@ TEST(ClusterFailoverTest, ANodeKilledUnderLoadLosesNothingItsClientsMoveAndResum
   }
   for (int k = 1; k <= kTyped; ++k) {
     movers[0]->write_line("typed " + std::to_string(k));
-    if (k == kTyped / 3) ASSERT_EQ(nodes[0]->stop(SIGKILL, 10s), 128 + SIGKILL);
+    if (k == kTyped / 3) {
+      ASSERT_EQ(nodes[0]->stop(SIGKILL, 10s), 128 + SIGKILL);
+    }
     std::this_thread::sleep_for(80ms);
   }
   for (auto& t : senders) t.join();

@@ -177,6 +177,38 @@ TEST_F(ClusterTest, ANodeNewToARoomPagesItsWholeHistoryFromRedis) {
   EXPECT_EQ(own.history().messages(4).client_msg_id(), 5u) << "ann's own";
 }
 
+// A room's topic is one on every node: set on one, told to the members on
+// the others, in the join reply and get_topic on a node that joins later,
+// and in the room list of a node where the room has no member.
+TEST_F(ClusterTest, ATopicSetOnOneNodeIsTheRoomsTopicOnEvery) {
+  TestClient ann(io_, nodes_[0]->port(), "ann");
+  TestClient bob(io_, nodes_[1]->port(), "bob");
+  ASSERT_TRUE(ann.join("#hall").has_join());
+  ASSERT_TRUE(bob.join("#hall").has_join());
+  const auto set = ann.call([](client::Client& c, client::ReplyHandler h) { c.set_topic("#hall", "one topic", std::move(h)); });
+  ASSERT_TRUE(set.has_topic()) << set.DebugString();
+  ASSERT_TRUE(bob.wait([&] { return !bob.topics().empty(); }));
+  EXPECT_EQ(bob.topics()[0].topic(), "one topic");
+  EXPECT_EQ(bob.topics()[0].set_by(), "ann");
+  EXPECT_EQ(bob.topics().size(), 1u);
+  TestClient cat(io_, nodes_[2]->port(), "cat");
+  const auto listed = cat.call([](client::Client& c, client::ReplyHandler h) { c.list_rooms(std::move(h)); });
+  ASSERT_EQ(listed.list_rooms().rooms_size(), 1) << listed.DebugString();
+  EXPECT_EQ(listed.list_rooms().rooms(0).topic(), "one topic");
+  const auto joined = cat.join("#hall");
+  EXPECT_EQ(joined.join().topic(), "one topic") << joined.DebugString();
+  const auto got = cat.call([](client::Client& c, client::ReplyHandler h) { c.get_topic("#hall", std::move(h)); });
+  EXPECT_EQ(got.topic().set_by(), "ann") << got.DebugString();
+  // Set again from node1: node0 follows.
+  ASSERT_TRUE(bob.call([](client::Client& c, client::ReplyHandler h) { c.set_topic("#hall", "two", std::move(h)); })
+                  .has_topic());
+  ASSERT_TRUE(ann.wait([&] {
+    const auto t = ann.topics();
+    return !t.empty() && t.back().topic() == "two";
+  }));
+  EXPECT_EQ(ann.topics().size(), 2u) << "its own, then bob's";
+}
+
 TEST_F(ClusterTest, AJoinerOnAnotherNodeGetsTheNewestSaysThenEverythingAfter) {
   TestClient ann(io_, nodes_[0]->port(), "ann");
   ASSERT_TRUE(ann.join("#hall").has_join());

@@ -33,6 +33,12 @@ TestClient::TestClient(IoThread& io, std::uint16_t port, const std::string& nick
       ++events_;
       cv_.notify_all();
     };
+    ev.on_topic = [this](const v1::TopicChanged& t) {
+      std::lock_guard lock(mu_);
+      topics_.push_back(t);
+      ++events_;
+      cv_.notify_all();
+    };
     ev.on_direct = [this](const v1::DirectMessage& d) {
       std::lock_guard lock(mu_);
       directs_.push_back(d);
@@ -155,6 +161,10 @@ std::vector<v1::RoomMessage> TestClient::messages(const std::string& room) const
 std::vector<v1::Presence> TestClient::presences() const {
   std::lock_guard lock(mu_);
   return presences_;
+}
+std::vector<v1::TopicChanged> TestClient::topics() const {
+  std::lock_guard lock(mu_);
+  return topics_;
 }
 std::vector<v1::DirectMessage> TestClient::directs() const {
   std::lock_guard lock(mu_);

@@ -76,6 +76,7 @@ class TestClient {
   // What arrived so far (copies, taken under the lock).
   std::vector<v1::RoomMessage> messages(const std::string& room = "") const;
   std::vector<v1::Presence> presences() const;
+  std::vector<v1::TopicChanged> topics() const;
   std::vector<v1::DirectMessage> directs() const;
   std::vector<v1::Error> errors() const;  // unsolicited errors
   std::vector<v1::ServerFrame> replies() const;  // replies to say_async
@@ -94,6 +95,7 @@ class TestClient {
   mutable std::condition_variable cv_;
   std::vector<v1::RoomMessage> messages_;
   std::vector<v1::Presence> presences_;
+  std::vector<v1::TopicChanged> topics_;
   std::vector<v1::DirectMessage> directs_;
   std::vector<v1::Error> errors_;
   std::vector<v1::ServerFrame> replies_;
