@@ -68,8 +68,8 @@ void ClusterLink::ready(const std::string& room) {
       out.last_seq = m->last_seq;
       out.tail = std::move(*says);
       out.members = std::move(*who);
-      out.topic = std::move(m->topic);
-      out.topic_set_by = std::move(m->topic_set_by);
+      out.topic = m->topic;
+      out.topic_set_by = m->topic_set_by;
       if (auto first = cluster::parse_entries(room, m->epoch, oldest.get(), false); first && !first->empty()) {
         out.first_seq = first->front().seq;
       }
